@@ -1,0 +1,1 @@
+//! trybuild UI tests for the macros (added with the macros).
