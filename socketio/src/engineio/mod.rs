@@ -1,1 +1,30 @@
-//! Engine.IO v4
+//! Engine.IO v4: the transport layer under Socket.IO.
+//!
+//! It knows nothing of Socket.IO. It opens sessions over HTTP long-polling or WebSocket,
+//! upgrades polling sessions to WebSocket, keeps them alive with heartbeats, bounds everything a
+//! peer controls, and hands whole messages to an [`EngineHandler`].
+//!
+//! Specification: the README of the `socketio/engine.io-protocol` repository.
+
+mod config;
+mod cors;
+mod engine;
+mod error;
+mod packet;
+mod payload;
+mod polling;
+mod query;
+mod serve;
+mod session;
+mod sid;
+mod text;
+mod websocket;
+
+pub use config::{AllowedOrigins, Cookie, EngineConfig};
+pub use engine::{Engine, EngineHandler};
+pub use error::HttpError;
+pub use packet::{Frame, MessageBuf, PacketError};
+pub use serve::serve;
+pub use session::{CloseReason, Handshake, SendError, Session, Transport};
+pub use sid::{InvalidSid, Sid};
+pub use text::Str;

@@ -1,0 +1,313 @@
+//! The engine: the session table, the request router and the heartbeat.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::body::Body;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::{header, HeaderValue, Method, Request};
+use axum::response::{IntoResponse, Response};
+
+use super::cors;
+use super::query::{Query, TransportParam};
+use super::session::{CloseReason, Handshake, Session, Transport};
+use super::{polling, websocket, EngineConfig, HttpError, Sid, Str};
+use bytes::Bytes;
+
+/// What the layer above Engine.IO implements: it is told of sessions opening, messages arriving
+/// and sessions closing. Calls for one session never overlap and arrive in order.
+pub trait EngineHandler: Send + Sync + 'static {
+    /// Data kept per session, created when the session opens.
+    type Data: Default + Send + Sync + 'static;
+
+    /// A session opened. Frames sent from here go out right after the open packet.
+    fn on_open(&self, session: &Arc<Session<Self::Data>>);
+
+    /// A text message arrived.
+    fn on_message(&self, session: &Arc<Session<Self::Data>>, text: Str);
+
+    /// A binary message arrived.
+    fn on_binary(&self, session: &Arc<Session<Self::Data>>, data: Bytes);
+
+    /// The session closed; it is already gone from the table.
+    fn on_close(&self, session: &Arc<Session<Self::Data>>, reason: CloseReason);
+}
+
+pub(crate) struct Inner<H: EngineHandler> {
+    pub(crate) config: EngineConfig,
+    pub(crate) handler: H,
+    sessions: RwLock<HashMap<Sid, Arc<Session<H::Data>>>>,
+}
+
+/// An Engine.IO v4 server: a cheap handle to share.
+///
+/// It answers HTTP requests on its path through [`Engine::handle`], or as an axum service
+/// through [`Engine::router`].
+pub struct Engine<H: EngineHandler> {
+    pub(crate) inner: Arc<Inner<H>>,
+}
+
+impl<H: EngineHandler> Clone for Engine<H> {
+    fn clone(&self) -> Self {
+        Engine {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H: EngineHandler> Engine<H> {
+    /// A new engine with its handler.
+    pub fn new(config: EngineConfig, handler: H) -> Self {
+        Engine {
+            inner: Arc::new(Inner {
+                config,
+                handler,
+                sessions: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The options.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.inner.handler
+    }
+
+    /// A live session.
+    pub fn session(&self, sid: Sid) -> Option<Arc<Session<H::Data>>> {
+        self.inner.session(sid)
+    }
+
+    /// How many sessions are live.
+    pub fn session_count(&self) -> usize {
+        self.inner.read_sessions().len()
+    }
+
+    /// Closes every session with `reason` (e.g. [`CloseReason::ServerShutdown`]).
+    pub fn close_all(&self, reason: CloseReason) {
+        let sessions: Vec<_> = self.inner.read_sessions().values().cloned().collect();
+        for session in sessions {
+            session.close(reason);
+        }
+    }
+
+    /// Answers one HTTP request addressed to the engine's path.
+    pub async fn handle(&self, request: Request<Body>) -> Response {
+        let (mut parts, body) = request.into_parts();
+        let cors = match cors::check(&self.inner.config.cors_allowed_origins, &parts.headers) {
+            Ok(cors) => cors,
+            Err(e) => return e.into_response(),
+        };
+        if cors::is_preflight(&parts.method) {
+            if let Some(response) = cors.preflight(&parts.headers) {
+                return response;
+            }
+        }
+        let mut response = self.route(&mut parts, body).await;
+        cors.apply(&mut response);
+        response
+    }
+
+    async fn route(&self, parts: &mut axum::http::request::Parts, body: Body) -> Response {
+        let config = &self.inner.config;
+        let query = Query::parse(parts.uri.query().unwrap_or_default());
+        if query.eio != Some("4") {
+            return HttpError::UnsupportedProtocolVersion.into_response();
+        }
+        let transport = match query.transport {
+            TransportParam::Polling if config.polling => Transport::Polling,
+            TransportParam::WebSocket if config.websocket => Transport::WebSocket,
+            _ => return HttpError::UnknownTransport.into_response(),
+        };
+        let sid = match query.sid {
+            None => None,
+            Some(text) => match text.parse::<Sid>().ok().and_then(|sid| self.session(sid)) {
+                Some(session) => Some(session),
+                None => return HttpError::UnknownSid.into_response(),
+            },
+        };
+        match (transport, sid) {
+            (Transport::Polling, None) if parts.method == Method::GET => {
+                let session = self.open(parts, Transport::Polling);
+                let mut response = polling::handshake_response(&self.inner, &session);
+                self.set_cookie(&mut response, &session);
+                response
+            }
+            (_, None) if parts.method != Method::GET => {
+                HttpError::BadHandshakeMethod.into_response()
+            }
+            (Transport::Polling, Some(session)) => match parts.method {
+                Method::GET => polling::get(&self.inner, &session).await,
+                Method::POST => polling::post(&self.inner, &session, &parts.headers, body).await,
+                _ => HttpError::BadRequest.into_response(),
+            },
+            (Transport::WebSocket, session) => {
+                let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
+                    Ok(upgrade) => upgrade,
+                    Err(_) => return HttpError::BadRequest.into_response(),
+                };
+                let upgrade = upgrade
+                    .read_buffer_size(config.ws_read_buffer_size)
+                    .write_buffer_size(0)
+                    .max_write_buffer_size(config.ws_max_write_buffer())
+                    .max_message_size(config.max_http_buffer_size)
+                    .max_frame_size(config.max_http_buffer_size);
+                match session {
+                    Some(session) => {
+                        if !config.allow_upgrades {
+                            return HttpError::BadRequest.into_response();
+                        }
+                        // A second WebSocket for an upgraded session is accepted, then closed
+                        // (as the reference server does) so the client sees a clean close.
+                        let inner = self.inner.clone();
+                        upgrade.on_upgrade(move |socket| websocket::upgrade(inner, session, socket))
+                    }
+                    None => {
+                        let session = self.open(parts, Transport::WebSocket);
+                        let inner = self.inner.clone();
+                        let s = session.clone();
+                        let mut response = upgrade
+                            .on_upgrade(move |socket| websocket::run_direct(inner, s, socket));
+                        self.set_cookie(&mut response, &session);
+                        response
+                    }
+                }
+            }
+            (Transport::Polling, None) => HttpError::BadHandshakeMethod.into_response(),
+        }
+    }
+
+    /// Creates a session, starts its heartbeat and tells the handler.
+    fn open(
+        &self,
+        parts: &axum::http::request::Parts,
+        transport: Transport,
+    ) -> Arc<Session<H::Data>> {
+        let handshake = Handshake {
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+            remote_addr: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        };
+        let config = &self.inner.config;
+        let session = {
+            let mut sessions = self
+                .inner
+                .sessions
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            let mut sid = Sid::random();
+            while sessions.contains_key(&sid) {
+                sid = Sid::random();
+            }
+            let session = Arc::new(Session::new(
+                sid,
+                handshake,
+                transport,
+                config.max_queued_packets,
+                H::Data::default(),
+            ));
+            sessions.insert(sid, session.clone());
+            session
+        };
+        tracing::debug!(sid = %session.sid(), ?transport, "session opened");
+        tokio::spawn(heartbeat(self.inner.clone(), session.clone()));
+        self.inner.handler.on_open(&session);
+        session
+    }
+
+    fn set_cookie(&self, response: &mut Response, session: &Session<H::Data>) {
+        let Some(cookie) = &self.inner.config.cookie else {
+            return;
+        };
+        let mut value = format!("{}={}; Path={}", cookie.name, session.sid(), cookie.path);
+        if cookie.http_only {
+            value.push_str("; HttpOnly");
+        }
+        if let Some(same_site) = &cookie.same_site {
+            value.push_str("; SameSite=");
+            value.push_str(same_site);
+        }
+        if cookie.secure {
+            value.push_str("; Secure");
+        }
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+impl<H: EngineHandler> Inner<H> {
+    fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Arc<Session<H::Data>>>> {
+        self.sessions.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn remove(&self, session: &Session<H::Data>) {
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&session.sid());
+    }
+
+    pub(crate) fn session(&self, sid: Sid) -> Option<Arc<Session<H::Data>>> {
+        self.read_sessions().get(&sid).cloned()
+    }
+
+    /// Hands a decoded message to the handler.
+    pub(crate) fn deliver_text(&self, session: &Arc<Session<H::Data>>, text: Str) {
+        if text.len() > self.config.max_http_buffer_size {
+            session.close(CloseReason::ParseError);
+            return;
+        }
+        self.handler.on_message(session, text);
+    }
+
+    pub(crate) fn deliver_binary(&self, session: &Arc<Session<H::Data>>, data: Bytes) {
+        if data.len() > self.config.max_http_buffer_size {
+            session.close(CloseReason::ParseError);
+            return;
+        }
+        self.handler.on_binary(session, data);
+    }
+}
+
+/// Pings the client every `ping_interval` and closes the session when a pong does not come back
+/// within `ping_timeout`; when the session closes for any reason, removes it and tells the handler.
+async fn heartbeat<H: EngineHandler>(inner: Arc<Inner<H>>, session: Arc<Session<H::Data>>) {
+    let interval = inner.config.ping_interval;
+    let timeout = inner.config.ping_timeout;
+    loop {
+        tokio::select! {
+            _ = session.closed() => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        session.expect_pong();
+        if session.send(super::Frame::PING).is_err() {
+            continue; // closed: the next turn sees it
+        }
+        tokio::select! {
+            _ = session.closed() => break,
+            _ = session.pong.notified() => {}
+            _ = tokio::time::sleep(timeout) => session.close(CloseReason::PingTimeout),
+        }
+    }
+    let reason = session
+        .close_reason()
+        .unwrap_or(CloseReason::TransportClose);
+    tracing::debug!(sid = %session.sid(), %reason, "session closed");
+    inner.handler.on_close(&session, reason);
+    if reason == CloseReason::TransportClose && session.transport() == Transport::Polling {
+        // After the client's own close request its next poll still gets an answer (`6`) and
+        // removes the session; a client that never polls again is forgotten after a grace.
+        let _ = tokio::time::timeout(timeout, session.close_delivered.notified()).await;
+    }
+    inner.remove(&session);
+}

@@ -1,0 +1,231 @@
+//! One Engine.IO session: its outbound queue, its transport state and its close signal.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use axum::http::{HeaderMap, Uri};
+use tokio::sync::{mpsc, Mutex, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::{Frame, Sid};
+
+/// Why a session ended. The layer above receives it in
+/// [`EngineHandler::on_close`](super::EngineHandler::on_close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed the session (a `1` packet, a WebSocket close, a dropped poll).
+    TransportClose,
+    /// The transport failed: an I/O error, or the session fell too far behind in reading.
+    TransportError,
+    /// The client sent something that is not Engine.IO.
+    ParseError,
+    /// No pong within `ping_timeout` of a ping.
+    PingTimeout,
+    /// The server closed the session.
+    ForcedClose,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl CloseReason {
+    /// The reason as socket.io names it (`"transport close"`, `"ping timeout"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::ParseError => "parse error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ForcedClose => "forced close",
+            CloseReason::ServerShutdown => "server shutting down",
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The request that opened a session.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// Request headers (cookies included).
+    pub headers: HeaderMap,
+    /// Request URI (path and query).
+    pub uri: Uri,
+    /// The peer's address, when the server was started with connect info (as [`serve`](super::serve) does).
+    pub remote_addr: Option<SocketAddr>,
+}
+
+/// A frame could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The session is closed.
+    Closed,
+    /// The client is not reading: its queue is full, so the session was closed.
+    QueueFull,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SendError::Closed => "the session is closed",
+            SendError::QueueFull => {
+                "the client stopped reading and its outbound queue filled up; the session was closed"
+            }
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// The transport a session currently uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket (directly, or after the upgrade).
+    WebSocket,
+}
+
+/// One live Engine.IO session.
+///
+/// `D` is the data the layer above keeps per session ([`EngineHandler::Data`](super::EngineHandler::Data)).
+pub struct Session<D> {
+    sid: Sid,
+    handshake: Handshake,
+    tx: mpsc::Sender<Frame>,
+    /// Held by the one reader of the queue: the pending polling GET, or the WebSocket writer.
+    pub(crate) rx: Mutex<mpsc::Receiver<Frame>>,
+    websocket: AtomicBool,
+    pub(crate) upgrading: AtomicBool,
+    pub(crate) posting: AtomicBool,
+    closed: CancellationToken,
+    reason: OnceLock<CloseReason>,
+    awaiting_pong: AtomicBool,
+    pub(crate) pong: Notify,
+    /// Signalled when a poll told the client that the session closed.
+    pub(crate) close_delivered: Notify,
+    data: D,
+}
+
+impl<D> Session<D> {
+    pub(crate) fn new(
+        sid: Sid,
+        handshake: Handshake,
+        transport: Transport,
+        queue: usize,
+        data: D,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        Session {
+            sid,
+            handshake,
+            tx,
+            rx: Mutex::new(rx),
+            websocket: AtomicBool::new(transport == Transport::WebSocket),
+            upgrading: AtomicBool::new(false),
+            posting: AtomicBool::new(false),
+            closed: CancellationToken::new(),
+            reason: OnceLock::new(),
+            awaiting_pong: AtomicBool::new(false),
+            pong: Notify::new(),
+            close_delivered: Notify::new(),
+            data,
+        }
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> Sid {
+        self.sid
+    }
+
+    /// The request that opened the session.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The layer above's data for this session.
+    pub fn data(&self) -> &D {
+        &self.data
+    }
+
+    /// The current transport.
+    pub fn transport(&self) -> Transport {
+        if self.websocket.load(Ordering::Acquire) {
+            Transport::WebSocket
+        } else {
+            Transport::Polling
+        }
+    }
+
+    pub(crate) fn set_websocket(&self) {
+        self.websocket.store(true, Ordering::Release);
+    }
+
+    /// Queues a frame for the client. Never waits: a client whose queue is full is too slow to
+    /// keep, so its session is closed and [`SendError::QueueFull`] returned.
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        if self.closed.is_cancelled() {
+            return Err(SendError::Closed);
+        }
+        match self.tx.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(sid = %self.sid, "outbound queue full: closing the session of a client that stopped reading");
+                self.close(CloseReason::TransportError);
+                Err(SendError::QueueFull)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    /// Closes the session. The first reason given wins; later calls do nothing.
+    pub fn close(&self, reason: CloseReason) {
+        if self.reason.set(reason).is_ok() {
+            tracing::debug!(sid = %self.sid, %reason, "closing session");
+            self.closed.cancel();
+        }
+    }
+
+    /// Whether the session is closed (or closing).
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.reason.get().copied()
+    }
+
+    /// Resolves when the session closes.
+    pub async fn closed(&self) {
+        self.closed.cancelled().await
+    }
+
+    /// Marks that a ping went out and a pong is due.
+    pub(crate) fn expect_pong(&self) {
+        self.awaiting_pong.store(true, Ordering::Release);
+    }
+
+    /// Records a pong from the client; only a pong that answers a ping wakes the heartbeat, so a
+    /// flood of unsolicited pongs costs nothing.
+    pub(crate) fn on_pong(&self) {
+        if self.awaiting_pong.swap(false, Ordering::AcqRel) {
+            self.pong.notify_one();
+        }
+    }
+}
+
+impl<D> std::fmt::Debug for Session<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("sid", &self.sid)
+            .field("transport", &self.transport())
+            .field("closed", &self.close_reason())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,195 @@
+//! The WebSocket transport: direct sessions and the upgrade from polling.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
+use tokio::sync::{mpsc, MutexGuard};
+
+use super::engine::{EngineHandler, Inner};
+use super::packet::{decode_text, Inbound};
+use super::polling::{open_packet, receive};
+use super::session::{CloseReason, Session};
+use super::{Frame, Str};
+
+/// Frames written before one flush.
+const MAX_BATCH: usize = 64;
+
+/// A session that started on WebSocket: send the open packet, then run.
+pub(crate) async fn run_direct<H: EngineHandler>(
+    inner: Arc<Inner<H>>,
+    session: Arc<Session<H::Data>>,
+    mut socket: WebSocket,
+) {
+    let open = open_packet(&inner, &session, false);
+    if socket.send(Message::Text(open.into())).await.is_err() {
+        session.close(CloseReason::TransportError);
+        return;
+    }
+    let rx = session.rx.lock().await;
+    pump(&inner, &session, socket, rx).await;
+}
+
+/// A polling session moving to WebSocket: `2probe` → `3probe`, release the pending poll with a
+/// noop, wait for `5`, then take over the outbound queue. Fails (closing only this WebSocket)
+/// when another upgrade is under way, on any other packet, or after `upgrade_timeout`.
+pub(crate) async fn upgrade<H: EngineHandler>(
+    inner: Arc<Inner<H>>,
+    session: Arc<Session<H::Data>>,
+    mut socket: WebSocket,
+) {
+    use std::sync::atomic::Ordering;
+    if session.upgrading.swap(true, Ordering::AcqRel)
+        || session.transport() == super::Transport::WebSocket
+    {
+        tracing::debug!(sid = %session.sid(), "second upgrade attempt refused");
+        close(&mut socket, 1008, "upgrade already in progress").await;
+        return;
+    }
+    let probed = tokio::time::timeout(inner.config.upgrade_timeout, probe(&session, &mut socket));
+    match probed.await {
+        Ok(true) => {}
+        Ok(false) | Err(_) => {
+            tracing::debug!(sid = %session.sid(), "upgrade abandoned");
+            session.upgrading.store(false, Ordering::Release);
+            close(&mut socket, 1008, "upgrade failed").await;
+            return;
+        }
+    }
+    session.set_websocket();
+    // The pending poll, if any, was released by the noop; from here on polling requests get 400.
+    let rx = session.rx.lock().await;
+    tracing::debug!(sid = %session.sid(), "upgraded to websocket");
+    pump(&inner, &session, socket, rx).await;
+}
+
+/// Runs the probe exchange; `true` once the client sent `5`.
+async fn probe<D>(session: &Session<D>, socket: &mut WebSocket) -> bool {
+    loop {
+        let message = tokio::select! {
+            _ = session.closed() => return false,
+            message = socket.recv() => message,
+        };
+        match message {
+            Some(Ok(Message::Text(text))) => match text.as_str() {
+                "2probe" => {
+                    let Frame::Text(pong) = Frame::PONG_PROBE else {
+                        return false;
+                    };
+                    if socket.send(Message::Text(pong)).await.is_err() {
+                        return false;
+                    }
+                    // Release the pending GET so the client can pause polling.
+                    let _ = session.send(Frame::NOOP);
+                }
+                "5" => return true,
+                _ => return false,
+            },
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Moves frames both ways until the session or the socket closes.
+async fn pump<H: EngineHandler>(
+    inner: &Inner<H>,
+    session: &Arc<Session<H::Data>>,
+    mut socket: WebSocket,
+    mut rx: MutexGuard<'_, mpsc::Receiver<Frame>>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = session.closed() => break,
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break };
+                if write_batch(&mut socket, frame, &mut rx).await.is_err() {
+                    session.close(CloseReason::TransportError);
+                    break;
+                }
+            }
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(text))) => match decode_text(Str::whole(text)) {
+                    Ok(Inbound::Message(text)) => inner.deliver_text(session, text),
+                    Ok(packet) => receive(inner, session, packet),
+                    Err(e) => {
+                        tracing::debug!(sid = %session.sid(), error = %e, "malformed websocket packet");
+                        session.close(CloseReason::ParseError);
+                    }
+                },
+                Some(Ok(Message::Binary(data))) => inner.deliver_binary(session, data),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => session.close(CloseReason::TransportClose),
+                Some(Err(e)) => {
+                    let (code, reason) = close_code(e);
+                    tracing::debug!(sid = %session.sid(), code, reason, "websocket error");
+                    session.close(CloseReason::TransportError);
+                    close(&mut socket, code, reason).await;
+                    return;
+                }
+            },
+        }
+    }
+    match session.close_reason() {
+        // The server ended the session: deliver what it queued last (a Socket.IO disconnect, say).
+        Some(CloseReason::ForcedClose | CloseReason::ServerShutdown) => {
+            while let Ok(frame) = rx.try_recv() {
+                if socket.feed(to_message(frame)).await.is_err() {
+                    break;
+                }
+            }
+            let code = if session.close_reason() == Some(CloseReason::ServerShutdown) {
+                1001
+            } else {
+                1000
+            };
+            close(&mut socket, code, "").await;
+        }
+        Some(CloseReason::ParseError) => close(&mut socket, 1002, "invalid packet").await,
+        _ => close(&mut socket, 1000, "").await,
+    }
+}
+
+/// Writes `first` and whatever else is already queued, then flushes once.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Frame,
+    rx: &mut mpsc::Receiver<Frame>,
+) -> Result<(), axum::Error> {
+    socket.feed(to_message(first)).await?;
+    for _ in 1..MAX_BATCH {
+        match rx.try_recv() {
+            Ok(frame) => socket.feed(to_message(frame)).await?,
+            Err(_) => break,
+        }
+    }
+    socket.flush().await
+}
+
+fn to_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(text) => Message::Text(text),
+        Frame::Binary(data) => Message::Binary(data),
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// The close code that answers a read error (RFC 6455 §7.4.1).
+fn close_code(error: axum::Error) -> (u16, &'static str) {
+    use tungstenite::error::{CapacityError, Error};
+    match error.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Capacity(CapacityError::MessageTooLong { .. })) => (1009, "message too big"),
+        Ok(Error::Capacity(_)) => (1009, "too big"),
+        Ok(Error::Utf8(_)) => (1007, "invalid utf-8"),
+        Ok(Error::Protocol(_)) => (1002, "protocol error"),
+        _ => (1011, "transport error"),
+    }
+}
