@@ -1,0 +1,389 @@
+//! Encoders: each appends one Socket.IO packet to a caller-provided `String`
+//! (which may already hold the Engine.IO `4` prefix or anything else).
+
+use bytes::Bytes;
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
+
+use super::binary::serialize_with_attachments;
+use super::json::{push_decimal, push_json_string};
+use super::packet::PacketKind;
+use super::shape::{shape_of, Shape};
+
+/// Pre-serialized arguments (e.g. the raw slices from
+/// [`split_event`](super::split_event)) that serialize as a sequence: passed to
+/// [`encode_event`]/[`encode_ack`], each slice becomes one argument, written
+/// byte for byte.
+///
+/// Placeholders inside raw arguments are not attachments the encoders know
+/// about: to forward a binary packet, use [`encode_raw_event`] /
+/// [`encode_raw_ack`] with the attachment count.
+#[derive(Debug, Clone, Copy)]
+pub struct RawArgs<'a>(pub &'a [&'a RawValue]);
+
+impl Serialize for RawArgs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for arg in self.0 {
+            seq.serialize_element(arg)?;
+        }
+        seq.end()
+    }
+}
+
+/// Appends a CONNECT packet answering a successful namespace connection:
+/// `0{"sid":"<sid>"}` or `0/admin,{"sid":"<sid>"}`.
+///
+/// For every encoder, `namespace` is `"/"` (or `""`) for the main namespace,
+/// which is then omitted; any other value must start with `/` and contain no
+/// `,` (as namespaces returned by [`decode`](fn@super::decode) do).
+pub fn encode_connect(buf: &mut String, namespace: &str, sid: &str) {
+    write_header(buf, PacketKind::Connect, 0, namespace, None);
+    buf.push_str("{\"sid\":");
+    push_json_string(buf, sid);
+    buf.push('}');
+}
+
+/// Appends a CONNECT_ERROR packet: `4/admin,{"message":"Invalid namespace"}`,
+/// with `,"data":<data>` after the message when `data` is given (use
+/// `serde_json::value::to_raw_value` to build it from any `Serialize`).
+pub fn encode_connect_error(
+    buf: &mut String,
+    namespace: &str,
+    message: &str,
+    data: Option<&RawValue>,
+) {
+    write_header(buf, PacketKind::ConnectError, 0, namespace, None);
+    buf.push_str("{\"message\":");
+    push_json_string(buf, message);
+    if let Some(data) = data {
+        buf.push_str(",\"data\":");
+        buf.push_str(data.get());
+    }
+    buf.push('}');
+}
+
+/// Appends a DISCONNECT packet: `1` or `1/admin,`.
+pub fn encode_disconnect(buf: &mut String, namespace: &str) {
+    write_header(buf, PacketKind::Disconnect, 0, namespace, None);
+}
+
+/// Appends an EVENT packet `2/ns,<id>["<event>",<args>...]`, or a
+/// BINARY_EVENT `5<n>-/ns,<id>[...]` when [`Binary`](super::Binary) values in
+/// `args` became attachments; returns those attachments, to be sent as binary
+/// messages right after the packet.
+///
+/// How `args` becomes the argument list, decided by the serde shape of its
+/// top-level value (not by the JSON it produces):
+/// - `()` (zero-sized unit): no arguments, `["event"]`;
+/// - a tuple (including a 1-tuple `(x,)`), a tuple struct, a sequence (`Vec`,
+///   slice, `[T; N]`, `serde_json::Value::Array`, [`RawArgs`]): one argument
+///   per element, so `&(1, "a")` gives `["event",1,"a"]`;
+/// - a newtype struct: decided by the value it wraps;
+/// - anything else (numbers, strings, structs, maps, `None`,
+///   `serde_json::Value::Null`, ...): a single argument, so `&42` gives
+///   `["event",42]`.
+///
+/// To send one argument that is itself an array, wrap it in a 1-tuple:
+/// `&(vec![1, 2],)` gives `["event",[1,2]]`.
+///
+/// The shape is found by a first, side-effect-free call to `args.serialize`
+/// that stops at the first serializer method; the real serialization follows.
+/// On error (from a `Serialize` impl, or e.g. a map with non-string keys),
+/// `buf` is left unchanged.
+pub fn encode_event<T: Serialize + ?Sized>(
+    buf: &mut String,
+    namespace: &str,
+    event: &str,
+    args: &T,
+    id: Option<u64>,
+) -> Result<Vec<Bytes>, serde_json::Error> {
+    let (json, list, attachments) = serialize_args(args)?;
+    let kind = if attachments.is_empty() {
+        PacketKind::Event
+    } else {
+        PacketKind::BinaryEvent
+    };
+    write_header(buf, kind, attachments.len(), namespace, id);
+    buf.push('[');
+    push_json_string(buf, event);
+    let elements = elements(&json, list);
+    if !elements.is_empty() {
+        buf.push(',');
+        buf.push_str(elements);
+    }
+    buf.push(']');
+    Ok(attachments)
+}
+
+/// Appends an ACK packet `3/ns,<id>[<args>...]` (or BINARY_ACK
+/// `6<n>-/ns,<id>[...]`) and returns the attachments; `args` is spread as
+/// described on [`encode_event`] (`()` gives `[]`).
+pub fn encode_ack<T: Serialize + ?Sized>(
+    buf: &mut String,
+    namespace: &str,
+    id: u64,
+    args: &T,
+) -> Result<Vec<Bytes>, serde_json::Error> {
+    let (json, list, attachments) = serialize_args(args)?;
+    let kind = if attachments.is_empty() {
+        PacketKind::Ack
+    } else {
+        PacketKind::BinaryAck
+    };
+    write_header(buf, kind, attachments.len(), namespace, Some(id));
+    buf.push('[');
+    buf.push_str(elements(&json, list));
+    buf.push(']');
+    Ok(attachments)
+}
+
+/// Appends an event built from raw JSON arguments, byte for byte; a
+/// BINARY_EVENT announcing `attachments` attachments if that is not `0` (the
+/// caller sends them, and is responsible for the placeholders in `args`).
+pub fn encode_raw_event(
+    buf: &mut String,
+    namespace: &str,
+    event: &str,
+    args: &[&RawValue],
+    id: Option<u64>,
+    attachments: usize,
+) {
+    let kind = if attachments == 0 {
+        PacketKind::Event
+    } else {
+        PacketKind::BinaryEvent
+    };
+    write_header(buf, kind, attachments, namespace, id);
+    buf.push('[');
+    push_json_string(buf, event);
+    for arg in args {
+        buf.push(',');
+        buf.push_str(arg.get());
+    }
+    buf.push(']');
+}
+
+/// Appends an acknowledgement built from raw JSON arguments, byte for byte;
+/// a BINARY_ACK announcing `attachments` attachments if that is not `0`.
+pub fn encode_raw_ack(
+    buf: &mut String,
+    namespace: &str,
+    id: u64,
+    args: &[&RawValue],
+    attachments: usize,
+) {
+    let kind = if attachments == 0 {
+        PacketKind::Ack
+    } else {
+        PacketKind::BinaryAck
+    };
+    write_header(buf, kind, attachments, namespace, Some(id));
+    buf.push('[');
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        buf.push_str(arg.get());
+    }
+    buf.push(']');
+}
+
+/// `<type>[<attachments>-][<namespace>,][<id>]`
+fn write_header(
+    buf: &mut String,
+    kind: PacketKind,
+    attachments: usize,
+    namespace: &str,
+    id: Option<u64>,
+) {
+    buf.push(kind.digit());
+    if kind.is_binary() {
+        push_decimal(buf, attachments as u64);
+        buf.push('-');
+    }
+    if !namespace.is_empty() && namespace != "/" {
+        buf.push_str(namespace);
+        buf.push(',');
+    }
+    if let Some(id) = id {
+        push_decimal(buf, id);
+    }
+}
+
+/// Serializes `args`; returns the JSON, whether it is a list of arguments
+/// (`true`) or a single argument (`false`), and the attachments.
+fn serialize_args<T: Serialize + ?Sized>(
+    args: &T,
+) -> Result<(String, bool, Vec<Bytes>), serde_json::Error> {
+    let list = match shape_of(args) {
+        Shape::Empty => return Ok((String::new(), true, Vec::new())),
+        Shape::List => true,
+        Shape::Single => false,
+    };
+    let mut json = Vec::new();
+    let attachments = serialize_with_attachments(args, &mut json)?;
+    let json = String::from_utf8(json).map_err(serde::ser::Error::custom)?;
+    Ok((json, list, attachments))
+}
+
+/// The comma-separated arguments: the inside of the array for a list (if it
+/// really is one), the whole JSON for a single argument.
+fn elements(json: &str, list: bool) -> &str {
+    if list {
+        if let Some(inner) = json.strip_prefix('[').and_then(|j| j.strip_suffix(']')) {
+            return inner;
+        }
+    }
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Binary;
+    use serde::Serialize;
+    use serde_json::json;
+
+    fn event<T: Serialize + ?Sized>(args: &T) -> String {
+        let mut buf = String::from("4");
+        let attachments = encode_event(&mut buf, "/", "e", args, None).unwrap();
+        assert!(attachments.is_empty());
+        buf
+    }
+
+    #[derive(Serialize)]
+    struct Point {
+        x: i32,
+        y: i32,
+    }
+
+    #[derive(Serialize)]
+    struct Pair(i32, &'static str);
+
+    #[derive(Serialize)]
+    struct Wrapper(Vec<i32>);
+
+    #[derive(Serialize)]
+    struct Unit;
+
+    #[derive(Serialize)]
+    enum E {
+        A,
+        B(i32),
+        C(i32, i32),
+        D { z: i32 },
+    }
+
+    #[test]
+    fn argument_shapes() {
+        assert_eq!(event(&()), r#"42["e"]"#);
+        assert_eq!(event(&42), r#"42["e",42]"#);
+        assert_eq!(event("hi"), r#"42["e","hi"]"#);
+        assert_eq!(event(&(1,)), r#"42["e",1]"#);
+        assert_eq!(event(&(1, "2")), r#"42["e",1,"2"]"#);
+        assert_eq!(event(&vec![1, 2]), r#"42["e",1,2]"#);
+        assert_eq!(event(&[1, 2][..]), r#"42["e",1,2]"#);
+        assert_eq!(event(&[1, 2]), r#"42["e",1,2]"#);
+        assert_eq!(event(&Vec::<i32>::new()), r#"42["e"]"#);
+        assert_eq!(event(&(vec![1, 2],)), r#"42["e",[1,2]]"#);
+        assert_eq!(event(&(Vec::<i32>::new(),)), r#"42["e",[]]"#);
+        assert_eq!(event(&((),)), r#"42["e",null]"#);
+        assert_eq!(event(&Point { x: 1, y: 2 }), r#"42["e",{"x":1,"y":2}]"#);
+        assert_eq!(event(&Pair(1, "a")), r#"42["e",1,"a"]"#);
+        assert_eq!(event(&Wrapper(vec![3])), r#"42["e",3]"#);
+        assert_eq!(event(&Unit), r#"42["e",null]"#);
+        assert_eq!(event(&None::<i32>), r#"42["e",null]"#);
+        assert_eq!(event(&Some((1, 2))), r#"42["e",[1,2]]"#);
+        assert_eq!(event(&E::A), r#"42["e","A"]"#);
+        assert_eq!(event(&E::B(1)), r#"42["e",{"B":1}]"#);
+        assert_eq!(event(&E::C(1, 2)), r#"42["e",{"C":[1,2]}]"#);
+        assert_eq!(event(&E::D { z: 1 }), r#"42["e",{"D":{"z":1}}]"#);
+        assert_eq!(event(&json!(null)), r#"42["e",null]"#);
+        assert_eq!(
+            event(&json!([1, {"b": 2, "a": 1}])),
+            r#"42["e",1,{"a":1,"b":2}]"#
+        );
+        assert_eq!(event(&json!({"k": 1})), r#"42["e",{"k":1}]"#);
+        let raw = serde_json::value::to_raw_value(&[1, 2]).unwrap();
+        assert_eq!(event(&raw), r#"42["e",[1,2]]"#);
+        assert_eq!(event(&RawArgs(&[])), r#"42["e"]"#);
+    }
+
+    fn ack<T: Serialize + ?Sized>(args: &T) -> String {
+        let mut buf = String::new();
+        let attachments = encode_ack(&mut buf, "/", 12, args).unwrap();
+        assert!(attachments.is_empty());
+        buf
+    }
+
+    #[test]
+    fn ack_shapes() {
+        assert_eq!(ack(&()), "312[]");
+        assert_eq!(ack("bar"), r#"312["bar"]"#);
+        assert_eq!(ack(&(1, 2)), "312[1,2]");
+        assert_eq!(ack(&vec![json!(null)]), "312[null]");
+        assert_eq!(ack(&json!(null)), "312[null]");
+    }
+
+    #[test]
+    fn binary_becomes_attachments() {
+        let mut buf = String::from("4");
+        let attachments = encode_event(
+            &mut buf,
+            "/admin",
+            "baz",
+            &(Binary::from(vec![1, 2]), Binary::from(vec![3, 4])),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            buf,
+            r#"452-/admin,["baz",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
+        );
+        assert_eq!(attachments, [vec![1, 2], vec![3, 4]]);
+
+        // A top-level Binary is one argument.
+        let mut buf = String::new();
+        let attachments =
+            encode_event(&mut buf, "/", "baz", &Binary::from(vec![1]), Some(14)).unwrap();
+        assert_eq!(buf, r#"51-14["baz",{"_placeholder":true,"num":0}]"#);
+        assert_eq!(attachments.len(), 1);
+    }
+
+    struct Failing;
+
+    impl Serialize for Failing {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("nope"))
+        }
+    }
+
+    #[test]
+    fn errors_leave_the_buffer_alone() {
+        let mut buf = String::from("4");
+        assert!(encode_event(&mut buf, "/", "e", &(1, Failing), None).is_err());
+        assert!(encode_event(&mut buf, "/", "e", &Failing, None).is_err());
+        let mut map = std::collections::BTreeMap::new();
+        map.insert(vec![1], 2);
+        assert!(encode_ack(&mut buf, "/", 1, &(map,)).is_err());
+        assert_eq!(buf, "4");
+    }
+
+    #[test]
+    fn connect_error_with_data() {
+        let mut buf = String::new();
+        let data = serde_json::value::to_raw_value(&json!({"code": 3})).unwrap();
+        encode_connect_error(&mut buf, "/", "Not authorized", Some(&data));
+        assert_eq!(buf, r#"4{"message":"Not authorized","data":{"code":3}}"#);
+    }
+
+    #[test]
+    fn escapes_names_and_sids() {
+        let mut buf = String::new();
+        encode_connect(&mut buf, "", "a\"b");
+        encode_disconnect(&mut buf, "");
+        encode_event(&mut buf, "/", "new\nline", &(), None).unwrap();
+        assert_eq!(buf, r#"0{"sid":"a\"b"}12["new\nline"]"#);
+    }
+}
