@@ -1,7 +1,12 @@
 //! The server the official protocol test suites expect (see `docs/conformance.md`).
 //!
-//! Serves a raw Engine.IO echo at `/engine.io/` on 127.0.0.1:$PORT (default 3000) with
-//! `pingInterval` 300 ms, `pingTimeout` 200 ms, `maxPayload` 1,000,000 and any origin.
+//! On 127.0.0.1:$PORT (default 3000), with `pingInterval` 300 ms, `pingTimeout` 200 ms,
+//! `maxPayload` 1,000,000 and any origin:
+//! - a raw Engine.IO echo at `/engine.io/` (the engine.io-protocol suite);
+//! - Socket.IO at `/socket.io/` with namespaces `/` and `/custom`, `connectTimeout` 1 s (the
+//!   socket.io-protocol suite): each connection gets an `auth` event echoing its auth payload,
+//!   `message` is answered with `message-back` and `message-with-ack` is acknowledged, both with
+//!   the same arguments.
 //!
 //! ```sh
 //! cargo run --release --example conformance
@@ -10,9 +15,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use socketio::engineio::{
     AllowedOrigins, CloseReason, Engine, EngineConfig, EngineHandler, Frame, Session, Str,
 };
+use socketio::extract::FromConnectParts;
+use socketio::handler::ConnectContext;
+use socketio::{Args, Event, Socket, SocketIo};
 
 /// Echoes every message back unchanged.
 struct Echo;
@@ -41,6 +50,43 @@ fn suite_config() -> EngineConfig {
         .cors_allowed_origins(AllowedOrigins::Any)
 }
 
+/// The raw auth payload of a connection (`{}` when none was sent), echoed byte for byte.
+struct RawAuth(Box<RawValue>);
+
+impl FromConnectParts for RawAuth {
+    type Rejection = serde_json::Error;
+
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Self::Rejection> {
+        RawValue::from_string(ctx.auth().unwrap_or("{}").to_owned()).map(RawAuth)
+    }
+}
+
+async fn send_auth(socket: Socket, RawAuth(auth): RawAuth) {
+    let _ = socket.emit("auth", &(auth,));
+}
+
+async fn message(socket: Socket, event: Event) {
+    let _ = socket.emit("message-back", event.args());
+}
+
+async fn message_with_ack(event: Event) -> Args {
+    event.args().clone()
+}
+
+fn socketio_server() -> Result<SocketIo, socketio::BuildError> {
+    SocketIo::builder()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .max_http_buffer_size(1_000_000)
+        .cors_allowed_origins(AllowedOrigins::Any)
+        .connect_timeout(Duration::from_millis(1000))
+        .on_connect("/", send_auth)
+        .on("/", "message", message)
+        .on("/", "message-with-ack", message_with_ack)
+        .on_connect("/custom", send_auth)
+        .build()
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
@@ -48,7 +94,8 @@ async fn main() -> std::io::Result<()> {
         .init();
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let engine = Engine::new(suite_config().path("/engine.io/"), Echo);
-    let app = engine.router();
+    let io = socketio_server()?;
+    let app = engine.router().merge(io.router());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("conformance server on http://127.0.0.1:{port} (Engine.IO echo at /engine.io/)");
     socketio::engineio::serve(engine, app, listener, async {

@@ -148,6 +148,9 @@ impl<H: EngineHandler> Engine<H> {
                 _ => HttpError::BadRequest.into_response(),
             },
             (Transport::WebSocket, session) => {
+                if !valid_websocket_key(&parts.headers) {
+                    return HttpError::BadRequest.into_response();
+                }
                 let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
                     Ok(upgrade) => upgrade,
                     Err(_) => return HttpError::BadRequest.into_response(),
@@ -197,6 +200,7 @@ impl<H: EngineHandler> Engine<H> {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|info| info.0),
         };
+        let opened = tokio::time::Instant::now();
         let config = &self.inner.config;
         let session = {
             let mut sessions = self
@@ -219,7 +223,7 @@ impl<H: EngineHandler> Engine<H> {
             session
         };
         tracing::debug!(sid = %session.sid(), ?transport, "session opened");
-        tokio::spawn(heartbeat(self.inner.clone(), session.clone()));
+        tokio::spawn(heartbeat(self.inner.clone(), session.clone(), opened));
         self.inner.handler.on_open(&session);
         session
     }
@@ -257,8 +261,14 @@ impl<H: EngineHandler> Inner<H> {
             .remove(&session.sid());
     }
 
+    /// A session that requests may still address: a session closed for any reason but the
+    /// client's own close request counts as gone, even before the table forgets it.
     pub(crate) fn session(&self, sid: Sid) -> Option<Arc<Session<H::Data>>> {
-        self.read_sessions().get(&sid).cloned()
+        let session = self.read_sessions().get(&sid).cloned()?;
+        match session.close_reason() {
+            None | Some(CloseReason::TransportClose) => Some(session),
+            Some(_) => None,
+        }
     }
 
     /// Hands a decoded message to the handler.
@@ -279,15 +289,35 @@ impl<H: EngineHandler> Inner<H> {
     }
 }
 
+/// Whether `Sec-WebSocket-Key` is the base64 encoding of 16 bytes (RFC 6455 §4.1), as the `ws`
+/// server checks; axum only checks that the header is present.
+fn valid_websocket_key(headers: &axum::http::HeaderMap) -> bool {
+    use base64::Engine as _;
+    headers.get(header::SEC_WEBSOCKET_KEY).is_some_and(|key| {
+        key.len() == 24
+            && base64::engine::general_purpose::STANDARD
+                .decode(key.as_bytes())
+                .is_ok_and(|raw| raw.len() == 16)
+    })
+}
+
 /// Pings the client every `ping_interval` and closes the session when a pong does not come back
 /// within `ping_timeout`; when the session closes for any reason, removes it and tells the handler.
-async fn heartbeat<H: EngineHandler>(inner: Arc<Inner<H>>, session: Arc<Session<H::Data>>) {
+///
+/// Deadlines count from when the session opened (not from when this task first ran), so a
+/// client sees the same timing the reference server gives.
+async fn heartbeat<H: EngineHandler>(
+    inner: Arc<Inner<H>>,
+    session: Arc<Session<H::Data>>,
+    opened: tokio::time::Instant,
+) {
     let interval = inner.config.ping_interval;
     let timeout = inner.config.ping_timeout;
+    let mut next_ping = opened + interval;
     loop {
         tokio::select! {
             _ = session.closed() => break,
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep_until(next_ping) => {}
         }
         session.expect_pong();
         if session.send(super::Frame::PING).is_err() {
@@ -296,18 +326,23 @@ async fn heartbeat<H: EngineHandler>(inner: Arc<Inner<H>>, session: Arc<Session<
         tokio::select! {
             _ = session.closed() => break,
             _ = session.pong.notified() => {}
-            _ = tokio::time::sleep(timeout) => session.close(CloseReason::PingTimeout),
+            _ = tokio::time::sleep_until(next_ping + timeout) => session.close(CloseReason::PingTimeout),
         }
+        next_ping = tokio::time::Instant::now() + interval;
     }
     let reason = session
         .close_reason()
         .unwrap_or(CloseReason::TransportClose);
     tracing::debug!(sid = %session.sid(), %reason, "session closed");
-    inner.handler.on_close(&session, reason);
-    if reason == CloseReason::TransportClose && session.transport() == Transport::Polling {
-        // After the client's own close request its next poll still gets an answer (`6`) and
-        // removes the session; a client that never polls again is forgotten after a grace.
-        let _ = tokio::time::timeout(timeout, session.close_delivered.notified()).await;
+    // After the client's own close request its next poll still gets an answer (`6`) and removes
+    // the session; a client that never polls again is forgotten after a grace.
+    let linger = reason == CloseReason::TransportClose && session.transport() == Transport::Polling;
+    if !linger {
+        inner.remove(&session);
     }
-    inner.remove(&session);
+    inner.handler.on_close(&session, reason);
+    if linger {
+        let _ = tokio::time::timeout(timeout, session.close_delivered.notified()).await;
+        inner.remove(&session);
+    }
 }

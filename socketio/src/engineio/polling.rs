@@ -131,6 +131,17 @@ pub(crate) async fn post<H: EngineHandler>(
         session.close(CloseReason::ParseError);
         return HttpError::BadRequest.into_response();
     }
+    // A declared length over the limit is refused before any byte is read, as the reference
+    // server does: waiting for the limit to be crossed would let a client park the request.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > inner.config.max_http_buffer_size as u64) {
+        tracing::debug!(sid = %session.sid(), "declared polling body over max_http_buffer_size");
+        session.close(CloseReason::ParseError);
+        return HttpError::PayloadTooLarge.into_response();
+    }
     let limited = Limited::new(body, inner.config.max_http_buffer_size);
     let collected = tokio::select! {
         collected = limited.collect() => collected,

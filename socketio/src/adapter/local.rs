@@ -1,0 +1,217 @@
+//! The in-memory adapter: rooms of one process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use super::{Adapter, EncodedPacket, LocalSockets, Target};
+use crate::Sid;
+
+/// Rooms kept in memory, for a server running as one process.
+///
+/// Two indexes behind one short-lived lock: room → members and socket → rooms. Broadcasting
+/// copies the recipient list out of the lock before queueing anything.
+#[derive(Debug, Default)]
+pub struct LocalAdapter {
+    index: RwLock<Index>,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    rooms: HashMap<String, HashSet<Sid>>,
+    memberships: HashMap<Sid, HashSet<String>>,
+}
+
+impl LocalAdapter {
+    /// An empty adapter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The sockets of `rooms` (including sockets addressed by id), as a set.
+    fn collect(&self, rooms: &[String], local: &dyn LocalSockets) -> HashSet<Sid> {
+        let index = self.read();
+        let mut sids = HashSet::new();
+        for room in rooms {
+            if let Some(members) = index.rooms.get(room) {
+                sids.extend(members.iter().copied());
+            }
+            if let Ok(sid) = room.parse::<Sid>() {
+                if local.contains(sid) {
+                    sids.insert(sid);
+                }
+            }
+        }
+        sids
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn join(&self, sid: Sid, room: &str) {
+        let mut index = self.write();
+        index.rooms.entry(room.to_owned()).or_default().insert(sid);
+        index
+            .memberships
+            .entry(sid)
+            .or_default()
+            .insert(room.to_owned());
+    }
+
+    fn leave(&self, sid: Sid, room: &str) {
+        let mut index = self.write();
+        if let Some(members) = index.rooms.get_mut(room) {
+            members.remove(&sid);
+            if members.is_empty() {
+                index.rooms.remove(room);
+            }
+        }
+        if let Some(rooms) = index.memberships.get_mut(&sid) {
+            rooms.remove(room);
+            if rooms.is_empty() {
+                index.memberships.remove(&sid);
+            }
+        }
+    }
+
+    fn leave_all(&self, sid: Sid) {
+        let mut index = self.write();
+        let Some(rooms) = index.memberships.remove(&sid) else {
+            return;
+        };
+        for room in rooms {
+            if let Some(members) = index.rooms.get_mut(&room) {
+                members.remove(&sid);
+                if members.is_empty() {
+                    index.rooms.remove(&room);
+                }
+            }
+        }
+    }
+
+    fn rooms(&self, sid: Sid) -> Vec<String> {
+        let mut rooms = vec![sid.to_string()];
+        if let Some(joined) = self.read().memberships.get(&sid) {
+            let mut joined: Vec<String> = joined.iter().cloned().collect();
+            joined.sort();
+            rooms.extend(joined);
+        }
+        rooms
+    }
+
+    fn members(&self, room: &str) -> Vec<Sid> {
+        self.read()
+            .rooms
+            .get(room)
+            .map(|members| members.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    fn close_room(&self, room: &str) {
+        let mut index = self.write();
+        let Some(members) = index.rooms.remove(room) else {
+            return;
+        };
+        for sid in members {
+            if let Some(rooms) = index.memberships.get_mut(&sid) {
+                rooms.remove(room);
+                if rooms.is_empty() {
+                    index.memberships.remove(&sid);
+                }
+            }
+        }
+    }
+
+    fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets) {
+        let excluded = self.collect(&target.except, local);
+        let skip = |sid: Sid| Some(sid) == target.exclude || excluded.contains(&sid);
+        if target.rooms.is_empty() {
+            local.send_all(packet, &skip);
+            return;
+        }
+        for sid in self.collect(&target.rooms, local) {
+            if !skip(sid) {
+                local.send_to(sid, packet);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Recorder {
+        connected: Vec<Sid>,
+        got: Mutex<Vec<Sid>>,
+    }
+
+    impl LocalSockets for Recorder {
+        fn send_to(&self, sid: Sid, _: &EncodedPacket) {
+            self.got.lock().unwrap().push(sid);
+        }
+        fn send_all(&self, packet: &EncodedPacket, skip: &dyn Fn(Sid) -> bool) {
+            for sid in &self.connected {
+                if !skip(*sid) {
+                    self.send_to(*sid, packet);
+                }
+            }
+        }
+        fn contains(&self, sid: Sid) -> bool {
+            self.connected.contains(&sid)
+        }
+    }
+
+    #[test]
+    fn rooms_select_recipients_once_each() {
+        let (a, b, c) = (Sid::random(), Sid::random(), Sid::random());
+        let adapter = LocalAdapter::new();
+        adapter.join(a, "x");
+        adapter.join(b, "x");
+        adapter.join(b, "y");
+        let local = Recorder {
+            connected: vec![a, b, c],
+            ..Default::default()
+        };
+        let target = Target {
+            rooms: vec!["x".into(), "y".into()],
+            except: vec![],
+            exclude: Some(a),
+        };
+        adapter.broadcast(&EncodedPacket::default(), &target, &local);
+        assert_eq!(*local.got.lock().unwrap(), vec![b]);
+
+        let everyone_but_y = Target {
+            except: vec!["y".into()],
+            ..Default::default()
+        };
+        local.got.lock().unwrap().clear();
+        adapter.broadcast(&EncodedPacket::default(), &everyone_but_y, &local);
+        assert_eq!(*local.got.lock().unwrap(), vec![a, c]);
+    }
+
+    #[test]
+    fn leaving_cleans_both_indexes() {
+        let a = Sid::random();
+        let adapter = LocalAdapter::new();
+        adapter.join(a, "x");
+        adapter.join(a, "y");
+        assert_eq!(
+            adapter.rooms(a),
+            vec![a.to_string(), "x".into(), "y".into()]
+        );
+        adapter.close_room("x");
+        assert_eq!(adapter.rooms(a), vec![a.to_string(), "y".into()]);
+        adapter.leave_all(a);
+        assert!(adapter.members("y").is_empty());
+        assert!(adapter.read().memberships.is_empty());
+    }
+}

@@ -1,0 +1,296 @@
+//! [`Args`]: the arguments of a received event or acknowledgement, still as raw JSON.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::engineio::Str;
+use crate::protocol;
+
+/// The arguments of an event or acknowledgement: raw JSON slices of the received packet plus its
+/// binary attachments. Nothing is parsed until a handler asks for a type.
+///
+/// How a type maps onto the arguments: a tuple type takes them positionally
+/// (`(String, i32)` for `["a", 1]`); any other type takes the single argument when there is
+/// exactly one, and the whole list otherwise (so `Vec<Value>` reads several arguments). A
+/// [`Binary`](crate::Binary) anywhere in the type receives the attachment its placeholder names.
+#[derive(Clone, Default)]
+pub struct Args {
+    items: Vec<Str>,
+    attachments: Vec<Bytes>,
+}
+
+impl Args {
+    pub(crate) fn new(items: Vec<Str>, attachments: Vec<Bytes>) -> Self {
+        Args { items, attachments }
+    }
+
+    /// Splits an ACK payload (a JSON array) into arguments.
+    pub(crate) fn from_array(
+        payload: &Str,
+        attachments: Vec<Bytes>,
+    ) -> Result<Self, protocol::DecodeError> {
+        let items = protocol::split_args(payload.as_str())?
+            .into_iter()
+            .map(|raw| payload.slice_ref(raw.get()))
+            .collect();
+        Ok(Args { items, attachments })
+    }
+
+    /// Deserializes the arguments into `T`.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        protocol::with_attachments(&self.attachments, || {
+            T::deserialize(ArgsDeserializer(&self.items))
+        })
+    }
+
+    /// The raw JSON of each argument.
+    pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.items.iter().map(Str::as_str)
+    }
+
+    /// How many arguments there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The binary attachments, in placeholder order.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.attachments
+    }
+}
+
+/// Sends the arguments on unchanged: `socket.emit("echo", event.args())` forwards what arrived,
+/// byte for byte, binary attachments included.
+impl Serialize for Args {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        for item in &self.items {
+            if self.attachments.is_empty() {
+                let raw: &RawValue =
+                    serde_json::from_str(item.as_str()).map_err(ser::Error::custom)?;
+                seq.serialize_element(raw)?;
+            } else {
+                let value: Value =
+                    serde_json::from_str(item.as_str()).map_err(ser::Error::custom)?;
+                seq.serialize_element(&WithAttachments(&value, &self.attachments))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// A JSON value whose binary placeholders become [`Binary`](crate::Binary) values again.
+struct WithAttachments<'a>(&'a Value, &'a [Bytes]);
+
+impl Serialize for WithAttachments<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let attachments = self.1;
+        match self.0 {
+            Value::Object(map) => {
+                if let Some(bytes) = placeholder(map).and_then(|n| attachments.get(n)) {
+                    return crate::Binary(bytes.clone()).serialize(serializer);
+                }
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (key, value) in map {
+                    out.serialize_entry(key, &WithAttachments(value, attachments))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&WithAttachments(item, attachments))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+fn placeholder(map: &serde_json::Map<String, Value>) -> Option<usize> {
+    if map.len() != 2 || map.get("_placeholder") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    usize::try_from(map.get("num")?.as_u64()?).ok()
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Args")
+            .field("items", &self.items)
+            .field("attachments", &self.attachments.len())
+            .finish()
+    }
+}
+
+/// Presents a list of raw JSON arguments to serde as described on [`Args`]. Targets are
+/// `DeserializeOwned`, so the borrow of the argument list is the deserializer's lifetime.
+struct ArgsDeserializer<'a>(&'a [Str]);
+
+impl<'a> Deserializer<'a> for ArgsDeserializer<'a> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            [one] => single(one, |de| de::Deserializer::deserialize_any(de, visitor)),
+            items => visitor.visit_seq(RawSeq(items.iter())),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            [] => visitor.visit_none(),
+            [one] if one.as_str().trim() == "null" => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'a>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_seq(RawSeq(self.0.iter()))
+    }
+
+    fn deserialize_unit<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'a>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            [one] => single(one, |de| {
+                de::Deserializer::deserialize_newtype_struct(de, name, visitor)
+            }),
+            _ => visitor.visit_newtype_struct(self),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'a>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            [one] => single(one, |de| {
+                de::Deserializer::deserialize_struct(de, name, fields, visitor)
+            }),
+            items => visitor.visit_seq(RawSeq(items.iter())),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'a>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            [one] => single(one, |de| {
+                de::Deserializer::deserialize_enum(de, name, variants, visitor)
+            }),
+            _ => Err(de::Error::custom("expected a single argument")),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        <W: Visitor<'a>>
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit_struct seq tuple_struct map identifier ignored_any
+    }
+}
+
+fn single<'a, T>(
+    raw: &'a Str,
+    f: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::StrRead<'a>>,
+    ) -> Result<T, serde_json::Error>,
+) -> Result<T, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(raw.as_str());
+    let value = f(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// The items of an argument list, each deserialized from its own raw JSON.
+struct RawSeq<'a>(std::slice::Iter<'a, Str>);
+
+impl<'a> SeqAccess<'a> for RawSeq<'a> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'a>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        let Some(raw) = self.0.next() else {
+            return Ok(None);
+        };
+        single(raw, |de| seed.deserialize(de)).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    fn args(items: &[&str]) -> Args {
+        Args::new(items.iter().map(|s| Str::from(*s)).collect(), Vec::new())
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Join {
+        room: String,
+    }
+
+    #[test]
+    fn one_argument_maps_to_any_type() {
+        assert_eq!(args(&[r#""hi""#]).deserialize::<String>().unwrap(), "hi");
+        assert_eq!(
+            args(&[r#"{"room":"a"}"#]).deserialize::<Join>().unwrap(),
+            Join { room: "a".into() }
+        );
+        assert_eq!(
+            args(&["[1,2]"]).deserialize::<Vec<i32>>().unwrap(),
+            vec![1, 2]
+        );
+        assert_eq!(args(&["5"]).deserialize::<(i32,)>().unwrap(), (5,));
+    }
+
+    #[test]
+    fn tuples_take_arguments_positionally() {
+        let a = args(&[r#""a""#, "1", r#"{"room":"x"}"#]);
+        let (s, n, j): (String, u8, Join) = a.deserialize().unwrap();
+        assert_eq!((s.as_str(), n, j.room.as_str()), ("a", 1, "x"));
+        assert_eq!(a.deserialize::<Vec<Value>>().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn missing_arguments_are_none_or_unit() {
+        assert_eq!(args(&[]).deserialize::<Option<String>>().unwrap(), None);
+        args(&[]).deserialize::<()>().unwrap();
+        assert!(args(&[]).deserialize::<String>().is_err());
+        assert!(args(&["1"]).deserialize::<(i32, i32)>().is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! The errors handlers and the runtime report.
+
+use std::fmt;
+
+/// A boxed error from user code.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, in broad strokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An extractor refused the packet (e.g. the payload did not match `Data<T>`).
+    Extract,
+    /// A handler returned `Err`.
+    Handler,
+    /// A connect handler refused the connection.
+    ConnectRefused,
+    /// An acknowledgement did not arrive in time.
+    AckTimeout,
+    /// A handler panicked.
+    Panic,
+}
+
+impl ErrorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Extract => "extractor rejected the packet",
+            ErrorKind::Handler => "handler returned an error",
+            ErrorKind::ConnectRefused => "connection refused",
+            ErrorKind::AckTimeout => "acknowledgement timed out",
+            ErrorKind::Panic => "handler panicked",
+        }
+    }
+}
+
+/// A failure while handling a socket's packet, with where it happened.
+///
+/// Every failure (extractor rejection, handler `Err`, refused connect, ack timeout, panic) becomes
+/// one of these and is reported through `tracing` with its namespace, event and socket id.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    pub(crate) namespace: Option<String>,
+    pub(crate) event: Option<String>,
+    pub(crate) sid: Option<crate::Sid>,
+    source: BoxError,
+}
+
+impl Error {
+    /// An error of `kind` caused by `source`.
+    pub fn new(kind: ErrorKind, source: impl Into<BoxError>) -> Self {
+        Error {
+            kind,
+            namespace: None,
+            event: None,
+            sid: None,
+            source: source.into(),
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The namespace of the socket, when known.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The event being handled, when there was one.
+    pub fn event(&self) -> Option<&str> {
+        self.event.as_deref()
+    }
+
+    /// The socket id, when known.
+    pub fn sid(&self) -> Option<crate::Sid> {
+        self.sid
+    }
+
+    /// The underlying error.
+    pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
+    }
+
+    pub(crate) fn at(mut self, namespace: &str, event: Option<&str>, sid: crate::Sid) -> Self {
+        self.namespace.get_or_insert_with(|| namespace.to_owned());
+        if self.event.is_none() {
+            self.event = event.map(str::to_owned);
+        }
+        self.sid.get_or_insert(sid);
+        self
+    }
+
+    /// Reports the error through `tracing` (the default error handler).
+    pub(crate) fn report(&self) {
+        tracing::warn!(
+            kind = ?self.kind,
+            namespace = self.namespace.as_deref().unwrap_or("?"),
+            event = self.event.as_deref().unwrap_or("-"),
+            sid = %self.sid.map(|s| s.to_string()).unwrap_or_default(),
+            error = %self.source,
+            "{}",
+            self.kind.as_str()
+        );
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind.as_str())?;
+        if let Some(event) = &self.event {
+            write!(f, " in event {event:?}")?;
+        }
+        if let Some(ns) = &self.namespace {
+            write!(f, " on namespace {ns:?}")?;
+        }
+        write!(f, ": {}", self.source)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// Why an emit failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The data could not be serialized to JSON.
+    Serialize(serde_json::Error),
+    /// The socket is disconnected.
+    Disconnected,
+    /// The client stopped reading and its queue filled up; it was disconnected.
+    QueueFull,
+    /// No such namespace on this server.
+    UnknownNamespace(String),
+    /// The event name is reserved by the protocol (`connect`, `disconnect`, ...).
+    ReservedEvent(String),
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmitError::Serialize(e) => write!(f, "the data could not be serialized to JSON: {e}"),
+            EmitError::Disconnected => f.write_str("the socket is disconnected"),
+            EmitError::QueueFull => f.write_str(
+                "the client stopped reading and its outbound queue filled up; it was disconnected",
+            ),
+            EmitError::UnknownNamespace(ns) => write!(
+                f,
+                "no namespace {ns:?} on this server: register a handler for it or declare it with `.namespace({ns:?})` on the builder"
+            ),
+            EmitError::ReservedEvent(name) => write!(
+                f,
+                "{name:?} is a reserved event name in Socket.IO; pick another name"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EmitError::Serialize(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<serde_json::Error> for EmitError {
+    fn from(e: serde_json::Error) -> Self {
+        EmitError::Serialize(e)
+    }
+}
+
+impl From<crate::engineio::SendError> for EmitError {
+    fn from(e: crate::engineio::SendError) -> Self {
+        match e {
+            crate::engineio::SendError::Closed => EmitError::Disconnected,
+            crate::engineio::SendError::QueueFull => EmitError::QueueFull,
+        }
+    }
+}
+
+/// Why an acknowledgement did not arrive.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AckError {
+    /// No answer within the timeout.
+    Timeout,
+    /// The socket disconnected before answering.
+    Disconnected,
+    /// The emit itself failed.
+    Emit(EmitError),
+    /// The answer did not match the requested type.
+    Decode(serde_json::Error),
+}
+
+impl fmt::Display for AckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AckError::Timeout => f.write_str("the client did not acknowledge in time"),
+            AckError::Disconnected => f.write_str("the socket disconnected before acknowledging"),
+            AckError::Emit(e) => write!(f, "the emit failed: {e}"),
+            AckError::Decode(e) => write!(f, "the acknowledgement has an unexpected shape: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AckError {}

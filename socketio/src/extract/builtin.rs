@@ -1,0 +1,179 @@
+//! The built-in extractors.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use super::{FromConnectParts, FromDisconnectParts, FromMessageParts, Infallible};
+use crate::handler::{ConnectContext, DisconnectContext, MessageContext};
+use crate::Args;
+
+/// The event's arguments as `T` (see [`Args`] for how arguments map onto types).
+///
+/// ```no_run
+/// use socketio::Data;
+///
+/// async fn chat(Data((room, text)): Data<(String, String)>) {}
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Data<T>(pub T);
+
+/// The payload did not match the type a handler asked for.
+#[derive(Debug)]
+pub struct DataError {
+    type_name: &'static str,
+    source: serde_json::Error,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the payload does not match `{}`: {}",
+            self.type_name, self.source
+        )
+    }
+}
+
+impl std::error::Error for DataError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn parse<T: DeserializeOwned>(args: &Args) -> Result<T, DataError> {
+    args.deserialize().map_err(|source| DataError {
+        type_name: std::any::type_name::<T>(),
+        source,
+    })
+}
+
+impl<T: DeserializeOwned + Send + 'static> FromMessageParts for Data<T> {
+    type Rejection = DataError;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, DataError> {
+        parse(&ctx.args).map(Data)
+    }
+}
+
+/// Like [`Data`], but hands the error to the handler instead of rejecting the event.
+#[derive(Debug)]
+pub struct TryData<T>(pub Result<T, DataError>);
+
+impl<T: DeserializeOwned + Send + 'static> FromMessageParts for TryData<T> {
+    type Rejection = Infallible;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+        Ok(TryData(parse(&ctx.args)))
+    }
+}
+
+/// The event name and raw arguments (Flask's `request.event`), for catch-all handlers.
+#[derive(Debug, Clone)]
+pub struct Event {
+    name: crate::engineio::Str,
+    args: Args,
+}
+
+impl Event {
+    /// The event name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The raw arguments.
+    pub fn args(&self) -> &Args {
+        &self.args
+    }
+}
+
+impl FromMessageParts for Event {
+    type Rejection = Infallible;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+        Ok(Event {
+            name: ctx.event.clone(),
+            args: ctx.args.clone(),
+        })
+    }
+}
+
+/// The auth payload of the connection request as `T` (`{}` when the client sent none).
+///
+/// ```no_run
+/// use socketio::Auth;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Token { token: String }
+///
+/// async fn on_connect(Auth(auth): Auth<Token>) {}
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Auth<T>(pub T);
+
+impl<T: DeserializeOwned + Send + 'static> FromConnectParts for Auth<T> {
+    type Rejection = DataError;
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, DataError> {
+        let json = ctx.auth.as_deref().unwrap_or("{}");
+        serde_json::from_str(json)
+            .map(Auth)
+            .map_err(|source| DataError {
+                type_name: std::any::type_name::<T>(),
+                source,
+            })
+    }
+}
+
+/// Application state given to the builder with [`state`](crate::Builder::state).
+///
+/// `T` is cloned for each handler call, so share big state through an `Arc`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<T>(pub T);
+
+/// No state of the requested type was given to the builder.
+#[derive(Debug)]
+pub struct MissingState(&'static str);
+
+impl fmt::Display for MissingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no state of type `{}`: add it with `SocketIo::builder().state(value)`",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for MissingState {}
+
+fn state<T: Clone + Send + Sync + 'static>(
+    socket: &crate::Socket,
+) -> Result<State<T>, MissingState> {
+    socket
+        .inner
+        .ns
+        .shared
+        .state
+        .get::<T>()
+        .cloned()
+        .map(State)
+        .ok_or(MissingState(std::any::type_name::<T>()))
+}
+
+impl<T: Clone + Send + Sync + 'static> FromMessageParts for State<T> {
+    type Rejection = MissingState;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, MissingState> {
+        state(&ctx.socket)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromConnectParts for State<T> {
+    type Rejection = MissingState;
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, MissingState> {
+        state(&ctx.socket)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromDisconnectParts for State<T> {
+    type Rejection = MissingState;
+    async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, MissingState> {
+        state(&ctx.socket)
+    }
+}

@@ -1,0 +1,149 @@
+//! Extractors: the arguments of handlers.
+//!
+//! A handler is an `async fn` whose arguments each implement the extractor trait of its moment:
+//! [`FromMessageParts`] for events, [`FromConnectParts`] for connections, [`FromDisconnectParts`]
+//! for disconnections. Argument order never matters: extractors only read the context.
+//!
+//! Write your own by implementing the trait (see the `CurrentUser` pattern in the examples).
+
+mod builtin;
+
+pub use builtin::{Auth, Data, DataError, Event, State, TryData};
+
+use std::future::Future;
+
+use crate::error::BoxError;
+use crate::handler::{ConnectContext, DisconnectContext, MessageContext};
+
+/// Builds a handler argument from a received event.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of an event handler",
+    label = "not an event extractor",
+    note = "event handlers take `Socket`, `Sid`, `Data<T>`, `TryData<T>`, `Event`, `State<T>`, or a type implementing `FromMessageParts`"
+)]
+pub trait FromMessageParts: Sized + Send + 'static {
+    /// Why extraction failed; it reaches the error pipeline.
+    type Rejection: Into<BoxError>;
+
+    /// Extracts the argument.
+    fn from_message_parts(
+        ctx: &MessageContext,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+}
+
+/// Builds a connect handler argument.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a connect handler",
+    label = "not a connect extractor",
+    note = "connect handlers take `Socket`, `Sid`, `Auth<T>`, `State<T>`, or a type implementing `FromConnectParts`"
+)]
+pub trait FromConnectParts: Sized + Send + 'static {
+    /// Why extraction failed; the connection is refused with this message.
+    type Rejection: Into<BoxError>;
+
+    /// Extracts the argument.
+    fn from_connect_parts(
+        ctx: &ConnectContext,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+}
+
+/// Builds a disconnect handler argument.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a disconnect handler",
+    label = "not a disconnect extractor",
+    note = "disconnect handlers take `Socket`, `Sid`, `DisconnectReason`, `State<T>`, or a type implementing `FromDisconnectParts`"
+)]
+pub trait FromDisconnectParts: Sized + Send + 'static {
+    /// Why extraction failed; it reaches the error pipeline.
+    type Rejection: Into<BoxError>;
+
+    /// Extracts the argument.
+    fn from_disconnect_parts(
+        ctx: &DisconnectContext,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+}
+
+/// Never fails.
+#[derive(Debug, Clone, Copy)]
+pub enum Infallible {}
+
+impl std::fmt::Display for Infallible {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+impl std::error::Error for Infallible {}
+
+/// Implements all three extractor traits for a type read from the socket.
+macro_rules! from_socket {
+    ($ty:ty, |$socket:ident| $body:expr) => {
+        impl FromMessageParts for $ty {
+            type Rejection = Infallible;
+            async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+                let $socket = &ctx.socket;
+                Ok($body)
+            }
+        }
+        impl FromConnectParts for $ty {
+            type Rejection = Infallible;
+            async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Infallible> {
+                let $socket = &ctx.socket;
+                Ok($body)
+            }
+        }
+        impl FromDisconnectParts for $ty {
+            type Rejection = Infallible;
+            async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, Infallible> {
+                let $socket = &ctx.socket;
+                Ok($body)
+            }
+        }
+    };
+}
+
+from_socket!(crate::Socket, |socket| socket.clone());
+from_socket!(crate::Sid, |socket| socket.id());
+
+impl FromDisconnectParts for crate::DisconnectReason {
+    type Rejection = Infallible;
+    async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, Infallible> {
+        Ok(ctx.reason)
+    }
+}
+
+/// `Option<E>`: `None` when `E` is rejected.
+impl<E: FromMessageParts> FromMessageParts for Option<E> {
+    type Rejection = Infallible;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+        Ok(E::from_message_parts(ctx).await.ok())
+    }
+}
+
+impl<E: FromConnectParts> FromConnectParts for Option<E> {
+    type Rejection = Infallible;
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Infallible> {
+        Ok(E::from_connect_parts(ctx).await.ok())
+    }
+}
+
+/// `Result<E, E::Rejection>`: the rejection, to handle it yourself.
+impl<E: FromMessageParts> FromMessageParts for Result<E, E::Rejection>
+where
+    E::Rejection: Send + 'static,
+{
+    type Rejection = Infallible;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+        Ok(E::from_message_parts(ctx).await)
+    }
+}
+
+impl<E: FromConnectParts> FromConnectParts for Result<E, E::Rejection>
+where
+    E::Rejection: Send + 'static,
+{
+    type Rejection = Infallible;
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Infallible> {
+        Ok(E::from_connect_parts(ctx).await)
+    }
+}

@@ -1,0 +1,73 @@
+//! What a handler is called with: the moment's context, from which extractors take their parts.
+
+use crate::engineio::Str;
+use crate::{Args, DisconnectReason, Socket};
+
+/// The context of a received event.
+#[derive(Debug, Clone)]
+pub struct MessageContext {
+    pub(crate) socket: Socket,
+    pub(crate) event: Str,
+    pub(crate) args: Args,
+    pub(crate) ack_id: Option<u64>,
+}
+
+impl MessageContext {
+    /// The socket that sent the event.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The event name.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The event's arguments.
+    pub fn args(&self) -> &Args {
+        &self.args
+    }
+
+    /// Whether the client waits for an acknowledgement.
+    pub fn wants_ack(&self) -> bool {
+        self.ack_id.is_some()
+    }
+}
+
+/// The context of a namespace connection request.
+#[derive(Debug, Clone)]
+pub struct ConnectContext {
+    pub(crate) socket: Socket,
+    pub(crate) auth: Option<Str>,
+}
+
+impl ConnectContext {
+    /// The socket being connected.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The raw JSON auth payload the client sent, if any.
+    pub fn auth(&self) -> Option<&str> {
+        self.auth.as_deref()
+    }
+}
+
+/// The context of a disconnection.
+#[derive(Debug, Clone)]
+pub struct DisconnectContext {
+    pub(crate) socket: Socket,
+    pub(crate) reason: DisconnectReason,
+}
+
+impl DisconnectContext {
+    /// The socket that left.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// Why it left.
+    pub fn reason(&self) -> DisconnectReason {
+        self.reason
+    }
+}

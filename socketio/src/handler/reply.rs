@@ -1,0 +1,151 @@
+//! Turning a handler's return value into the client's acknowledgement.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::MessageContext;
+use crate::encode;
+use crate::error::{BoxError, Error, ErrorKind};
+
+/// Answers the client's acknowledgement for one event.
+pub struct AckResponder<'a> {
+    ctx: &'a MessageContext,
+}
+
+impl<'a> AckResponder<'a> {
+    pub(crate) fn new(ctx: &'a MessageContext) -> Self {
+        AckResponder { ctx }
+    }
+
+    /// Acknowledges with `args` (a tuple for several arguments, `()` for none). Does nothing
+    /// when the client asked for no acknowledgement.
+    pub fn send<T: Serialize + ?Sized>(self, args: &T) {
+        let Some(id) = self.ctx.ack_id else {
+            return;
+        };
+        let socket = &self.ctx.socket;
+        let sent = encode::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
+        if let Err(e) = sent {
+            self.fail(Error::new(ErrorKind::Handler, e));
+        }
+    }
+
+    /// Reports a failure of the handler.
+    pub fn fail(self, error: Error) {
+        let socket = &self.ctx.socket;
+        error
+            .at(socket.namespace(), Some(&self.ctx.event), socket.id())
+            .report();
+    }
+}
+
+/// A handler's return value: what the client's acknowledgement carries.
+///
+/// `()` acknowledges with no arguments; a tuple with several; a string, number, bool,
+/// `serde_json::Value`, `Vec` or `Option` with one; [`Ack`] wraps any other `Serialize` type;
+/// `Result` acknowledges its `Ok` value and reports its `Err`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as an acknowledgement",
+    label = "return `()`, a tuple, a JSON-like value, `Ack<T>` or a `Result` of those",
+    note = "wrap your own `Serialize` type in `socketio::Ack(value)`"
+)]
+pub trait IntoAck: Send {
+    /// Answers through `responder`.
+    fn into_ack(self, responder: AckResponder<'_>);
+}
+
+/// Any `Serialize` value as a single acknowledgement argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ack<T>(pub T);
+
+impl<T: Serialize + Send> IntoAck for Ack<T> {
+    fn into_ack(self, responder: AckResponder<'_>) {
+        responder.send(&(&self.0,));
+    }
+}
+
+impl<T: IntoAck, E: Into<BoxError> + Send> IntoAck for Result<T, E> {
+    fn into_ack(self, responder: AckResponder<'_>) {
+        match self {
+            Ok(value) => value.into_ack(responder),
+            Err(e) => responder.fail(Error::new(ErrorKind::Handler, e)),
+        }
+    }
+}
+
+impl IntoAck for () {
+    fn into_ack(self, responder: AckResponder<'_>) {
+        responder.send(&());
+    }
+}
+
+macro_rules! ack_single {
+    ($($ty:ty),* $(,)?) => {$(
+        impl IntoAck for $ty {
+            fn into_ack(self, responder: AckResponder<'_>) {
+                responder.send(&(&self,));
+            }
+        }
+    )*};
+}
+
+ack_single!(
+    bool,
+    String,
+    &'static str,
+    Value,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    char,
+    crate::Binary
+);
+
+/// Acknowledges with these arguments, unchanged.
+impl IntoAck for crate::Args {
+    fn into_ack(self, responder: AckResponder<'_>) {
+        responder.send(&self);
+    }
+}
+
+impl<T: Serialize + Send> IntoAck for Vec<T> {
+    fn into_ack(self, responder: AckResponder<'_>) {
+        responder.send(&(&self,));
+    }
+}
+
+impl<T: Serialize + Send> IntoAck for Option<T> {
+    fn into_ack(self, responder: AckResponder<'_>) {
+        responder.send(&(&self,));
+    }
+}
+
+macro_rules! ack_tuple {
+    ($($ty:ident),+) => {
+        impl<$($ty: Serialize + Send),+> IntoAck for ($($ty,)+) {
+            fn into_ack(self, responder: AckResponder<'_>) {
+                responder.send(&self);
+            }
+        }
+    };
+}
+
+ack_tuple!(A);
+ack_tuple!(A, B);
+ack_tuple!(A, B, C);
+ack_tuple!(A, B, C, D);
+ack_tuple!(A, B, C, D, E);
+ack_tuple!(A, B, C, D, E, F);
+ack_tuple!(A, B, C, D, E, F, G);
+ack_tuple!(A, B, C, D, E, F, G, H);

@@ -1,0 +1,209 @@
+//! A namespace: its handlers, its connected sockets and its adapter.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::adapter::{Adapter, EncodedPacket, LocalSockets, Target};
+use crate::engineio::Str;
+use crate::handler::{
+    self, ConnectContext, DisconnectContext, ErasedConnectHandler, ErasedDisconnectHandler,
+    ErasedMessageHandler, MessageContext,
+};
+use crate::server::Shared;
+use crate::{encode, Args, DisconnectReason, Sid, Socket};
+
+/// The handlers of one namespace, fixed when the server is built.
+#[derive(Default, Clone)]
+pub(crate) struct Handlers {
+    pub(crate) connect: Option<ErasedConnectHandler>,
+    pub(crate) disconnect: Option<ErasedDisconnectHandler>,
+    pub(crate) events: HashMap<Box<str>, ErasedMessageHandler>,
+    pub(crate) catch_all: Option<ErasedMessageHandler>,
+}
+
+pub(crate) struct Namespace {
+    pub(crate) path: String,
+    handlers: Handlers,
+    sockets: RwLock<HashMap<Sid, Socket>>,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Namespace {
+    pub(crate) fn new(
+        path: String,
+        handlers: Handlers,
+        adapter: Arc<dyn Adapter>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        Namespace {
+            path,
+            handlers,
+            sockets: RwLock::new(HashMap::new()),
+            adapter,
+            shared,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Socket>> {
+        self.sockets.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Socket>> {
+        self.sockets.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The connected sockets.
+    pub(crate) fn sockets(&self) -> Vec<Socket> {
+        self.read().values().cloned().collect()
+    }
+
+    pub(crate) fn socket(&self, sid: Sid) -> Option<Socket> {
+        self.read().get(&sid).cloned()
+    }
+
+    /// The connected sockets a broadcast target selects.
+    pub(crate) fn select(&self, target: &Target) -> Vec<Socket> {
+        let sockets = self.read();
+        let excluded: Vec<Sid> = target
+            .except
+            .iter()
+            .flat_map(|r| self.adapter.members(r))
+            .collect();
+        let keep = |sid: &Sid| {
+            Some(*sid) != target.exclude
+                && !excluded.contains(sid)
+                && target.except.iter().all(|r| r != sid.as_str())
+        };
+        if target.rooms.is_empty() {
+            return sockets
+                .values()
+                .filter(|s| keep(&s.id()))
+                .cloned()
+                .collect();
+        }
+        let mut sids: Vec<Sid> = target
+            .rooms
+            .iter()
+            .flat_map(|r| {
+                let mut members = self.adapter.members(r);
+                if let Ok(sid) = r.parse::<Sid>() {
+                    members.push(sid);
+                }
+                members
+            })
+            .collect();
+        sids.sort();
+        sids.dedup();
+        sids.into_iter()
+            .filter(keep)
+            .filter_map(|sid| sockets.get(&sid).cloned())
+            .collect()
+    }
+
+    /// Runs the connect handler, then answers CONNECT (or CONNECT_ERROR). With
+    /// `always_connect`, answers first and disconnects on refusal.
+    pub(crate) async fn connect(self: Arc<Self>, socket: Socket, auth: Option<Str>) {
+        let always_connect = self.shared.config.always_connect;
+        if always_connect {
+            self.accept(&socket);
+        }
+        let verdict = match &self.handlers.connect {
+            Some(handler) => {
+                let ctx = ConnectContext {
+                    socket: socket.clone(),
+                    auth,
+                };
+                handler(ctx).await
+            }
+            None => Ok(()),
+        };
+        match verdict {
+            Ok(()) if !always_connect => self.accept(&socket),
+            Ok(()) => {}
+            Err(refusal) => {
+                tracing::debug!(namespace = %self.path, sid = %socket.id(), message = refusal.message(), "connection refused");
+                if always_connect {
+                    socket.disconnect();
+                } else {
+                    socket.mark_disconnected();
+                    self.adapter.leave_all(socket.id());
+                    let packet =
+                        encode::connect_error(&self.path, refusal.message(), refusal.get_data());
+                    let _ = socket.send_frames(packet.frames());
+                    crate::client::forget_socket(&socket);
+                }
+            }
+        }
+    }
+
+    fn accept(&self, socket: &Socket) {
+        self.write().insert(socket.id(), socket.clone());
+        let answer = encode::connect(&self.path, socket.id().as_str());
+        if socket.mark_connected(&answer).is_err() {
+            self.remove_socket(
+                socket,
+                DisconnectReason::Transport(crate::engineio::CloseReason::TransportError),
+            );
+        }
+    }
+
+    /// Dispatches an event to its handler, or to the catch-all.
+    pub(crate) fn dispatch(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>) {
+        let handler = self
+            .handlers
+            .events
+            .get(event.as_str())
+            .or(self.handlers.catch_all.as_ref());
+        let Some(handler) = handler else {
+            tracing::debug!(namespace = %self.path, event = %event, "no handler for event");
+            return;
+        };
+        let name = event.clone();
+        let ctx = MessageContext {
+            socket: socket.clone(),
+            event,
+            args,
+            ack_id,
+        };
+        handler::run(handler(ctx), socket, Some(&name));
+    }
+
+    /// Takes the socket out of the namespace and its rooms, then runs the disconnect handler.
+    pub(crate) fn remove_socket(&self, socket: &Socket, reason: DisconnectReason) {
+        if !socket.mark_disconnected() {
+            return;
+        }
+        self.write().remove(&socket.id());
+        self.adapter.leave_all(socket.id());
+        crate::client::forget_socket(socket);
+        tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");
+        if let Some(handler) = &self.handlers.disconnect {
+            let ctx = DisconnectContext {
+                socket: socket.clone(),
+                reason,
+            };
+            handler::run(handler(ctx), socket, None);
+        }
+    }
+}
+
+impl LocalSockets for Namespace {
+    fn send_to(&self, sid: Sid, packet: &EncodedPacket) {
+        if let Some(socket) = self.read().get(&sid) {
+            let _ = socket.send_packet(packet);
+        }
+    }
+
+    fn send_all(&self, packet: &EncodedPacket, skip: &dyn Fn(Sid) -> bool) {
+        for (sid, socket) in self.read().iter() {
+            if !skip(*sid) {
+                let _ = socket.send_packet(packet);
+            }
+        }
+    }
+
+    fn contains(&self, sid: Sid) -> bool {
+        self.read().contains_key(&sid)
+    }
+}

@@ -1,0 +1,249 @@
+//! [`Socket`]: one client connected to one namespace.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::ack::{AckFuture, PendingAck};
+use crate::adapter::{EncodedPacket, Target};
+use crate::client::EngineSession;
+use crate::engineio::{Frame, Handshake};
+use crate::error::EmitError;
+use crate::namespace::Namespace;
+use crate::operator::BroadcastOperator;
+use crate::{encode, Args, DisconnectReason, Sid};
+
+const CONNECTING: u8 = 0;
+const CONNECTED: u8 = 1;
+const DISCONNECTED: u8 = 2;
+
+/// A client's connection to one namespace: a cheap handle (an `Arc`), usable from handlers,
+/// background tasks and other sockets.
+///
+/// ```no_run
+/// # async fn handler(socket: socketio::Socket) -> Result<(), socketio::EmitError> {
+/// socket.join("lobby");
+/// socket.emit("welcome", "hello")?;
+/// socket.to("lobby").emit("joined", socket.id().as_str())?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<SocketInner>,
+}
+
+pub(crate) struct SocketInner {
+    pub(crate) id: Sid,
+    pub(crate) ns: Arc<Namespace>,
+    pub(crate) session: Arc<EngineSession>,
+    state: AtomicU8,
+    /// Packets emitted while the connect handler runs, sent right after the CONNECT answer.
+    early: Mutex<Vec<Frame>>,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+    next_ack: AtomicU64,
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<Namespace>, session: Arc<EngineSession>) -> Self {
+        Socket {
+            inner: Arc::new(SocketInner {
+                id: Sid::random(),
+                ns,
+                session,
+                state: AtomicU8::new(CONNECTING),
+                early: Mutex::new(Vec::new()),
+                acks: Mutex::new(HashMap::new()),
+                next_ack: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The socket id (distinct per namespace, as in socket.io).
+    pub fn id(&self) -> Sid {
+        self.inner.id
+    }
+
+    /// The namespace path (`/`, `/chat`).
+    pub fn namespace(&self) -> &str {
+        &self.inner.ns.path
+    }
+
+    /// The HTTP request that opened the underlying connection.
+    pub fn handshake(&self) -> &Handshake {
+        self.inner.session.handshake()
+    }
+
+    /// Whether the socket is still connected.
+    pub fn connected(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) != DISCONNECTED
+    }
+
+    /// Sends `event` with `data` to this client. A tuple sends several arguments, `()` none;
+    /// a [`Binary`](crate::Binary) anywhere inside travels as a binary attachment.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let packet = encode::event(&self.inner.ns.path, event, data, None)?;
+        self.send_packet(&packet)
+    }
+
+    /// Sends a `message` event (Flask-SocketIO's `send`).
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.emit("message", data)
+    }
+
+    /// Sends `event` and waits for the client's acknowledgement (Flask-SocketIO's `call`).
+    ///
+    /// The wait ends after the server's `ack_timeout` unless [`AckFuture::timeout`] sets another.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: socketio::Socket) -> Result<(), socketio::AckError> {
+    /// use std::time::Duration;
+    /// let answer: String = socket
+    ///     .emit_with_ack("question", "6 x 7?")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .await?
+    ///     .deserialize()
+    ///     .map_err(socketio::AckError::Decode)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
+        let timeout = self.inner.ns.shared.config.ack_timeout;
+        let id = self.inner.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.lock_acks().insert(id, tx);
+        let pending = PendingAck::new(Arc::downgrade(&self.inner), id);
+        let sent = encode::event(&self.inner.ns.path, event, data, Some(id))
+            .and_then(|packet| self.send_packet(&packet));
+        AckFuture::new(rx, pending, timeout, sent.err())
+    }
+
+    /// Adds the socket to `room`.
+    pub fn join(&self, room: impl AsRef<str>) {
+        self.inner.ns.adapter.join(self.id(), room.as_ref());
+    }
+
+    /// Removes the socket from `room`.
+    pub fn leave(&self, room: impl AsRef<str>) {
+        self.inner.ns.adapter.leave(self.id(), room.as_ref());
+    }
+
+    /// The rooms the socket is in, its own room (its id) first.
+    pub fn rooms(&self) -> Vec<String> {
+        self.inner.ns.adapter.rooms(self.id())
+    }
+
+    /// A broadcast to `room`, leaving this socket out.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// A broadcast to every socket of the namespace except this one and the members of `room`.
+    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// A broadcast to every socket of the namespace except this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(
+            self.inner.ns.clone(),
+            Target {
+                exclude: Some(self.id()),
+                ..Target::default()
+            },
+        )
+    }
+
+    /// Disconnects the socket from its namespace; the client sees `io server disconnect`.
+    pub fn disconnect(&self) {
+        if self.connected() {
+            let packet = encode::disconnect(&self.inner.ns.path);
+            let _ = self.send_packet(&packet);
+            self.inner
+                .ns
+                .remove_socket(self, DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// Queues an encoded packet for this client, holding it back until the CONNECT answer went
+    /// out while the connect handler runs.
+    pub(crate) fn send_packet(&self, packet: &EncodedPacket) -> Result<(), EmitError> {
+        match self.inner.state.load(Ordering::Acquire) {
+            CONNECTED => self.send_frames(packet.frames()),
+            DISCONNECTED => Err(EmitError::Disconnected),
+            _ => {
+                let mut early = self.lock_early();
+                if self.inner.state.load(Ordering::Acquire) == CONNECTING {
+                    early.extend(packet.frames().iter().cloned());
+                    return Ok(());
+                }
+                drop(early);
+                self.send_packet(packet)
+            }
+        }
+    }
+
+    pub(crate) fn send_frames(&self, frames: &[Frame]) -> Result<(), EmitError> {
+        for frame in frames {
+            self.inner.session.send(frame.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Marks the socket connected and flushes what the connect handler emitted. `answer` (the
+    /// CONNECT packet) goes first.
+    pub(crate) fn mark_connected(&self, answer: &EncodedPacket) -> Result<(), EmitError> {
+        let mut early = self.lock_early();
+        self.send_frames(answer.frames())?;
+        let frames = std::mem::take(&mut *early);
+        self.inner.state.store(CONNECTED, Ordering::Release);
+        drop(early);
+        self.send_frames(&frames)
+    }
+
+    /// Marks the socket gone; `false` when it already was. Pending acknowledgements fail.
+    pub(crate) fn mark_disconnected(&self) -> bool {
+        let previous = self.inner.state.swap(DISCONNECTED, Ordering::AcqRel);
+        self.lock_early().clear();
+        self.lock_acks().clear();
+        previous != DISCONNECTED
+    }
+
+    /// Delivers a client's acknowledgement to whoever waits for it; unknown ids are ignored.
+    pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
+        if let Some(tx) = self.lock_acks().remove(&id) {
+            let _ = tx.send(args);
+        }
+    }
+
+    fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
+        self.inner.lock_acks()
+    }
+
+    fn lock_early(&self) -> std::sync::MutexGuard<'_, Vec<Frame>> {
+        self.inner.early.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl SocketInner {
+    pub(crate) fn lock_acks(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
+        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id())
+            .field("namespace", &self.namespace())
+            .field("connected", &self.connected())
+            .finish()
+    }
+}
+
+/// Default time to wait for an acknowledgement.
+pub(crate) const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
