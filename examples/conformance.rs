@@ -21,7 +21,7 @@ use socketio::engineio::{
 };
 use socketio::extract::FromConnectParts;
 use socketio::handler::ConnectContext;
-use socketio::{Args, Event, Socket, SocketIo};
+use socketio::{on, Args, Event, Socket, SocketIo};
 
 /// Echoes every message back unchanged.
 struct Echo;
@@ -61,14 +61,22 @@ impl FromConnectParts for RawAuth {
     }
 }
 
-async fn send_auth(socket: Socket, RawAuth(auth): RawAuth) {
+#[on("connect")]
+async fn connect_main(socket: Socket, RawAuth(auth): RawAuth) {
     let _ = socket.emit("auth", &(auth,));
 }
 
+#[on("connect", namespace = "/custom")]
+async fn connect_custom(socket: Socket, RawAuth(auth): RawAuth) {
+    let _ = socket.emit("auth", &(auth,));
+}
+
+#[on("message")]
 async fn message(socket: Socket, event: Event) {
     let _ = socket.emit("message-back", event.args());
 }
 
+#[on("message-with-ack")]
 async fn message_with_ack(event: Event) -> Args {
     event.args().clone()
 }
@@ -80,10 +88,6 @@ fn socketio_server() -> Result<SocketIo, socketio::BuildError> {
         .max_http_buffer_size(1_000_000)
         .cors_allowed_origins(AllowedOrigins::Any)
         .connect_timeout(Duration::from_millis(1000))
-        .on_connect("/", send_auth)
-        .on("/", "message", message)
-        .on("/", "message-with-ack", message_with_ack)
-        .on_connect("/custom", send_auth)
         .build()
 }
 

@@ -13,21 +13,27 @@ use crate::Args;
 
 /// Removes a pending acknowledgement when its waiter goes away (timeout or drop), so the table
 /// never keeps entries nobody waits for.
-pub(crate) struct PendingAck {
-    socket: Weak<SocketInner>,
-    id: u64,
+pub(crate) enum PendingAck {
+    /// An acknowledgement id in a local socket's table.
+    Socket { socket: Weak<SocketInner>, id: u64 },
+    /// A request to another process; dropping the guard forgets it.
+    Remote(#[allow(dead_code)] Box<dyn Send + Sync>),
+    /// Nothing to clean up (the emit failed before anything was registered).
+    None,
 }
 
 impl PendingAck {
     pub(crate) fn new(socket: Weak<SocketInner>, id: u64) -> Self {
-        PendingAck { socket, id }
+        PendingAck::Socket { socket, id }
     }
 }
 
 impl Drop for PendingAck {
     fn drop(&mut self) {
-        if let Some(socket) = self.socket.upgrade() {
-            socket.lock_acks().remove(&self.id);
+        if let PendingAck::Socket { socket, id } = self {
+            if let Some(socket) = socket.upgrade() {
+                socket.lock_acks().remove(id);
+            }
         }
     }
 }
@@ -57,7 +63,17 @@ impl AckFuture {
         }
     }
 
+    /// A wait that fails at once with `error`.
+    pub(crate) fn failed(error: EmitError) -> Self {
+        let (_, rx) = oneshot::channel();
+        AckFuture::new(rx, PendingAck::None, Duration::ZERO, Some(error))
+    }
+
     /// Waits at most `timeout` (instead of the server's `ack_timeout`).
+    ///
+    /// For a socket on another process (reached through
+    /// [`BroadcastOperator::emit_with_ack`](crate::BroadcastOperator::emit_with_ack)), set the
+    /// timeout on the operator instead: the other process already waits with the one it was sent.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

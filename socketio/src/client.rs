@@ -208,7 +208,7 @@ impl Client {
                 state.sockets().push(socket.clone());
                 let auth = packet.payload.map(|p| text.slice_ref(p));
                 let connecting = Box::pin(ns.clone().connect(socket.clone(), auth));
-                handler::run(connecting, &socket, None);
+                handler::run(connecting, handler::Site::socket(&socket));
             }
             PacketKind::Disconnect => {
                 if let Some(socket) = state.socket(packet.namespace) {

@@ -65,3 +65,76 @@ pub(crate) fn disconnect(namespace: &str) -> EncodedPacket {
     protocol::encode_disconnect(buf.as_mut_string(), namespace);
     finish(buf, Vec::new())
 }
+
+/// The same EVENT (or BINARY_EVENT) carrying acknowledgement id `id`. A packet that another
+/// process encoded without an id gets one here, from the socket that will wait for the answer;
+/// `None` if `packet` is not an EVENT without id.
+pub(crate) fn with_ack_id(packet: &EncodedPacket, id: u64) -> Option<EncodedPacket> {
+    let Some(Frame::Text(text)) = packet.frames.first() else {
+        return None;
+    };
+    let text = text.as_str().strip_prefix('4')?;
+    let limits = protocol::Limits {
+        max_attachments: usize::MAX,
+    };
+    let decoded = protocol::decode(text, &limits).ok()?;
+    let kind = decoded.kind;
+    if !matches!(
+        kind,
+        protocol::PacketKind::Event | protocol::PacketKind::BinaryEvent
+    ) || decoded.id.is_some()
+    {
+        return None;
+    }
+    let payload = decoded.payload?;
+    let mut buf = MessageBuf::with_capacity(text.len() + 24);
+    let out = buf.as_mut_string();
+    out.push(kind.digit());
+    if kind.is_binary() {
+        out.push_str(&decoded.attachments.to_string());
+        out.push('-');
+    }
+    if decoded.namespace != "/" {
+        out.push_str(decoded.namespace);
+        out.push(',');
+    }
+    out.push_str(&id.to_string());
+    out.push_str(payload);
+    let mut frames = Vec::with_capacity(packet.frames.len());
+    frames.push(buf.into_frame());
+    frames.extend(packet.frames.iter().skip(1).cloned());
+    Some(EncodedPacket { frames })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(packet: &EncodedPacket) -> &str {
+        match &packet.frames[0] {
+            Frame::Text(t) => t.as_str(),
+            Frame::Binary(_) => panic!("binary first frame"),
+        }
+    }
+
+    #[test]
+    fn ack_id_is_spliced_after_the_namespace() {
+        let plain = event("/", "q", &(1, "a"), None).unwrap();
+        assert_eq!(text(&with_ack_id(&plain, 7).unwrap()), r#"427["q",1,"a"]"#);
+        let chat = event("/chat", "q", &(), None).unwrap();
+        assert_eq!(text(&with_ack_id(&chat, 12).unwrap()), r#"42/chat,12["q"]"#);
+        let binary = event("/b", "q", &crate::Binary::from(vec![1, 2]), None).unwrap();
+        let spliced = with_ack_id(&binary, 3).unwrap();
+        assert_eq!(
+            text(&spliced),
+            r#"451-/b,3["q",{"_placeholder":true,"num":0}]"#
+        );
+        assert_eq!(spliced.frames.len(), 2);
+        assert_eq!(
+            with_ack_id(&spliced, 4).map(|p| p.frames.len()),
+            None,
+            "already has an id"
+        );
+        assert!(with_ack_id(&disconnect("/"), 1).is_none());
+    }
+}

@@ -37,13 +37,13 @@ impl ErrorKind {
 ///
 /// Every failure (extractor rejection, handler `Err`, refused connect, ack timeout, panic) becomes
 /// one of these and is reported through `tracing` with its namespace, event and socket id.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     pub(crate) namespace: Option<String>,
     pub(crate) event: Option<String>,
     pub(crate) sid: Option<crate::Sid>,
-    source: BoxError,
+    source: std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>,
 }
 
 impl Error {
@@ -54,7 +54,7 @@ impl Error {
             namespace: None,
             event: None,
             sid: None,
-            source: source.into(),
+            source: std::sync::Arc::from(source.into()),
         }
     }
 
@@ -92,8 +92,13 @@ impl Error {
         self
     }
 
-    /// Reports the error through `tracing` (the default error handler).
+    /// Reports the error through `tracing` (the built-in error handler). Refused connections
+    /// are routine and logged at debug level.
     pub(crate) fn report(&self) {
+        if self.kind == ErrorKind::ConnectRefused {
+            tracing::debug!(namespace = self.namespace.as_deref().unwrap_or("?"), error = %self.source, "connection refused");
+            return;
+        }
         tracing::warn!(
             kind = ?self.kind,
             namespace = self.namespace.as_deref().unwrap_or("?"),
@@ -139,6 +144,11 @@ pub enum EmitError {
     UnknownNamespace(String),
     /// The event name is reserved by the protocol (`connect`, `disconnect`, ...).
     ReservedEvent(String),
+    /// `emit_with_ack` on a broadcast must address exactly one socket, by id (`to(sid)`):
+    /// acknowledgements are not collected from rooms.
+    AckNeedsOneSocket,
+    /// The message queue could not take the message (it was needed to reach another process).
+    MessageQueue(String),
 }
 
 impl fmt::Display for EmitError {
@@ -157,6 +167,10 @@ impl fmt::Display for EmitError {
                 f,
                 "{name:?} is a reserved event name in Socket.IO; pick another name"
             ),
+            EmitError::AckNeedsOneSocket => f.write_str(
+                "emit_with_ack on a broadcast needs exactly one socket id as target: use `to(sid)`",
+            ),
+            EmitError::MessageQueue(why) => write!(f, "the message queue is unavailable: {why}"),
         }
     }
 }

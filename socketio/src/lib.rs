@@ -27,11 +27,14 @@
 //!   broadcasts through an [`Adapter`](adapter::Adapter).
 #![warn(missing_docs)]
 
+extern crate self as socketio;
+
 pub mod adapter;
 pub mod engineio;
 pub mod extract;
 pub mod handler;
 pub mod protocol;
+pub mod queue;
 
 mod ack;
 mod args;
@@ -41,6 +44,7 @@ mod error;
 mod namespace;
 mod operator;
 mod reason;
+mod registry;
 mod server;
 mod socket;
 
@@ -49,10 +53,16 @@ pub use args::Args;
 pub use client::{Client, ClientState};
 pub use engineio::Sid;
 pub use error::{AckError, BoxError, EmitError, Error, ErrorKind};
-pub use extract::{Auth, Data, DataError, Event, State, TryData};
+pub use engineio::Handshake;
+pub use extract::{Auth, Bin, Data, DataError, Event, Session, State, TryData};
 pub use handler::{Ack, ConnectError};
 pub use operator::BroadcastOperator;
 pub use protocol::Binary;
+pub use queue::Emitter;
 pub use reason::DisconnectReason;
 pub use server::{BuildError, Builder, SocketIo};
 pub use socket::Socket;
+pub use socketio_macros::{on, on_error, on_error_default};
+
+#[doc(hidden)]
+pub use registry::__private;

@@ -7,7 +7,7 @@ use crate::adapter::{Adapter, EncodedPacket, LocalSockets, Target};
 use crate::engineio::Str;
 use crate::handler::{
     self, ConnectContext, DisconnectContext, ErasedConnectHandler, ErasedDisconnectHandler,
-    ErasedMessageHandler, MessageContext,
+    ErasedErrorHandler, ErasedMessageHandler, MessageContext, Site,
 };
 use crate::server::Shared;
 use crate::{encode, Args, DisconnectReason, Sid, Socket};
@@ -19,6 +19,8 @@ pub(crate) struct Handlers {
     pub(crate) disconnect: Option<ErasedDisconnectHandler>,
     pub(crate) events: HashMap<Box<str>, ErasedMessageHandler>,
     pub(crate) catch_all: Option<ErasedMessageHandler>,
+    /// The namespace's own error handler, or else the default one.
+    pub(crate) error: Option<ErasedErrorHandler>,
 }
 
 pub(crate) struct Namespace {
@@ -43,6 +45,27 @@ impl Namespace {
             adapter,
             shared,
         }
+    }
+
+    pub(crate) fn handled_events(&self) -> Vec<String> {
+        let h = &self.handlers;
+        let mut names: Vec<String> = h.events.keys().map(|k| k.to_string()).collect();
+        for (present, name) in [
+            (h.connect.is_some(), "connect"),
+            (h.disconnect.is_some(), "disconnect"),
+            (h.catch_all.is_some(), "*"),
+            (h.error.is_some(), "error"),
+        ] {
+            if present {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        names
+    }
+
+    pub(crate) fn error_handler(&self) -> Option<&ErasedErrorHandler> {
+        self.handlers.error.as_ref()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Socket>> {
@@ -122,7 +145,10 @@ impl Namespace {
             Ok(()) if !always_connect => self.accept(&socket),
             Ok(()) => {}
             Err(refusal) => {
-                tracing::debug!(namespace = %self.path, sid = %socket.id(), message = refusal.message(), "connection refused");
+                handler::fail(
+                    Site::socket(&socket),
+                    crate::Error::new(crate::ErrorKind::ConnectRefused, refusal.clone()),
+                );
                 if always_connect {
                     socket.disconnect();
                 } else {
@@ -159,14 +185,14 @@ impl Namespace {
             tracing::debug!(namespace = %self.path, event = %event, "no handler for event");
             return;
         };
-        let name = event.clone();
+        let site = Site::event(socket, &event, ack_id);
         let ctx = MessageContext {
             socket: socket.clone(),
             event,
             args,
             ack_id,
         };
-        handler::run(handler(ctx), socket, Some(&name));
+        handler::run(handler(ctx), site);
     }
 
     /// Takes the socket out of the namespace and its rooms, then runs the disconnect handler.
@@ -183,7 +209,7 @@ impl Namespace {
                 socket: socket.clone(),
                 reason,
             };
-            handler::run(handler(ctx), socket, None);
+            handler::run(handler(ctx), Site::socket(socket));
         }
     }
 }
@@ -205,5 +231,25 @@ impl LocalSockets for Namespace {
 
     fn contains(&self, sid: Sid) -> bool {
         self.read().contains_key(&sid)
+    }
+
+    fn sids(&self) -> Vec<Sid> {
+        self.read().keys().copied().collect()
+    }
+
+    fn disconnect(&self, sid: Sid) {
+        if let Some(socket) = self.socket(sid) {
+            socket.disconnect();
+        }
+    }
+
+    fn send_with_ack(
+        &self,
+        sid: Sid,
+        packet: &EncodedPacket,
+        timeout: std::time::Duration,
+    ) -> Option<crate::AckFuture> {
+        let socket = self.socket(sid)?;
+        Some(socket.send_with_ack(packet, timeout))
     }
 }

@@ -1,17 +1,24 @@
 //! [`BroadcastOperator`]: emits to many sockets at once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::adapter::Target;
 use crate::error::EmitError;
 use crate::namespace::Namespace;
-use crate::{encode, Socket};
+use crate::{encode, AckFuture, Sid, Socket};
 
 /// A broadcast under construction: pick rooms with [`to`](Self::to), leave some out with
 /// [`except`](Self::except), then [`emit`](Self::emit). The packet is encoded once and every
 /// recipient's queue shares its bytes.
+///
+/// With a [message queue](crate::Builder::message_queue), [`emit`](Self::emit),
+/// [`join`](Self::join), [`leave`](Self::leave), [`disconnect`](Self::disconnect) and
+/// [`emit_with_ack`](Self::emit_with_ack) reach the sockets of every process: this process's
+/// sockets first, then a publication for the others. [`sockets`](Self::sockets) only lists the
+/// sockets of this process.
 ///
 /// ```no_run
 /// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
@@ -23,17 +30,23 @@ use crate::{encode, Socket};
 pub struct BroadcastOperator {
     ns: Result<Arc<Namespace>, String>,
     target: Target,
+    timeout: Option<Duration>,
 }
 
 impl BroadcastOperator {
     pub(crate) fn new(ns: Arc<Namespace>, target: Target) -> Self {
-        BroadcastOperator { ns: Ok(ns), target }
+        BroadcastOperator {
+            ns: Ok(ns),
+            target,
+            timeout: None,
+        }
     }
 
     pub(crate) fn unknown(namespace: &str) -> Self {
         BroadcastOperator {
             ns: Err(namespace.to_owned()),
             target: Target::default(),
+            timeout: None,
         }
     }
 
@@ -76,11 +89,79 @@ impl BroadcastOperator {
         ns.select(&self.target)
     }
 
-    /// Disconnects every selected socket.
+    /// Disconnects every selected socket (on every process, with a message queue).
     pub fn disconnect(&self) {
-        for socket in self.sockets() {
-            socket.disconnect();
+        if let Ok(ns) = self.namespace() {
+            ns.adapter.disconnect_sockets(&self.target, &**ns);
         }
+    }
+
+    /// Makes every selected socket join `room` (socket.io's `socketsJoin`), on every process
+    /// with a message queue: `io.to(sid).join("vip")` works for a socket connected elsewhere.
+    pub fn join(&self, room: impl Into<String>) {
+        if let Ok(ns) = self.namespace() {
+            ns.adapter.add_sockets(&self.target, &[room.into()], &**ns);
+        }
+    }
+
+    /// Makes every selected socket leave `room` (socket.io's `socketsLeave`), on every process
+    /// with a message queue.
+    pub fn leave(&self, room: impl Into<String>) {
+        if let Ok(ns) = self.namespace() {
+            ns.adapter.del_sockets(&self.target, &[room.into()], &**ns);
+        }
+    }
+
+    /// How long [`emit_with_ack`](Self::emit_with_ack) waits (default: the server's
+    /// `ack_timeout`). Also sent to the process that holds the socket, which waits as long.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends `event` to one socket, addressed by its id with `to(sid)`, and waits for its
+    /// acknowledgement, wherever that socket is connected: with a message queue, the request
+    /// goes to the process holding the socket and the answer comes back to this one.
+    ///
+    /// Acknowledgements are collected from one socket only: a target that is not exactly one
+    /// socket id (a room, several `to`, an `except`) fails with
+    /// [`EmitError::AckNeedsOneSocket`]. A socket that is connected nowhere makes the wait end
+    /// with [`AckError::Timeout`](crate::AckError::Timeout) (or
+    /// [`AckError::Disconnected`](crate::AckError::Disconnected) without a message queue).
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo, sid: socketio::Sid) -> Result<(), socketio::AckError> {
+    /// use std::time::Duration;
+    /// let answer = io
+    ///     .to(sid.as_str())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .emit_with_ack("question", "6 x 7?")
+    ///     .await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
+    pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
+        let ns = match self.namespace() {
+            Ok(ns) => ns,
+            Err(e) => return AckFuture::failed(e),
+        };
+        let sid = match (&self.target.rooms[..], self.target.except.is_empty()) {
+            ([room], true) => room.parse::<Sid>().ok(),
+            _ => None,
+        };
+        let Some(sid) = sid.filter(|sid| Some(*sid) != self.target.exclude) else {
+            return AckFuture::failed(EmitError::AckNeedsOneSocket);
+        };
+        let timeout = self.timeout.unwrap_or(ns.shared.config.ack_timeout);
+        if let Some(socket) = ns.socket(sid) {
+            return socket.emit_with_ack(event, data).timeout(timeout);
+        }
+        let packet = match encode::event(&ns.path, event, data, None) {
+            Ok(packet) => packet,
+            Err(e) => return AckFuture::failed(e),
+        };
+        ns.adapter
+            .emit_with_ack(sid, &packet, timeout, &**ns)
+            .unwrap_or_else(|| AckFuture::failed(EmitError::Disconnected))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::engineio::{Frame, Handshake};
 use crate::error::EmitError;
 use crate::namespace::Namespace;
 use crate::operator::BroadcastOperator;
+use crate::server::StateMap;
 use crate::{encode, Args, DisconnectReason, Sid};
 
 const CONNECTING: u8 = 0;
@@ -45,6 +46,8 @@ pub(crate) struct SocketInner {
     early: Mutex<Vec<Frame>>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
     next_ack: AtomicU64,
+    /// The [`Session`](crate::Session) values, by type.
+    values: Mutex<StateMap>,
 }
 
 impl Socket {
@@ -58,6 +61,7 @@ impl Socket {
                 early: Mutex::new(Vec::new()),
                 acks: Mutex::new(HashMap::new()),
                 next_ack: AtomicU64::new(0),
+                values: Mutex::new(StateMap::default()),
             }),
         }
     }
@@ -117,6 +121,22 @@ impl Socket {
         let pending = PendingAck::new(Arc::downgrade(&self.inner), id);
         let sent = encode::event(&self.inner.ns.path, event, data, Some(id))
             .and_then(|packet| self.send_packet(&packet));
+        AckFuture::new(rx, pending, timeout, sent.err())
+    }
+
+    /// Sends an EVENT that was encoded without an acknowledgement id (by another process, see
+    /// [`crate::queue`]) with a fresh id of this socket, and waits for the answer.
+    pub(crate) fn send_with_ack(&self, packet: &EncodedPacket, timeout: Duration) -> AckFuture {
+        let id = self.inner.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.lock_acks().insert(id, tx);
+        let pending = PendingAck::new(Arc::downgrade(&self.inner), id);
+        let sent = match encode::with_ack_id(packet, id) {
+            Some(packet) => self.send_packet(&packet),
+            None => Err(EmitError::Serialize(serde::de::Error::custom(
+                "not an EVENT packet without acknowledgement id",
+            ))),
+        };
         AckFuture::new(rx, pending, timeout, sent.err())
     }
 
@@ -211,6 +231,13 @@ impl Socket {
         previous != DISCONNECTED
     }
 
+    /// How many acknowledgements this socket still waits for (a diagnostic: it returns to 0 once
+    /// every [`emit_with_ack`](Self::emit_with_ack) was answered, timed out or dropped).
+    #[doc(hidden)]
+    pub fn pending_acks(&self) -> usize {
+        self.lock_acks().len()
+    }
+
     /// Delivers a client's acknowledgement to whoever waits for it; unknown ids are ignored.
     pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
         if let Some(tx) = self.lock_acks().remove(&id) {
@@ -228,6 +255,10 @@ impl Socket {
 }
 
 impl SocketInner {
+    pub(crate) fn values(&self) -> std::sync::MutexGuard<'_, StateMap> {
+        self.values.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn lock_acks(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {

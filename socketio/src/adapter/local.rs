@@ -168,6 +168,18 @@ mod tests {
         fn contains(&self, sid: Sid) -> bool {
             self.connected.contains(&sid)
         }
+        fn sids(&self) -> Vec<Sid> {
+            self.connected.clone()
+        }
+        fn disconnect(&self, _: Sid) {}
+        fn send_with_ack(
+            &self,
+            _: Sid,
+            _: &EncodedPacket,
+            _: std::time::Duration,
+        ) -> Option<crate::AckFuture> {
+            None
+        }
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Room membership and broadcast delivery, behind an object-safe trait so a message-queue
-//! adapter (Redis) can stand in for the in-memory one.
+//! adapter (Redis, RabbitMQ) can stand in for the in-memory one.
+//!
+//! An adapter serves one namespace. The in-memory [`LocalAdapter`] knows the rooms of this
+//! process; the message-queue adapter (configured with
+//! [`Builder::message_queue`](crate::Builder::message_queue)) wraps one and also publishes every
+//! broadcast and room operation so that the other processes apply it to their sockets.
 
 mod local;
 
 pub use local::LocalAdapter;
 
+use std::sync::Weak;
+use std::time::Duration;
+
 use crate::engineio::Frame;
-use crate::Sid;
+use crate::{AckFuture, Sid};
 
 /// One encoded packet (its text frame and any binary attachments), shared by every recipient:
 /// cloning it clones reference counts, never bytes.
@@ -41,6 +49,47 @@ pub trait LocalSockets: Send + Sync {
     fn send_all(&self, packet: &EncodedPacket, skip: &dyn Fn(Sid) -> bool);
     /// Whether `sid` is a socket connected here.
     fn contains(&self, sid: Sid) -> bool;
+    /// The ids of the sockets connected here.
+    fn sids(&self) -> Vec<Sid>;
+    /// Disconnects the socket `sid` (server-side disconnect), if it is connected here.
+    fn disconnect(&self, sid: Sid);
+    /// Sends `packet` (an EVENT or BINARY_EVENT encoded without an acknowledgement id) to the
+    /// socket `sid` with a fresh acknowledgement id, and returns the wait for its answer; `None`
+    /// when `sid` is not connected here.
+    fn send_with_ack(&self, sid: Sid, packet: &EncodedPacket, timeout: Duration)
+        -> Option<AckFuture>;
+}
+
+/// The ids of the sockets connected here that `target` selects, according to `adapter`'s
+/// rooms: the helper behind the default [`Adapter`] methods that act on sockets rather than send
+/// to them.
+pub fn select<A: Adapter + ?Sized>(
+    adapter: &A,
+    target: &Target,
+    local: &dyn LocalSockets,
+) -> Vec<Sid> {
+    let members_of = |rooms: &[String]| -> Vec<Sid> {
+        let mut sids = Vec::new();
+        for room in rooms {
+            sids.extend(adapter.members(room));
+            if let Ok(sid) = room.parse::<Sid>() {
+                if local.contains(sid) {
+                    sids.push(sid);
+                }
+            }
+        }
+        sids
+    };
+    let excluded = members_of(&target.except);
+    let mut sids = if target.rooms.is_empty() {
+        local.sids()
+    } else {
+        members_of(&target.rooms)
+    };
+    sids.sort_unstable();
+    sids.dedup();
+    sids.retain(|sid| Some(*sid) != target.exclude && !excluded.contains(sid));
+    sids
 }
 
 /// Rooms and broadcasts for one namespace.
@@ -62,4 +111,57 @@ pub trait Adapter: Send + Sync + 'static {
     fn close_room(&self, room: &str);
     /// Delivers `packet` to the sockets `target` selects.
     fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets);
+
+    // Cluster operations. Each default acts on this process only, which is all a single-process
+    // adapter needs; the message-queue adapter overrides them to reach every process.
+
+    /// Called once when the namespace is ready, with the handle through which an adapter that
+    /// receives work from other processes reaches this namespace's sockets. The default ignores
+    /// it.
+    fn attach(&self, local: Weak<dyn LocalSockets>) {
+        let _ = local;
+    }
+
+    /// Makes the sockets `target` selects join `rooms` (socket.io's `socketsJoin`).
+    fn add_sockets(&self, target: &Target, rooms: &[String], local: &dyn LocalSockets) {
+        for sid in select(self, target, local) {
+            for room in rooms {
+                self.join(sid, room);
+            }
+        }
+    }
+
+    /// Makes the sockets `target` selects leave `rooms` (socket.io's `socketsLeave`).
+    fn del_sockets(&self, target: &Target, rooms: &[String], local: &dyn LocalSockets) {
+        for sid in select(self, target, local) {
+            for room in rooms {
+                self.leave(sid, room);
+            }
+        }
+    }
+
+    /// Disconnects the sockets `target` selects.
+    fn disconnect_sockets(&self, target: &Target, local: &dyn LocalSockets) {
+        for sid in select(self, target, local) {
+            local.disconnect(sid);
+        }
+    }
+
+    /// Sends `packet` (an EVENT encoded without an acknowledgement id) to the socket `sid` and
+    /// waits up to `timeout` for its acknowledgement, wherever that socket is connected. The
+    /// default only finds sockets of this process; `None` means the adapter cannot reach `sid`.
+    fn emit_with_ack(
+        &self,
+        sid: Sid,
+        packet: &EncodedPacket,
+        timeout: Duration,
+        local: &dyn LocalSockets,
+    ) -> Option<AckFuture> {
+        local.send_with_ack(sid, packet, timeout)
+    }
+
+    /// The message queue's health and counters, for adapters that have one.
+    fn queue_stats(&self) -> Option<crate::queue::QueueStats> {
+        None
+    }
 }

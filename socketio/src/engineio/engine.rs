@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::{header, HeaderValue, Method, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::cors;
@@ -193,8 +193,8 @@ impl<H: EngineHandler> Engine<H> {
         transport: Transport,
     ) -> Arc<Session<H::Data>> {
         let handshake = Handshake {
-            headers: parts.headers.clone(),
-            uri: parts.uri.clone(),
+            headers: owned_headers(&parts.headers),
+            uri: owned_uri(&parts.uri),
             remote_addr: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
@@ -289,9 +289,27 @@ impl<H: EngineHandler> Inner<H> {
     }
 }
 
+/// A copy of `headers` whose values own their bytes. hyper's header values (and URI) are slices
+/// of its 8–16 KiB connection read buffer: a plain clone kept in the session would keep that
+/// whole buffer alive for as long as the session lives.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+    }
+    owned
+}
+
+/// A copy of `uri` that owns its bytes (see [`owned_headers`]).
+fn owned_uri(uri: &Uri) -> Uri {
+    Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
+}
+
 /// Whether `Sec-WebSocket-Key` is the base64 encoding of 16 bytes (RFC 6455 §4.1), as the `ws`
 /// server checks; axum only checks that the header is present.
-fn valid_websocket_key(headers: &axum::http::HeaderMap) -> bool {
+fn valid_websocket_key(headers: &HeaderMap) -> bool {
     use base64::Engine as _;
     headers.get(header::SEC_WEBSOCKET_KEY).is_some_and(|key| {
         key.len() == 24

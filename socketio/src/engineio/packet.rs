@@ -154,7 +154,10 @@ pub(crate) fn decode_text(text: Str) -> Result<Inbound, PacketError> {
     let Some(&kind) = text.as_bytes().first() else {
         return Err(PacketError("empty packet"));
     };
-    let data = &text.as_str()[1..];
+    // A first character outside ASCII is no packet type (and `[1..]` would split it).
+    let Some(data) = text.as_str().get(1..) else {
+        return Err(PacketError("unknown packet type"));
+    };
     match kind {
         b'1' if data.is_empty() => Ok(Inbound::Close),
         b'2' if data.is_empty() => Ok(Inbound::Ping { probe: false }),
@@ -197,7 +200,7 @@ mod tests {
     #[test]
     fn rejects_malformed_packets() {
         for text in [
-            "", "abc", "7", "9hello", "b", "1x", "2ping", "5x", "6x", "0{}x", "\u{0}",
+            "", "abc", "7", "9hello", "b", "1x", "2ping", "5x", "6x", "0{}x", "\u{0}", "é", "😀4",
         ] {
             assert!(decode_text(Str::from(text)).is_err(), "{text:?}");
         }

@@ -1,6 +1,7 @@
 //! The WebSocket transport: direct sessions and the upgrade from polling.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
@@ -39,11 +40,12 @@ pub(crate) async fn upgrade<H: EngineHandler>(
     mut socket: WebSocket,
 ) {
     use std::sync::atomic::Ordering;
+    let grace = inner.config.ping_timeout;
     if session.upgrading.swap(true, Ordering::AcqRel)
         || session.transport() == super::Transport::WebSocket
     {
         tracing::debug!(sid = %session.sid(), "second upgrade attempt refused");
-        close(&mut socket, 1008, "upgrade already in progress").await;
+        close(&mut socket, 1008, "upgrade already in progress", grace).await;
         return;
     }
     let probed = tokio::time::timeout(inner.config.upgrade_timeout, probe(&session, &mut socket));
@@ -52,7 +54,7 @@ pub(crate) async fn upgrade<H: EngineHandler>(
         Ok(false) | Err(_) => {
             tracing::debug!(sid = %session.sid(), "upgrade abandoned");
             session.upgrading.store(false, Ordering::Release);
-            close(&mut socket, 1008, "upgrade failed").await;
+            close(&mut socket, 1008, "upgrade failed", grace).await;
             return;
         }
     }
@@ -98,13 +100,20 @@ async fn pump<H: EngineHandler>(
     mut socket: WebSocket,
     mut rx: MutexGuard<'_, mpsc::Receiver<Frame>>,
 ) {
+    let grace = inner.config.ping_timeout;
     loop {
         tokio::select! {
             biased;
             _ = session.closed() => break,
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
-                if write_batch(&mut socket, frame, &mut rx).await.is_err() {
+                // A client that stopped reading stalls the write; the session closing (by the
+                // heartbeat, at the latest) must still end this task.
+                let written = tokio::select! {
+                    written = write_batch(&mut socket, frame, &mut rx) => written,
+                    _ = session.closed() => break,
+                };
+                if written.is_err() {
                     session.close(CloseReason::TransportError);
                     break;
                 }
@@ -125,7 +134,7 @@ async fn pump<H: EngineHandler>(
                     let (code, reason) = close_code(e);
                     tracing::debug!(sid = %session.sid(), code, reason, "websocket error");
                     session.close(CloseReason::TransportError);
-                    close(&mut socket, code, reason).await;
+                    close(&mut socket, code, reason, grace).await;
                     return;
                 }
             },
@@ -134,20 +143,23 @@ async fn pump<H: EngineHandler>(
     match session.close_reason() {
         // The server ended the session: deliver what it queued last (a Socket.IO disconnect, say).
         Some(CloseReason::ForcedClose | CloseReason::ServerShutdown) => {
-            while let Ok(frame) = rx.try_recv() {
-                if socket.feed(to_message(frame)).await.is_err() {
-                    break;
+            let deliver = async {
+                while let Ok(frame) = rx.try_recv() {
+                    if socket.feed(to_message(frame)).await.is_err() {
+                        break;
+                    }
                 }
-            }
+            };
+            let _ = tokio::time::timeout(grace, deliver).await;
             let code = if session.close_reason() == Some(CloseReason::ServerShutdown) {
                 1001
             } else {
                 1000
             };
-            close(&mut socket, code, "").await;
+            close(&mut socket, code, "", grace).await;
         }
-        Some(CloseReason::ParseError) => close(&mut socket, 1002, "invalid packet").await,
-        _ => close(&mut socket, 1000, "").await,
+        Some(CloseReason::ParseError) => close(&mut socket, 1002, "invalid packet", grace).await,
+        _ => close(&mut socket, 1000, "", grace).await,
     }
 }
 
@@ -174,12 +186,20 @@ fn to_message(frame: Frame) -> Message {
     }
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+/// Sends a close frame, giving a client that does not read at most `grace` to take it.
+///
+/// When the client closed first, tungstenite has queued the answer to its close frame and will
+/// refuse ours: the flush sends that answer (RFC 6455 §5.5.1: the endpoint MUST reply).
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, grace: Duration) {
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let goodbye = async {
+        let _ = socket.flush().await;
+        let _ = socket.send(Message::Close(Some(frame))).await;
+    };
+    let _ = tokio::time::timeout(grace, goodbye).await;
 }
 
 /// The close code that answers a read error (RFC 6455 §7.4.1).

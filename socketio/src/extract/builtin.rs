@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use super::{FromConnectParts, FromDisconnectParts, FromMessageParts, Infallible};
-use crate::handler::{ConnectContext, DisconnectContext, MessageContext};
+use super::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts, Infallible};
+use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
 use crate::Args;
 
 /// The event's arguments as `T` (see [`Args`] for how arguments map onto types).
@@ -95,6 +95,38 @@ impl FromMessageParts for Event {
     }
 }
 
+/// The failure happened outside any event (an error handler asked for [`Event`]).
+#[derive(Debug)]
+pub struct NoEvent;
+
+impl fmt::Display for NoEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the failure happened outside any event: take `Option<Event>` instead")
+    }
+}
+
+impl std::error::Error for NoEvent {}
+
+/// In an error handler: the event that failed (Flask's `request.event`).
+impl FromErrorParts for Event {
+    type Rejection = NoEvent;
+    async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, NoEvent> {
+        let (name, args) = ctx.event.clone().ok_or(NoEvent)?;
+        Ok(Event { name, args })
+    }
+}
+
+/// The binary attachments of the event, in placeholder order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bin(pub Vec<bytes::Bytes>);
+
+impl FromMessageParts for Bin {
+    type Rejection = Infallible;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+        Ok(Bin(ctx.args.attachments().to_vec()))
+    }
+}
+
 /// The auth payload of the connection request as `T` (`{}` when the client sent none).
 ///
 /// ```no_run
@@ -167,6 +199,13 @@ impl<T: Clone + Send + Sync + 'static> FromMessageParts for State<T> {
 impl<T: Clone + Send + Sync + 'static> FromConnectParts for State<T> {
     type Rejection = MissingState;
     async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, MissingState> {
+        state(&ctx.socket)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromErrorParts for State<T> {
+    type Rejection = MissingState;
+    async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, MissingState> {
         state(&ctx.socket)
     }
 }

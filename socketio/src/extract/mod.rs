@@ -7,19 +7,21 @@
 //! Write your own by implementing the trait (see the `CurrentUser` pattern in the examples).
 
 mod builtin;
+mod session;
 
-pub use builtin::{Auth, Data, DataError, Event, State, TryData};
+pub use builtin::{Auth, Bin, Data, DataError, Event, MissingState, NoEvent, State, TryData};
+pub use session::Session;
 
 use std::future::Future;
 
 use crate::error::BoxError;
-use crate::handler::{ConnectContext, DisconnectContext, MessageContext};
+use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
 
 /// Builds a handler argument from a received event.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of an event handler",
     label = "not an event extractor",
-    note = "event handlers take `Socket`, `Sid`, `Data<T>`, `TryData<T>`, `Event`, `State<T>`, or a type implementing `FromMessageParts`"
+    note = "event handlers take `Socket`, `Sid`, `Data<T>`, `TryData<T>`, `Event`, `Bin`, `State<T>`, `Session<T>`, `Handshake`, or a type implementing `FromMessageParts`"
 )]
 pub trait FromMessageParts: Sized + Send + 'static {
     /// Why extraction failed; it reaches the error pipeline.
@@ -35,7 +37,7 @@ pub trait FromMessageParts: Sized + Send + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a connect handler",
     label = "not a connect extractor",
-    note = "connect handlers take `Socket`, `Sid`, `Auth<T>`, `State<T>`, or a type implementing `FromConnectParts`"
+    note = "connect handlers take `Socket`, `Sid`, `Auth<T>`, `State<T>`, `Session<T>`, `Handshake`, or a type implementing `FromConnectParts`"
 )]
 pub trait FromConnectParts: Sized + Send + 'static {
     /// Why extraction failed; the connection is refused with this message.
@@ -51,7 +53,7 @@ pub trait FromConnectParts: Sized + Send + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a disconnect handler",
     label = "not a disconnect extractor",
-    note = "disconnect handlers take `Socket`, `Sid`, `DisconnectReason`, `State<T>`, or a type implementing `FromDisconnectParts`"
+    note = "disconnect handlers take `Socket`, `Sid`, `DisconnectReason`, `State<T>`, `Session<T>`, `Handshake`, or a type implementing `FromDisconnectParts`"
 )]
 pub trait FromDisconnectParts: Sized + Send + 'static {
     /// Why extraction failed; it reaches the error pipeline.
@@ -60,6 +62,22 @@ pub trait FromDisconnectParts: Sized + Send + 'static {
     /// Extracts the argument.
     fn from_disconnect_parts(
         ctx: &DisconnectContext,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+}
+
+/// Builds an error handler argument.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of an error handler",
+    label = "not an error-handler extractor",
+    note = "error handlers take `socketio::Error`, `Event`, `Socket`, `Sid`, `State<T>`, `Session<T>`, `Handshake`, or a type implementing `FromErrorParts`"
+)]
+pub trait FromErrorParts: Sized + Send + 'static {
+    /// Why extraction failed; the failure is logged.
+    type Rejection: Into<BoxError>;
+
+    /// Extracts the argument.
+    fn from_error_parts(
+        ctx: &ErrorContext,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
 }
 
@@ -99,11 +117,26 @@ macro_rules! from_socket {
                 Ok($body)
             }
         }
+        impl FromErrorParts for $ty {
+            type Rejection = Infallible;
+            async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, Infallible> {
+                let $socket = &ctx.socket;
+                Ok($body)
+            }
+        }
     };
 }
 
 from_socket!(crate::Socket, |socket| socket.clone());
 from_socket!(crate::Sid, |socket| socket.id());
+from_socket!(crate::engineio::Handshake, |socket| socket.handshake().clone());
+
+impl FromErrorParts for crate::Error {
+    type Rejection = Infallible;
+    async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, Infallible> {
+        Ok(ctx.error.clone())
+    }
+}
 
 impl FromDisconnectParts for crate::DisconnectReason {
     type Rejection = Infallible;
@@ -124,6 +157,20 @@ impl<E: FromConnectParts> FromConnectParts for Option<E> {
     type Rejection = Infallible;
     async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Infallible> {
         Ok(E::from_connect_parts(ctx).await.ok())
+    }
+}
+
+impl<E: FromDisconnectParts> FromDisconnectParts for Option<E> {
+    type Rejection = Infallible;
+    async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, Infallible> {
+        Ok(E::from_disconnect_parts(ctx).await.ok())
+    }
+}
+
+impl<E: FromErrorParts> FromErrorParts for Option<E> {
+    type Rejection = Infallible;
+    async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, Infallible> {
+        Ok(E::from_error_parts(ctx).await.ok())
     }
 }
 

@@ -71,3 +71,34 @@ impl DisconnectContext {
         self.reason
     }
 }
+
+/// The context of a failure, for error handlers.
+#[derive(Debug, Clone)]
+pub struct ErrorContext {
+    pub(crate) error: crate::Error,
+    pub(crate) socket: Socket,
+    pub(crate) event: Option<(Str, Args)>,
+    pub(crate) ack_id: Option<u64>,
+}
+
+impl ErrorContext {
+    /// The failure.
+    pub fn error(&self) -> &crate::Error {
+        &self.error
+    }
+
+    /// The socket concerned.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The event being handled when it failed, if any.
+    pub fn event(&self) -> Option<&str> {
+        self.event.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// Whether the client waits for an acknowledgement (the error handler's return value).
+    pub fn wants_ack(&self) -> bool {
+        self.ack_id.is_some()
+    }
+}

@@ -2,10 +2,12 @@
 
 mod connect;
 mod context;
+mod failure;
 mod reply;
 
 pub use connect::{ConnectError, IntoConnectResult};
-pub use context::{ConnectContext, DisconnectContext, MessageContext};
+pub use context::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+pub(crate) use failure::{fail, Site};
 pub use reply::{Ack, AckResponder, IntoAck};
 
 use std::future::Future;
@@ -17,15 +19,18 @@ use std::task::{Context, Waker};
 use futures_util::FutureExt;
 
 use crate::error::{Error, ErrorKind};
-use crate::extract::{FromConnectParts, FromDisconnectParts, FromMessageParts};
+use crate::extract::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts};
 
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// A boxed, `Send` future, as handlers return them once their types are erased.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// An event handler with its types erased; one per event per namespace.
 pub(crate) type ErasedMessageHandler = Arc<dyn Fn(MessageContext) -> BoxFuture<()> + Send + Sync>;
 /// A connect handler with its types erased; `Err` refuses the connection.
 pub(crate) type ErasedConnectHandler =
     Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
+/// An error handler with its types erased.
+pub(crate) type ErasedErrorHandler = Arc<dyn Fn(ErrorContext) -> BoxFuture<()> + Send + Sync>;
 /// A disconnect handler with its types erased.
 pub(crate) type ErasedDisconnectHandler =
     Arc<dyn Fn(DisconnectContext) -> BoxFuture<()> + Send + Sync>;
@@ -54,6 +59,19 @@ pub trait ConnectHandler<T>: Clone + Send + Sync + 'static {
     fn call(&self, ctx: ConnectContext) -> BoxFuture<Result<(), ConnectError>>;
 }
 
+/// An `async fn` usable as an error handler: arguments implement [`FromErrorParts`] (take the
+/// failure with [`Error`](crate::Error)); the return value answers the client's pending
+/// acknowledgement, as in Flask-SocketIO.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an error handler",
+    label = "not an error handler",
+    note = "an error handler is an `async fn` whose arguments implement `FromErrorParts` (e.g. `socketio::Error`, `Event`, `Socket`) and whose return type implements `IntoAck`"
+)]
+pub trait ErrorHandler<T>: Clone + Send + Sync + 'static {
+    /// Runs the handler for one failure.
+    fn call(&self, ctx: ErrorContext) -> BoxFuture<()>;
+}
+
 /// An `async fn` usable as a disconnect handler: arguments implement [`FromDisconnectParts`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a disconnect handler",
@@ -65,15 +83,9 @@ pub trait DisconnectHandler<T>: Clone + Send + Sync + 'static {
     fn call(&self, ctx: DisconnectContext) -> BoxFuture<()>;
 }
 
-fn reject(
-    ctx_socket: &crate::Socket,
-    event: Option<&str>,
-    kind: ErrorKind,
-    e: impl Into<crate::error::BoxError>,
-) {
-    Error::new(kind, e)
-        .at(ctx_socket.namespace(), event, ctx_socket.id())
-        .report();
+/// Sends an extractor's rejection into the error pipeline.
+fn rejected(site: Site, e: impl Into<crate::error::BoxError>) {
+    fail(site, Error::new(ErrorKind::Extract, e));
 }
 
 macro_rules! impl_handlers {
@@ -92,7 +104,7 @@ macro_rules! impl_handlers {
                     $(
                         let $var = match $ty::from_message_parts(&ctx).await {
                             Ok(value) => value,
-                            Err(e) => return reject(&ctx.socket, Some(&ctx.event), ErrorKind::Extract, e),
+                            Err(e) => return rejected(Site::message(&ctx), e),
                         };
                     )*
                     f($($var),*).await.into_ack(AckResponder::new(&ctx));
@@ -122,6 +134,32 @@ macro_rules! impl_handlers {
             }
         }
 
+        impl<F, Fut, R, $($ty,)*> ErrorHandler<($($ty,)*)> for F
+        where
+            F: Fn($($ty),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoAck,
+            $($ty: FromErrorParts,)*
+        {
+            #[allow(unused_variables)]
+            fn call(&self, ctx: ErrorContext) -> BoxFuture<()> {
+                let f = self.clone();
+                Box::pin(async move {
+                    $(
+                        let $var = match $ty::from_error_parts(&ctx).await {
+                            Ok(value) => value,
+                            Err(e) => {
+                                let failure = Error::new(ErrorKind::Extract, e);
+                                tracing::warn!(error = %failure, original = %ctx.error, "an error handler could not run");
+                                return;
+                            }
+                        };
+                    )*
+                    f($($var),*).await.into_ack(AckResponder::for_error(&ctx));
+                })
+            }
+        }
+
         impl<F, Fut, $($ty,)*> DisconnectHandler<($($ty,)*)> for F
         where
             F: Fn($($ty),*) -> Fut + Clone + Send + Sync + 'static,
@@ -135,7 +173,7 @@ macro_rules! impl_handlers {
                     $(
                         let $var = match $ty::from_disconnect_parts(&ctx).await {
                             Ok(value) => value,
-                            Err(e) => return reject(&ctx.socket, None, ErrorKind::Extract, e),
+                            Err(e) => return rejected(Site::socket(&ctx.socket), e),
                         };
                     )*
                     f($($var),*).await
@@ -159,6 +197,10 @@ pub(crate) fn erase_message<H: MessageHandler<T>, T>(handler: H) -> ErasedMessag
     Arc::new(move |ctx| handler.call(ctx))
 }
 
+pub(crate) fn erase_error<H: ErrorHandler<T>, T>(handler: H) -> ErasedErrorHandler {
+    Arc::new(move |ctx| handler.call(ctx))
+}
+
 pub(crate) fn erase_connect<H: ConnectHandler<T>, T>(handler: H) -> ErasedConnectHandler {
     Arc::new(move |ctx| handler.call(ctx))
 }
@@ -168,22 +210,33 @@ pub(crate) fn erase_disconnect<H: DisconnectHandler<T>, T>(handler: H) -> Erased
 }
 
 /// Runs a handler's future: polled once right here (most handlers finish without waiting, so
-/// they cost no task), and spawned only if it has to wait. A panic is caught and reported; it
-/// never reaches the connection.
-pub(crate) fn run(future: BoxFuture<()>, socket: &crate::Socket, event: Option<&str>) {
-    let namespace = socket.namespace().to_owned();
-    let sid = socket.id();
-    let event = event.map(str::to_owned);
+/// they cost no task), and spawned only if it has to wait. A panic is caught and goes to the
+/// error pipeline; it never reaches the connection.
+pub(crate) fn run(future: BoxFuture<()>, site: Site) {
     let mut guarded = Box::pin(AssertUnwindSafe(future).catch_unwind().map(move |result| {
         if let Err(panic) = result {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a handler panicked".to_owned());
-            Error::new(ErrorKind::Panic, message)
-                .at(&namespace, event.as_deref(), sid)
-                .report();
+            fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
+        }
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    if guarded.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(guarded);
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a handler panicked".to_owned())
+}
+
+/// Runs an error handler; its own failures are only logged, so the pipeline cannot loop.
+pub(crate) fn run_error_handler(future: BoxFuture<()>) {
+    let mut guarded = Box::pin(AssertUnwindSafe(future).catch_unwind().map(|result| {
+        if let Err(panic) = result {
+            tracing::error!(panic = %panic_message(&*panic), "an error handler panicked");
         }
     }));
     let mut cx = Context::from_waker(Waker::noop());

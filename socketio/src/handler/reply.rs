@@ -3,39 +3,61 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::MessageContext;
+use super::{fail, ErrorContext, MessageContext, Site};
 use crate::encode;
 use crate::error::{BoxError, Error, ErrorKind};
 
 /// Answers the client's acknowledgement for one event.
 pub struct AckResponder<'a> {
-    ctx: &'a MessageContext,
+    socket: &'a crate::Socket,
+    ack_id: Option<u64>,
+    origin: Origin<'a>,
+}
+
+enum Origin<'a> {
+    Message(&'a MessageContext),
+    Error(&'a ErrorContext),
 }
 
 impl<'a> AckResponder<'a> {
     pub(crate) fn new(ctx: &'a MessageContext) -> Self {
-        AckResponder { ctx }
+        AckResponder {
+            socket: &ctx.socket,
+            ack_id: ctx.ack_id,
+            origin: Origin::Message(ctx),
+        }
+    }
+
+    pub(crate) fn for_error(ctx: &'a ErrorContext) -> Self {
+        AckResponder {
+            socket: &ctx.socket,
+            ack_id: ctx.ack_id,
+            origin: Origin::Error(ctx),
+        }
     }
 
     /// Acknowledges with `args` (a tuple for several arguments, `()` for none). Does nothing
     /// when the client asked for no acknowledgement.
     pub fn send<T: Serialize + ?Sized>(self, args: &T) {
-        let Some(id) = self.ctx.ack_id else {
+        let Some(id) = self.ack_id else {
             return;
         };
-        let socket = &self.ctx.socket;
+        let socket = self.socket;
         let sent = encode::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
         if let Err(e) = sent {
             self.fail(Error::new(ErrorKind::Handler, e));
         }
     }
 
-    /// Reports a failure of the handler.
+    /// Sends a failure of the handler to the error pipeline (an error handler's own failures
+    /// are logged).
     pub fn fail(self, error: Error) {
-        let socket = &self.ctx.socket;
-        error
-            .at(socket.namespace(), Some(&self.ctx.event), socket.id())
-            .report();
+        match self.origin {
+            Origin::Message(ctx) => fail(Site::message(ctx), error),
+            Origin::Error(ctx) => {
+                tracing::warn!(error = %error, original = %ctx.error, "an error handler failed");
+            }
+        }
     }
 }
 

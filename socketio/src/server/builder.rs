@@ -1,6 +1,6 @@
 //! [`Builder`]: options and handlers, fixed when the server is built.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use crate::adapter::{Adapter, LocalAdapter};
 use crate::client::Client;
 use crate::engineio::{AllowedOrigins, Cookie, Engine};
 use crate::handler::{
-    erase_connect, erase_disconnect, erase_message, ConnectHandler, DisconnectHandler,
-    MessageHandler,
+    erase_connect, erase_disconnect, erase_error, erase_message, ConnectHandler, DisconnectHandler,
+    ErasedErrorHandler, ErrorHandler, MessageHandler,
 };
+use crate::registry::{self, Call};
 use crate::namespace::{Handlers, Namespace};
 use crate::protocol::{Limits, RESERVED_EVENTS};
 
@@ -40,7 +41,12 @@ pub struct Builder {
     state: StateMap,
     namespaces: BTreeMap<String, Handlers>,
     adapter: AdapterFactory,
+    /// Message queue (`message_queue`, `channel`): see server/queue.rs.
+    pub(super) queue: super::queue::QueueOptions,
     errors: Vec<String>,
+    /// Where each slot's handler came from, to name both sides of a duplicate.
+    origins: HashMap<(String, String), String>,
+    default_error: Option<ErasedErrorHandler>,
 }
 
 /// The builder was given handlers or options that cannot work together.
@@ -92,8 +98,12 @@ impl Builder {
             state: StateMap::default(),
             namespaces,
             adapter: Arc::new(|_| Arc::new(LocalAdapter::new())),
+            queue: Default::default(),
             errors: Vec::new(),
+            origins: HashMap::new(),
+            default_error: None,
         }
+        .collect_registry()
     }
 
     engine_options! {
@@ -189,6 +199,34 @@ impl Builder {
         Some(self.namespaces.entry(namespace.to_owned()).or_default())
     }
 
+    /// Installs a handler in its slot, refusing a second one for the same slot with both
+    /// locations.
+    fn install(
+        &mut self,
+        namespace: &str,
+        slot: Slot,
+        origin: String,
+        install: impl FnOnce(&mut Handlers, Option<&mut Option<ErasedErrorHandler>>),
+    ) {
+        let key = (namespace.to_owned(), slot.key());
+        if let Some(first) = self.origins.get(&key) {
+            self.errors.push(format!(
+                "two {} in namespace {namespace:?}: {first} and {origin}",
+                slot.describe()
+            ));
+            return;
+        }
+        if slot == Slot::ErrorDefault {
+            self.origins.insert(key, origin);
+            install(&mut Handlers::default(), Some(&mut self.default_error));
+            return;
+        }
+        if let Some(handlers) = self.handlers(namespace) {
+            install(handlers, None);
+            self.origins.insert(key, origin);
+        }
+    }
+
     /// Registers the handler of `event` in `namespace`.
     pub fn on<H: MessageHandler<T>, T>(mut self, namespace: &str, event: &str, handler: H) -> Self {
         if event == "connect" || event == "disconnect" {
@@ -198,64 +236,97 @@ impl Builder {
             return self;
         }
         if RESERVED_EVENTS.contains(&event) {
-            self.errors.push(format!(
-                "{event:?} is reserved by Socket.IO and can never arrive"
-            ));
+            self.errors.push(format!("{event:?} is reserved by Socket.IO and can never arrive"));
             return self;
         }
-        let Some(handlers) = self.handlers(namespace) else {
-            return self;
-        };
-        if handlers
-            .events
-            .insert(event.into(), erase_message(handler))
-            .is_some()
-        {
-            self.errors.push(format!(
-                "two handlers for event {event:?} in namespace {namespace:?}"
-            ));
-        }
+        let handler = erase_message(handler);
+        self.install(namespace, Slot::Event(event.to_owned()), BUILDER.into(), |h, _| {
+            h.events.insert(event.into(), handler);
+        });
         self
     }
 
     /// Registers the catch-all handler of `namespace`: it receives every event that has no
     /// handler of its own (read the name with the [`Event`](crate::Event) extractor).
     pub fn on_any<H: MessageHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
-        if let Some(handlers) = self.handlers(namespace) {
-            if handlers.catch_all.replace(erase_message(handler)).is_some() {
-                self.errors
-                    .push(format!("two catch-all handlers in namespace {namespace:?}"));
-            }
-        }
+        let handler = erase_message(handler);
+        self.install(namespace, Slot::CatchAll, BUILDER.into(), |h, _| {
+            h.catch_all = Some(handler);
+        });
         self
     }
 
     /// Registers the connect handler of `namespace`; returning `Err` refuses the connection.
     pub fn on_connect<H: ConnectHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
-        if let Some(handlers) = self.handlers(namespace) {
-            if handlers.connect.replace(erase_connect(handler)).is_some() {
-                self.errors
-                    .push(format!("two connect handlers in namespace {namespace:?}"));
-            }
-        }
+        let handler = erase_connect(handler);
+        self.install(namespace, Slot::Connect, BUILDER.into(), |h, _| {
+            h.connect = Some(handler);
+        });
         self
     }
 
     /// Registers the disconnect handler of `namespace`.
-    pub fn on_disconnect<H: DisconnectHandler<T>, T>(
-        mut self,
-        namespace: &str,
-        handler: H,
-    ) -> Self {
-        if let Some(handlers) = self.handlers(namespace) {
-            if handlers
-                .disconnect
-                .replace(erase_disconnect(handler))
-                .is_some()
-            {
-                self.errors.push(format!(
-                    "two disconnect handlers in namespace {namespace:?}"
-                ));
+    pub fn on_disconnect<H: DisconnectHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
+        let handler = erase_disconnect(handler);
+        self.install(namespace, Slot::Disconnect, BUILDER.into(), |h, _| {
+            h.disconnect = Some(handler);
+        });
+        self
+    }
+
+    /// Registers the error handler of `namespace`: every failure there (extractor rejection,
+    /// handler `Err`, panic, refused connection) reaches it, and its return value answers the
+    /// client's pending acknowledgement.
+    pub fn on_error<H: ErrorHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
+        let handler = erase_error(handler);
+        self.install(namespace, Slot::Error, BUILDER.into(), |h, _| {
+            h.error = Some(handler);
+        });
+        self
+    }
+
+    /// Registers the error handler of every namespace without one of its own.
+    pub fn on_error_default<H: ErrorHandler<T>, T>(mut self, handler: H) -> Self {
+        let handler = erase_error(handler);
+        self.install("*", Slot::ErrorDefault, BUILDER.into(), |_, default| {
+            if let Some(default) = default {
+                *default = Some(handler);
+            }
+        });
+        self
+    }
+
+    /// Adds the handlers that `#[on]`, `#[on_error]` and `#[on_error_default]` registered.
+    fn collect_registry(mut self) -> Self {
+        for registration in registry::collect() {
+            let origin = registration.location();
+            let ns = registration.namespace;
+            match registration.call {
+                Call::Event(call) => {
+                    let event = registration.event;
+                    self.install(ns, Slot::Event(event.to_owned()), origin, |h, _| {
+                        h.events.insert(event.into(), Arc::new(call));
+                    })
+                }
+                Call::CatchAll(call) => self.install(ns, Slot::CatchAll, origin, |h, _| {
+                    h.catch_all = Some(Arc::new(call));
+                }),
+                Call::Connect(call) => self.install(ns, Slot::Connect, origin, |h, _| {
+                    h.connect = Some(Arc::new(call));
+                }),
+                Call::Disconnect(call) => self.install(ns, Slot::Disconnect, origin, |h, _| {
+                    h.disconnect = Some(Arc::new(call));
+                }),
+                Call::Error(call) => self.install(ns, Slot::Error, origin, |h, _| {
+                    h.error = Some(Arc::new(call));
+                }),
+                Call::ErrorDefault(call) => {
+                    self.install("*", Slot::ErrorDefault, origin, |_, default| {
+                        if let Some(default) = default {
+                            *default = Some(Arc::new(call));
+                        }
+                    })
+                }
             }
         }
         self
@@ -266,20 +337,27 @@ impl Builder {
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
+        // With a message queue, each namespace's adapter is wrapped (server/queue.rs).
+        let adapter = self.queue.wrap(self.adapter).map_err(|p| BuildError(vec![p]))?;
         let shared = shared(self.config, self.limits, self.state);
+        let default_error = self.default_error;
         let namespaces = self
             .namespaces
             .into_iter()
-            .map(|(path, handlers)| {
-                tracing::debug!(
+            .map(|(path, mut handlers)| {
+                tracing::info!(
                     namespace = %path,
                     events = handlers.events.len(),
                     connect = handlers.connect.is_some(),
                     disconnect = handlers.disconnect.is_some(),
                     catch_all = handlers.catch_all.is_some(),
+                    error_handler = handlers.error.is_some() || default_error.is_some(),
                     "namespace ready"
                 );
-                let adapter = (self.adapter)(&path);
+                if handlers.error.is_none() {
+                    handlers.error = default_error.clone();
+                }
+                let adapter = adapter(&path);
                 let ns = Namespace::new(path.clone(), handlers, adapter, shared.clone());
                 (path, Arc::new(ns))
             })
@@ -287,6 +365,40 @@ impl Builder {
         let engine_config = shared.config.engine.clone();
         let client = Client { namespaces, shared };
         Ok(SocketIo::from_engine(Engine::new(engine_config, client)))
+    }
+}
+
+/// Where a registration came from when it is not an attribute.
+const BUILDER: &str = "a builder call";
+
+/// A handler slot of a namespace; each holds one handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    Event(String),
+    CatchAll,
+    Connect,
+    Disconnect,
+    Error,
+    ErrorDefault,
+}
+
+impl Slot {
+    fn key(&self) -> String {
+        match self {
+            Slot::Event(name) => format!("event {name:?}"),
+            other => other.describe().to_owned(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Slot::Event(name) => format!("handlers for event {name:?}"),
+            Slot::CatchAll => "catch-all handlers".into(),
+            Slot::Connect => "connect handlers".into(),
+            Slot::Disconnect => "disconnect handlers".into(),
+            Slot::Error => "error handlers".into(),
+            Slot::ErrorDefault => "default error handlers".into(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod builder;
 mod config;
+mod queue;
 mod state;
 
 pub use builder::{BuildError, Builder};
@@ -56,7 +57,9 @@ impl SocketIo {
     }
 
     pub(crate) fn from_engine(engine: Engine<Client>) -> Self {
-        SocketIo { engine }
+        let io = SocketIo { engine };
+        io.attach_adapters(); // server/queue.rs
+        io
     }
 
     fn client(&self) -> &Client {
@@ -117,6 +120,23 @@ impl SocketIo {
         self.socket(sid).map(|s| s.rooms()).unwrap_or_default()
     }
 
+    /// The namespaces this server accepts, sorted.
+    pub fn namespaces(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.client().namespaces.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// What `namespace` handles, sorted: its event names, plus `connect`, `disconnect`, `*`
+    /// (catch-all) and `error` for the handlers it has.
+    pub fn handled_events(&self, namespace: &str) -> Vec<String> {
+        self.client()
+            .namespaces
+            .get(namespace)
+            .map(|ns| ns.handled_events())
+            .unwrap_or_default()
+    }
+
     /// The sockets connected to `namespace`.
     pub fn sockets(&self, namespace: &str) -> Vec<Socket> {
         self.client()
@@ -126,10 +146,15 @@ impl SocketIo {
             .unwrap_or_default()
     }
 
-    /// Disconnects the socket `sid` from its namespace.
+    /// Disconnects the socket `sid` from its namespace; with a message queue, also when it is
+    /// connected to another process.
     pub fn disconnect(&self, sid: Sid) {
         if let Some(socket) = self.socket(sid) {
             socket.disconnect();
+            return;
+        }
+        for ns in self.client().namespaces.keys() {
+            self.of(ns).to(sid.as_str()).disconnect();
         }
     }
 

@@ -3,7 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 
-/// Values given to [`Builder::state`](crate::Builder::state), one per type.
+/// Values keyed by their type: the builder's application state, and each socket's session.
 #[derive(Default)]
 pub(crate) struct StateMap(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
 
@@ -14,6 +14,11 @@ impl StateMap {
 
     pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
         self.0.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    pub(crate) fn remove<T: 'static>(&mut self) -> Option<T> {
+        let value = self.0.remove(&TypeId::of::<T>())?;
+        value.downcast().ok().map(|boxed| *boxed)
     }
 }
 

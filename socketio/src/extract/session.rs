@@ -1,0 +1,101 @@
+//! [`Session<T>`]: typed per-socket data with Flask-SocketIO's `session` semantics.
+
+use std::marker::PhantomData;
+
+use super::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts, Infallible};
+use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+use crate::Socket;
+
+/// The socket's session value of type `T`: set it in the connect handler (or any handler) and
+/// every later handler of the same socket sees it; it goes away with the socket.
+///
+/// ```no_run
+/// use socketio::{Data, Session};
+///
+/// #[derive(Clone)]
+/// struct Nick(String);
+///
+/// async fn set_nick(nick: Session<Nick>, Data(name): Data<String>) {
+///     nick.set(Nick(name));
+/// }
+///
+/// async fn whoami(nick: Session<Nick>) -> String {
+///     nick.get().map(|n| n.0).unwrap_or_else(|| "anonymous".into())
+/// }
+/// ```
+pub struct Session<T> {
+    socket: Socket,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Clone + Send + Sync + 'static> Session<T> {
+    /// A copy of the value, if one was set.
+    pub fn get(&self) -> Option<T> {
+        self.socket.inner.values().get::<T>().cloned()
+    }
+
+    /// Sets the value.
+    pub fn set(&self, value: T) {
+        self.socket.inner.values().insert(value);
+    }
+
+    /// Changes the value in place (`None` when unset); returns what `f` returns.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
+        let mut map = self.socket.inner.values();
+        let mut value = map.remove::<T>();
+        let out = f(&mut value);
+        if let Some(value) = value {
+            map.insert(value);
+        }
+        out
+    }
+
+    /// Removes the value and returns it.
+    pub fn take(&self) -> Option<T> {
+        self.socket.inner.values().remove::<T>()
+    }
+}
+
+impl<T> std::fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("type", &std::any::type_name::<T>())
+            .field("socket", &self.socket.id())
+            .finish()
+    }
+}
+
+fn session<T>(socket: &Socket) -> Session<T> {
+    Session {
+        socket: socket.clone(),
+        _type: PhantomData,
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromMessageParts for Session<T> {
+    type Rejection = Infallible;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
+        Ok(session(&ctx.socket))
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromConnectParts for Session<T> {
+    type Rejection = Infallible;
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Infallible> {
+        Ok(session(&ctx.socket))
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromDisconnectParts for Session<T> {
+    type Rejection = Infallible;
+    async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, Infallible> {
+        Ok(session(&ctx.socket))
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FromErrorParts for Session<T> {
+    type Rejection = Infallible;
+    async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, Infallible> {
+        Ok(session(&ctx.socket))
+    }
+}

@@ -1,0 +1,190 @@
+//! The one internal interface every message queue implements, and the choice of backend by URL
+//! scheme.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+use super::QueueError;
+use crate::BoxError;
+
+/// A boxed, sendable future.
+pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A message queue: opens publishing connections and subscriptions to one channel. Connections
+/// are opened by the bus's tasks, which also handle timeouts, back-off and reconnection.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// The URL with any password hidden, for logs.
+    fn endpoint(&self) -> &str;
+    /// Opens a connection ready to publish on the channel.
+    fn connect_publisher(&self) -> BoxFut<'_, Result<Box<dyn Publisher>, BoxError>>;
+    /// Opens a connection subscribed to the channel.
+    fn subscribe(&self) -> BoxFut<'_, Result<Subscription, BoxError>>;
+}
+
+/// A connection that publishes.
+pub(crate) trait Publisher: Send {
+    /// Publishes `batch` in order; an error means the connection is unusable.
+    fn publish<'a>(&'a mut self, batch: &'a [Bytes]) -> BoxFut<'a, Result<(), BoxError>>;
+}
+
+/// Checks that a subscription's connection is alive (the broker answers).
+pub(crate) trait Pinger: Send {
+    /// One round trip.
+    fn ping(&mut self) -> BoxFut<'_, Result<(), BoxError>>;
+}
+
+/// A live subscription: its messages (ending, or yielding an error, when the connection is
+/// lost), an optional health check, and whatever must stay alive with it.
+pub(crate) struct Subscription {
+    pub(crate) messages: BoxStream<'static, Result<Bytes, BoxError>>,
+    pub(crate) pinger: Option<Box<dyn Pinger>>,
+    pub(crate) _keep: Box<dyn Send>,
+}
+
+/// The backend for `url`, chosen by its scheme; `channel` is the Redis channel or the AMQP
+/// exchange. Nothing is connected yet.
+pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueError> {
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Err(QueueError::InvalidUrl(format!(
+            "{:?} has no scheme (expected redis://, rediss://, redis+unix://, unix://, amqp:// or amqps://)",
+            redact(url)
+        )));
+    };
+    if channel.is_empty() {
+        return Err(QueueError::InvalidUrl("the channel name is empty".into()));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys" => {
+            #[cfg(feature = "redis")]
+            {
+                super::redis::RedisBackend::open(url, channel)
+                    .map(|b| Arc::new(b) as Arc<dyn Backend>)
+            }
+            #[cfg(not(feature = "redis"))]
+            {
+                Err(QueueError::FeatureDisabled {
+                    scheme: scheme.to_owned(),
+                    feature: "redis",
+                })
+            }
+        }
+        "amqp" | "amqps" => {
+            #[cfg(feature = "amqp")]
+            {
+                super::amqp::AmqpBackend::open(url, channel)
+                    .map(|b| Arc::new(b) as Arc<dyn Backend>)
+            }
+            #[cfg(not(feature = "amqp"))]
+            {
+                Err(QueueError::FeatureDisabled {
+                    scheme: scheme.to_owned(),
+                    feature: "amqp",
+                })
+            }
+        }
+        other => Err(QueueError::UnsupportedScheme(other.to_owned())),
+    }
+}
+
+/// `url` with the password (between `:` and `@` in the authority) replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+        None if userinfo.is_empty() => url.to_owned(),
+        // `redis://password@host` is a password alone for some clients.
+        None => format!("{scheme}://***@{host}{tail}"),
+    }
+}
+
+/// Reconnection delays: 200 ms doubling up to 5 s, each with up to 20 % random jitter, so that
+/// many processes do not reconnect in step.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    failures: u32,
+}
+
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_millis(200);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+impl Backoff {
+    /// The delay before the next attempt, and counts a failure.
+    pub(crate) fn next_delay(&mut self) -> Duration {
+        let base = BACKOFF_MIN
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(BACKOFF_MAX);
+        self.failures = self.failures.saturating_add(1);
+        let jitter = rand::random::<f64>() * 0.2;
+        base.mul_f64(1.0 - jitter)
+    }
+
+    /// Failures since the last success.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// A connection succeeded.
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        assert_eq!(
+            redact("redis://:secret@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact("amqp://guest:guest@host:5672/%2f"),
+            "amqp://guest:***@host:5672/%2f"
+        );
+        assert_eq!(redact("redis://127.0.0.1/"), "redis://127.0.0.1/");
+        assert_eq!(redact("redis://pw@h"), "redis://***@h");
+        assert_eq!(redact("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let mut b = Backoff::default();
+        let delays: Vec<Duration> = (0..10).map(|_| b.next_delay()).collect();
+        assert!(delays[0] <= BACKOFF_MIN && delays[0] >= BACKOFF_MIN.mul_f64(0.8));
+        assert!(delays[1] > delays[0]);
+        assert!(delays.iter().all(|d| *d <= BACKOFF_MAX));
+        assert!(delays[9] >= BACKOFF_MAX.mul_f64(0.8));
+        b.reset();
+        assert_eq!(b.failures(), 0);
+    }
+
+    #[test]
+    fn schemes_choose_the_backend() {
+        assert!(matches!(
+            open("kafka://x", "c").err(),
+            Some(QueueError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            open("127.0.0.1:6379", "c").err(),
+            Some(QueueError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            open("redis://127.0.0.1/", "").err(),
+            Some(QueueError::InvalidUrl(_))
+        ));
+    }
+}

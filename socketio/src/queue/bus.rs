@@ -1,0 +1,637 @@
+//! The bus: one publishing task and one subscribing task per server (or emitter), on top of a
+//! [`Backend`]. It owns everything the backends share: reconnection with back-off, the bounded
+//! publish queue and its fail-fast rule, ignoring this process's own messages, surviving
+//! malformed ones, counters, and the table of acknowledgements awaited from other processes.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::backend::{Backend, Backoff, Subscription};
+use super::wire::{self, Header, Message, Op, WireError};
+use super::{QueueError, QueueStats};
+use crate::ack::PendingAck;
+use crate::adapter::EncodedPacket;
+use crate::{AckFuture, Args, BoxError};
+
+/// Longest wait for one publish (a batch) before the connection counts as broken.
+pub(crate) const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait for a connection (and its subscription) to open.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often an idle subscription is checked with a PING (where the backend has one).
+const HEALTH_EVERY: Duration = Duration::from_secs(10);
+/// How long that PING may take.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The publish queue holds at most this many messages...
+pub(crate) const MAX_QUEUED: usize = 16_384;
+/// ... and at most this many bytes.
+pub(crate) const MAX_QUEUED_BYTES: usize = 64 << 20;
+/// One publish round trip carries at most this many messages...
+const MAX_BATCH: usize = 256;
+/// ... or about this many bytes.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+/// An acknowledgement request from another process waits at most this long, whatever it asks.
+const MAX_REMOTE_ACK_TIMEOUT: Duration = Duration::from_secs(600);
+/// At most one log line per this interval for each repeated condition.
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Receives the messages addressed to one namespace (the namespace's queue adapter).
+pub(crate) trait Route: Send + Sync {
+    /// Applies a message from another process.
+    fn on_message(&self, message: Message) -> Result<(), WireError>;
+}
+
+/// A message waiting to be published, and who waits for the outcome.
+struct Outgoing {
+    payload: Bytes,
+    done: Option<oneshot::Sender<Result<(), QueueError>>>,
+}
+
+/// Logs a repeated condition at most once per [`LOG_EVERY`], counting what it held back.
+#[derive(Default)]
+struct LogLimiter {
+    last: Mutex<Option<Instant>>,
+    suppressed: AtomicU64,
+}
+
+impl LogLimiter {
+    /// `Some(held back since the last line)` when a line may be logged now.
+    fn allow(&self) -> Option<u64> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < LOG_EVERY) {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(Instant::now());
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// What the bus and its tasks share.
+pub(crate) struct Shared {
+    pub(crate) uid: String,
+    endpoint: String,
+    connected: watch::Sender<bool>,
+    subscribed: AtomicBool,
+    published: AtomicU64,
+    publish_failed: AtomicU64,
+    received: AtomicU64,
+    own_ignored: AtomicU64,
+    malformed: AtomicU64,
+    reconnects: AtomicU64,
+    connect_failures: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    queued_bytes: AtomicUsize,
+    routes: RwLock<HashMap<String, Weak<dyn Route>>>,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+    next_req: AtomicU64,
+    fail_log: LogLimiter,
+    malformed_log: LogLimiter,
+}
+
+impl Shared {
+    fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    fn set_connected(&self, up: bool) {
+        self.connected.send_if_modified(|state| {
+            let changed = *state != up;
+            *state = up;
+            changed
+        });
+    }
+
+    fn record_error(&self, error: &dyn std::fmt::Display) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
+    }
+
+    /// Counts `n` publishes that did not reach the broker, and says so (rate-limited).
+    fn count_failed(&self, n: u64, why: &str) {
+        self.publish_failed.fetch_add(n, Ordering::Relaxed);
+        if let Some(held_back) = self.fail_log.allow() {
+            tracing::warn!(
+                endpoint = %self.endpoint,
+                messages = n,
+                earlier_failures_not_logged = held_back,
+                total_failed = self.publish_failed.load(Ordering::Relaxed),
+                "message queue: publish failed ({why}); other processes miss these messages, local sockets were served"
+            );
+        }
+    }
+
+    fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
+        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Handles one received message; whatever it contains, this returns (a panic in the code
+    /// that applies it is caught and counted, so the listener never dies).
+    fn dispatch(&self, bytes: Bytes) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let size = bytes.len();
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.apply(bytes)));
+        let problem = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.0,
+            Err(_) => "applying it panicked".to_owned(),
+        };
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+        if let Some(held_back) = self.malformed_log.allow() {
+            tracing::warn!(
+                endpoint = %self.endpoint,
+                size,
+                earlier_not_logged = held_back,
+                "message queue: ignored a message: {problem}"
+            );
+        }
+    }
+
+    fn apply(&self, bytes: Bytes) -> Result<(), WireError> {
+        let message = wire::decode(bytes)?;
+        if message.header.uid == self.uid {
+            self.own_ignored.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if message.header.op == Op::AckResponse {
+            if message.header.to.as_deref() != Some(self.uid.as_str()) {
+                return Ok(());
+            }
+            let Some(req) = message.header.req else {
+                return Err(WireError("ack_response without req".into()));
+            };
+            let Some(tx) = self.lock_acks().remove(&req) else {
+                return Ok(()); // timed out or dropped meanwhile
+            };
+            if message.header.error.is_none() {
+                let _ = tx.send(message.args()?);
+            }
+            return Ok(());
+        }
+        let route = self
+            .routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&message.header.ns)
+            .and_then(Weak::upgrade);
+        match route {
+            Some(route) => route.on_message(message),
+            None => {
+                tracing::trace!(namespace = %message.header.ns, "message queue: message for a namespace this server does not have");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Forgets an acknowledgement request when its waiter goes away.
+struct AckGuard {
+    shared: Weak<Shared>,
+    req: u64,
+}
+
+impl Drop for AckGuard {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.lock_acks().remove(&self.req);
+        }
+    }
+}
+
+/// A connection to a message queue, shared by the namespaces of one server or by one emitter.
+/// Dropping the last handle stops its tasks.
+pub(crate) struct Bus {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Outgoing>,
+    _stop: DropGuard,
+}
+
+impl Bus {
+    /// Starts the publishing task, and the subscribing task if `subscribe`. Needs a tokio
+    /// runtime; connects in the background.
+    pub(crate) fn start(backend: Arc<dyn Backend>, subscribe: bool) -> Result<Arc<Bus>, QueueError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| QueueError::NoRuntime)?;
+        let uid = format!("{:016x}", rand::random::<u64>());
+        let (connected, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            uid,
+            endpoint: backend.endpoint().to_owned(),
+            connected,
+            subscribed: AtomicBool::new(false),
+            published: AtomicU64::new(0),
+            publish_failed: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            own_ignored: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            connect_failures: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            queued_bytes: AtomicUsize::new(0),
+            routes: RwLock::new(HashMap::new()),
+            acks: Mutex::new(HashMap::new()),
+            next_req: AtomicU64::new(0),
+            fail_log: LogLimiter::default(),
+            malformed_log: LogLimiter::default(),
+        });
+        let (tx, rx) = mpsc::channel(MAX_QUEUED);
+        let stop = CancellationToken::new();
+        runtime.spawn(publisher_task(
+            shared.clone(),
+            backend.clone(),
+            rx,
+            stop.clone(),
+        ));
+        if subscribe {
+            runtime.spawn(subscriber_task(
+                Arc::downgrade(&shared),
+                backend,
+                stop.clone(),
+            ));
+        }
+        Ok(Arc::new(Bus {
+            shared,
+            tx,
+            _stop: stop.drop_guard(),
+        }))
+    }
+
+    /// This server's (or emitter's) id on the bus.
+    pub(crate) fn uid(&self) -> &str {
+        &self.shared.uid
+    }
+
+    /// Sends messages for namespace `ns` to `route`.
+    pub(crate) fn route(&self, ns: &str, route: Weak<dyn Route>) {
+        self.shared
+            .routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ns.to_owned(), route);
+    }
+
+    /// Queues `payload` for publication without waiting. Fails at once (counted and logged)
+    /// while the broker is unreachable or the queue is full.
+    pub(crate) fn publish(&self, payload: Bytes) -> Result<(), QueueError> {
+        self.enqueue(payload, None)
+    }
+
+    /// Publishes `payload` and waits until the broker took it (or the attempt failed).
+    pub(crate) async fn publish_confirmed(&self, payload: Bytes) -> Result<(), QueueError> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(payload, Some(tx))?;
+        match tokio::time::timeout(CONNECT_TIMEOUT + PUBLISH_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(QueueError::Unavailable("the bus stopped".into())),
+            Err(_) => Err(QueueError::Unavailable("publish timed out".into())),
+        }
+    }
+
+    fn enqueue(
+        &self,
+        payload: Bytes,
+        done: Option<oneshot::Sender<Result<(), QueueError>>>,
+    ) -> Result<(), QueueError> {
+        let shared = &self.shared;
+        if !shared.is_connected() {
+            shared.count_failed(1, "not connected");
+            let last = shared
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            return Err(QueueError::Unavailable(
+                last.unwrap_or_else(|| "not connected yet".into()),
+            ));
+        }
+        let len = payload.len();
+        let before = shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        if before + len > MAX_QUEUED_BYTES {
+            shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            shared.count_failed(1, "publish queue full");
+            return Err(QueueError::QueueFull);
+        }
+        if self.tx.try_send(Outgoing { payload, done }).is_err() {
+            shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            shared.count_failed(1, "publish queue full");
+            return Err(QueueError::QueueFull);
+        }
+        Ok(())
+    }
+
+    /// Asks the process holding socket `header.sid` to send `packet` with an acknowledgement
+    /// and to route the answer back here.
+    pub(crate) fn request_ack(
+        &self,
+        mut header: Header,
+        packet: &EncodedPacket,
+        timeout: Duration,
+    ) -> AckFuture {
+        let req = self.shared.next_req.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared.lock_acks().insert(req, tx);
+        let guard = AckGuard {
+            shared: Arc::downgrade(&self.shared),
+            req,
+        };
+        header.req = Some(req);
+        header.timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        let failed = self
+            .publish(wire::encode_packet(header, packet))
+            .err()
+            .map(|e| crate::EmitError::MessageQueue(e.to_string()));
+        AckFuture::new(rx, PendingAck::Remote(Box::new(guard)), timeout, failed)
+    }
+
+    /// How long a remote acknowledgement request may keep a socket waiting.
+    pub(crate) fn remote_ack_timeout(requested: Option<u64>) -> Duration {
+        requested
+            .map(Duration::from_millis)
+            .unwrap_or(crate::socket::DEFAULT_ACK_TIMEOUT)
+            .min(MAX_REMOTE_ACK_TIMEOUT)
+    }
+
+    /// Waits until the publishing connection is up, at most `timeout`.
+    pub(crate) async fn wait_connected(&self, timeout: Duration) -> bool {
+        let mut rx = self.shared.connected.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|up| *up))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> QueueStats {
+        let s = &self.shared;
+        QueueStats {
+            uid: s.uid.clone(),
+            connected: s.is_connected(),
+            subscribed: s.subscribed.load(Ordering::Acquire),
+            published: s.published.load(Ordering::Relaxed),
+            publish_failed: s.publish_failed.load(Ordering::Relaxed),
+            received: s.received.load(Ordering::Relaxed),
+            own_ignored: s.own_ignored.load(Ordering::Relaxed),
+            malformed: s.malformed.load(Ordering::Relaxed),
+            reconnects: s.reconnects.load(Ordering::Relaxed),
+            connect_failures: s.connect_failures.load(Ordering::Relaxed),
+            pending_acks: s.lock_acks().len(),
+            last_error: s
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("uid", &self.shared.uid)
+            .field("endpoint", &self.shared.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fails a message that will not be published.
+fn fail(shared: &Shared, message: Outgoing, why: &str) {
+    shared
+        .queued_bytes
+        .fetch_sub(message.payload.len(), Ordering::AcqRel);
+    shared.count_failed(1, why);
+    if let Some(done) = message.done {
+        let _ = done.send(Err(QueueError::Unavailable(why.to_owned())));
+    }
+}
+
+/// Sleeps `delay`, failing whatever is queued meanwhile; `false` when the bus stopped.
+async fn wait_failing(
+    shared: &Shared,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    stop: &CancellationToken,
+    delay: Duration,
+) -> bool {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return false,
+            _ = &mut sleep => return true,
+            message = rx.recv() => match message {
+                Some(message) => fail(shared, message, "not connected"),
+                None => return false,
+            },
+        }
+    }
+}
+
+async fn publisher_task(
+    shared: Arc<Shared>,
+    backend: Arc<dyn Backend>,
+    mut rx: mpsc::Receiver<Outgoing>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Backoff::default();
+    let mut ever_connected = false;
+    loop {
+        let attempt = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = tokio::time::timeout(CONNECT_TIMEOUT, backend.connect_publisher()) => r,
+        };
+        let connected = match attempt {
+            Ok(Ok(publisher)) => Ok(publisher),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(BoxError::from("connection timed out")),
+        };
+        let mut publisher = match connected {
+            Ok(publisher) => publisher,
+            Err(e) => {
+                shared.record_error(&e);
+                shared.connect_failures.fetch_add(1, Ordering::Relaxed);
+                let delay = backoff.next_delay();
+                tracing::error!(
+                    endpoint = %shared.endpoint,
+                    error = %e,
+                    attempt = backoff.failures(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "message queue: cannot connect the publisher; cross-process messages fail until it does"
+                );
+                if !wait_failing(&shared, &mut rx, &stop, delay).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        if ever_connected || backoff.failures() > 0 {
+            shared.reconnects.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(endpoint = %shared.endpoint, "message queue: publisher connected again");
+        } else {
+            tracing::debug!(endpoint = %shared.endpoint, "message queue: publisher connected");
+        }
+        ever_connected = true;
+        backoff.reset();
+        shared.set_connected(true);
+
+        let mut batch: Vec<Outgoing> = Vec::new();
+        loop {
+            let first = tokio::select! {
+                _ = stop.cancelled() => return,
+                message = rx.recv() => match message {
+                    Some(message) => message,
+                    None => return,
+                },
+            };
+            let mut bytes = first.payload.len();
+            batch.push(first);
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(message) => {
+                        bytes += message.payload.len();
+                        batch.push(message);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let payloads: Vec<Bytes> = batch.iter().map(|m| m.payload.clone()).collect();
+            let result =
+                match tokio::time::timeout(PUBLISH_TIMEOUT, publisher.publish(&payloads)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(BoxError::from("publish timed out")),
+                };
+            match result {
+                Ok(()) => {
+                    shared
+                        .published
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    for message in batch.drain(..) {
+                        shared
+                            .queued_bytes
+                            .fetch_sub(message.payload.len(), Ordering::AcqRel);
+                        if let Some(done) = message.done {
+                            let _ = done.send(Ok(()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    shared.set_connected(false);
+                    shared.record_error(&e);
+                    tracing::error!(endpoint = %shared.endpoint, error = %e, "message queue: publisher connection lost");
+                    let why = format!("connection lost: {e}");
+                    for message in batch.drain(..) {
+                        fail(&shared, message, &why);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn subscriber_task(
+    shared: Weak<Shared>,
+    backend: Arc<dyn Backend>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Backoff::default();
+    let mut ever_subscribed = false;
+    loop {
+        let attempt = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = tokio::time::timeout(CONNECT_TIMEOUT, backend.subscribe()) => r,
+        };
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let subscribed = match attempt {
+            Ok(Ok(subscription)) => Ok(subscription),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(BoxError::from("subscription timed out")),
+        };
+        let subscription = match subscribed {
+            Ok(subscription) => subscription,
+            Err(e) => {
+                strong.record_error(&e);
+                strong.connect_failures.fetch_add(1, Ordering::Relaxed);
+                let delay = backoff.next_delay();
+                tracing::error!(
+                    endpoint = %strong.endpoint,
+                    error = %e,
+                    attempt = backoff.failures(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "message queue: cannot subscribe; this process only serves its own sockets until it does"
+                );
+                drop(strong);
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => continue,
+                }
+            }
+        };
+        if ever_subscribed || backoff.failures() > 0 {
+            strong.reconnects.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(endpoint = %strong.endpoint, "message queue: subscribed again");
+        } else {
+            tracing::debug!(endpoint = %strong.endpoint, "message queue: subscribed");
+        }
+        ever_subscribed = true;
+        backoff.reset();
+        strong.subscribed.store(true, Ordering::Release);
+        drop(strong);
+
+        let reason = listen(&shared, subscription, &stop).await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        strong.subscribed.store(false, Ordering::Release);
+        let Some(reason) = reason else {
+            return;
+        };
+        strong.record_error(&reason);
+        tracing::error!(endpoint = %strong.endpoint, error = %reason, "message queue: subscription lost; reconnecting");
+        drop(strong);
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Reads a subscription until it breaks (`Some(reason)`) or the bus stops (`None`).
+async fn listen(
+    shared: &Weak<Shared>,
+    subscription: Subscription,
+    stop: &CancellationToken,
+) -> Option<BoxError> {
+    let Subscription {
+        mut messages,
+        mut pinger,
+        _keep,
+    } = subscription;
+    let mut health = tokio::time::interval(HEALTH_EVERY);
+    health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    health.reset();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return None,
+            message = messages.next() => match message {
+                Some(Ok(bytes)) => shared.upgrade()?.dispatch(bytes),
+                Some(Err(e)) => return Some(e),
+                None => return Some("the broker closed the subscription".into()),
+            },
+            _ = health.tick(), if pinger.is_some() => {
+                if let Some(pinger) = pinger.as_mut() {
+                    match tokio::time::timeout(HEALTH_TIMEOUT, pinger.ping()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => return Some(e),
+                        Err(_) => return Some("health check timed out".into()),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! [`Emitter`]: emits into a cluster of servers from a process that serves nothing.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::bus::{Bus, CONNECT_TIMEOUT};
+use super::wire::{self, Header, Op};
+use super::{QueueError, QueueStats, DEFAULT_CHANNEL};
+use crate::adapter::Target;
+use crate::encode;
+
+/// A write-only handle on the servers of a message queue, for processes that serve no clients:
+/// workers, cron jobs, other services (Flask-SocketIO's `SocketIO(message_queue=...)` without an
+/// app). It publishes what a server's broadcast would; every server applies it to its sockets.
+///
+/// Each call resolves once the broker took the message, or fails (broker unreachable, publish
+/// queue full: see [the delivery rules](crate::queue#delivery-rules)). Await it before the
+/// process exits. Clones share one connection; dropping the last one closes it.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), socketio::queue::QueueError> {
+/// use socketio::Emitter;
+///
+/// let emitter = Emitter::connect("redis://127.0.0.1:6379/").await?;
+/// emitter.emit("news", "to everyone on /").await?;
+/// emitter.to("room1").emit("news", &("several", "arguments")).await?;
+/// emitter.of("/chat").except("muted").emit("news", "to /chat").await?;
+/// emitter.close_room("room1").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Emitter {
+    bus: Arc<Bus>,
+    ns: String,
+    target: Target,
+}
+
+/// Options of an [`Emitter`]: the channel, then [`connect`](Self::connect).
+#[derive(Debug, Clone)]
+#[must_use = "call `connect()` to get the emitter"]
+pub struct EmitterBuilder {
+    url: String,
+    channel: String,
+}
+
+impl EmitterBuilder {
+    /// The channel (Redis channel, AMQP exchange) the servers use (default `socketio`).
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// Connects, waiting at most about 5 s for the broker, and fails if it does not answer:
+    /// a wrong host or password is reported here. After that the emitter reconnects by itself.
+    pub async fn connect(self) -> Result<Emitter, QueueError> {
+        let backend = super::open(&self.url, &self.channel)?;
+        let bus = Bus::start(backend, false)?;
+        if !bus.wait_connected(CONNECT_TIMEOUT).await {
+            let why = bus
+                .stats()
+                .last_error
+                .unwrap_or_else(|| "the broker did not answer in time".into());
+            return Err(QueueError::Unavailable(why));
+        }
+        Ok(Emitter {
+            bus,
+            ns: "/".to_owned(),
+            target: Target::default(),
+        })
+    }
+}
+
+impl Emitter {
+    /// Connects to the message queue at `url` on the default channel (`socketio`); see
+    /// [`EmitterBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Emitter, QueueError> {
+        Self::builder(url).connect().await
+    }
+
+    /// Options before connecting (the channel).
+    pub fn builder(url: impl Into<String>) -> EmitterBuilder {
+        EmitterBuilder {
+            url: url.into(),
+            channel: DEFAULT_CHANNEL.to_owned(),
+        }
+    }
+
+    /// The same emitter on `namespace`, with no room selected.
+    pub fn of(&self, namespace: impl Into<String>) -> Emitter {
+        Emitter {
+            bus: self.bus.clone(),
+            ns: namespace.into(),
+            target: Target::default(),
+        }
+    }
+
+    /// Adds `room` (or a socket id) to the recipients; several `to` make a union.
+    pub fn to(&self, room: impl Into<String>) -> Emitter {
+        let mut next = self.clone();
+        next.target.rooms.push(room.into());
+        next
+    }
+
+    /// Leaves out the members of `room`.
+    pub fn except(&self, room: impl Into<String>) -> Emitter {
+        let mut next = self.clone();
+        next.target.except.push(room.into());
+        next
+    }
+
+    fn header(&self, op: Op) -> Header {
+        Header::new(self.bus.uid(), op).target(&self.ns, &self.target)
+    }
+
+    fn send_payload(
+        &self,
+        payload: Result<Bytes, QueueError>,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        let bus = self.bus.clone();
+        async move { bus.publish_confirmed(payload?).await }
+    }
+
+    /// Sends `event` with `data` to the selected sockets of every server (arguments as in
+    /// [`Socket::emit`](crate::Socket::emit), binary included).
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        let payload = encode::event(&self.ns, event, data, None)
+            .map(|packet| wire::encode_packet(self.header(Op::Broadcast), &packet))
+            .map_err(QueueError::from);
+        self.send_payload(payload)
+    }
+
+    /// Sends a `message` event.
+    pub fn send<T: Serialize + ?Sized>(
+        &self,
+        data: &T,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        self.emit("message", data)
+    }
+
+    /// Removes every socket from `room` in this emitter's namespace, on every server.
+    pub fn close_room(
+        &self,
+        room: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        let mut header = Header::new(self.bus.uid(), Op::CloseRoom);
+        header.ns = self.ns.clone();
+        header.names = vec![room.to_owned()];
+        self.send_payload(Ok(wire::encode(header, &[])))
+    }
+
+    /// Disconnects the selected sockets (`emitter.to(sid).disconnect()` for one).
+    pub fn disconnect(&self) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        self.send_payload(Ok(wire::encode(self.header(Op::Disconnect), &[])))
+    }
+
+    /// Makes the selected sockets join `room`.
+    pub fn join(&self, room: &str) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        let mut header = self.header(Op::Join);
+        header.names = vec![room.to_owned()];
+        self.send_payload(Ok(wire::encode(header, &[])))
+    }
+
+    /// Makes the selected sockets leave `room`.
+    pub fn leave(&self, room: &str) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        let mut header = self.header(Op::Leave);
+        header.names = vec![room.to_owned()];
+        self.send_payload(Ok(wire::encode(header, &[])))
+    }
+
+    /// The connection's health and counters.
+    pub fn stats(&self) -> QueueStats {
+        self.bus.stats()
+    }
+}
+
+impl std::fmt::Debug for Emitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emitter")
+            .field("bus", &self.bus)
+            .field("namespace", &self.ns)
+            .field("target", &self.target)
+            .finish()
+    }
+}

@@ -1,0 +1,222 @@
+//! Several server processes, and processes that only emit, over a message queue (Redis or
+//! RabbitMQ): Flask-SocketIO's `message_queue`.
+//!
+//! - [`Builder::message_queue`](crate::Builder::message_queue) and
+//!   [`Builder::channel`](crate::Builder::channel) make a server publish every broadcast, room
+//!   emit, socket-specific emit, `close_room`, server-side disconnect and room join/leave of a
+//!   socket ([`BroadcastOperator::join`](crate::BroadcastOperator::join)) so that every process
+//!   applies it to its own sockets. [`BroadcastOperator::emit_with_ack`](crate::BroadcastOperator::emit_with_ack)
+//!   to one socket id is routed to the process holding that socket, and the answer back.
+//! - [`Emitter`] is the write-only handle for a process that serves nothing (a worker, a cron
+//!   job).
+//!
+//! The guide (load balancer, sticky sessions, URLs, security) is `docs/multi-process.md`.
+//!
+//! # Backends and URLs
+//!
+//! | URL | backend | cargo feature |
+//! |---|---|---|
+//! | `redis://[[user]:password@]host[:port][/db]` | Redis / Valkey PUBLISH + SUBSCRIBE on channel `<channel>` | `redis` |
+//! | `redis+unix:///path/redis.sock`, `unix:///path/redis.sock` | the same over a unix socket | `redis` |
+//! | `rediss://...` | the same over TLS | `redis` + `mq-tls` |
+//! | `amqp://user:password@host[:port][/vhost]` | AMQP 0-9-1 (RabbitMQ): a non-durable fanout exchange named `<channel>`, one exclusive auto-delete queue per server | `amqp` |
+//! | `amqps://...` | the same over TLS | `amqp` + `mq-tls` |
+//!
+//! For `amqp://`, a path of `/` alone means the default virtual host `/` (as Kombu reads it);
+//! write `%2f` or another name for anything else. The channel (default `socketio`) lets several
+//! independent applications share one broker.
+//!
+//! # Delivery rules
+//!
+//! - **Local first.** A broadcast is delivered to this process's sockets before anything is
+//!   published, so they are served even when the broker is down.
+//! - **At most once.** Messages published while a process is disconnected from the broker are
+//!   lost for that process (publish/subscribe keeps nothing). Within one healthy connection,
+//!   messages from one publisher arrive in the order they were published, without duplicates.
+//! - **Fail fast, bounded.** Publishing never waits: messages go to a queue of at most
+//!   16,384 messages and 64 MiB, drained by one task that publishes them in order, in batches,
+//!   each batch bounded by a 1 s timeout. While the broker is unreachable, or when the queue is
+//!   full, a publication fails at once; failures are counted ([`QueueStats::publish_failed`])
+//!   and logged (at most one line per 5 s). Nothing is replayed after a reconnection.
+//! - **Reconnection.** The publishing and the subscribing connections reconnect on their own,
+//!   with back-off from 200 ms doubling to 5 s (with jitter), one log line per attempt; the
+//!   subscriber subscribes again each time. An idle Redis subscription is checked with a PING
+//!   every 10 s, so a silently dead connection is noticed within about 15 s.
+//! - **Own messages ignored.** Every server (every `SocketIo` built with a message queue, and
+//!   every [`Emitter`]) has a random 64-bit id, its `uid`; a server ignores the messages carrying
+//!   its own uid, so its sockets get exactly one copy. Two servers in one operating-system
+//!   process have different uids and behave like two processes.
+//! - **Garbage survives.** A message that does not decode, has another version, or fails
+//!   validation is counted ([`QueueStats::malformed`]), logged (rate-limited) and dropped; the
+//!   listener keeps running. Decoding is plain JSON plus lengths: nothing on the bus can run
+//!   code or choose a Rust type. The broker is still trusted infrastructure: anyone who can
+//!   publish on the channel can make servers emit to or disconnect any socket, so protect it
+//!   with a password/ACL and TLS, on a private network.
+//!
+//! # Acknowledgements across processes
+//!
+//! `io.to(sid).emit_with_ack(..)` for a socket of another process publishes an `ack_request`;
+//! the process holding the socket sends the EVENT with an ack id of its own and publishes the
+//! client's answer as an `ack_response` addressed to the asking server's uid. A socket that is
+//! connected nowhere ends in [`AckError::Timeout`](crate::AckError::Timeout). An acknowledgement
+//! from a room (several sockets) is not supported: `emit_with_ack` then fails with
+//! [`EmitError::AckNeedsOneSocket`](crate::EmitError::AckNeedsOneSocket), on one process or
+//! many (nobody knows how many sockets of other processes would answer).
+//!
+//! # Wire format, version 1
+//!
+//! Every message is one Redis PUBLISH payload or one AMQP message body, binary-safe, encoded
+//! once by the sender (a broadcast's Socket.IO packet is encoded once and the same bytes are
+//! queued to every local socket, published, and queued to every socket of the other processes):
+//!
+//! ```text
+//! message = header LF part*
+//! header  = one JSON object on one line (no raw LF inside)
+//! part    = raw bytes; their lengths, in order, are the header's "frames" array
+//! ```
+//!
+//! Header fields (absent = empty / none):
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `v` | integer | format version, `1`; other versions are ignored (and counted as malformed), so a later release can change the format and run next to this one |
+//! | `uid` | string | the sender's id |
+//! | `op` | string | `broadcast`, `join`, `leave`, `disconnect`, `close_room`, `ack_request`, `ack_response` |
+//! | `ns` | string | the namespace (`/`, `/chat`) |
+//! | `rooms`, `except` | strings | the target: sockets in any of `rooms` (all sockets of `ns` when empty) and in none of `except`; a room named by a socket id is that socket |
+//! | `exclude` | string | one socket id left out (the sender of `socket.broadcast()`) |
+//! | `names` | strings | the rooms to join / leave / close |
+//! | `sid`, `req`, `timeout_ms` | string, integer, integer | `ack_request`: the socket, the request number, how long to wait |
+//! | `to`, `req`, `error` | string, integer, string | `ack_response`: the asking server's uid, its request number, and a reason when there is no answer |
+//! | `frames` | integers | byte lengths of the parts |
+//!
+//! Parts: for `broadcast` and `ack_request`, the Socket.IO EVENT or BINARY_EVENT packet text as
+//! clients receive it (without Engine.IO's `4`, without ack id; UTF-8), then its binary
+//! attachments byte for byte. For `ack_response`, the JSON array of the acknowledgement's
+//! arguments (binary placeholders included), then the attachments. Other operations have none.
+//!
+//! ```text
+//! {"v":1,"uid":"9f2c4e1a0b3d5e6f","op":"broadcast","ns":"/","rooms":["news"],"frames":[17]}
+//! 2["tick",{"n":1}]
+//! ```
+//!
+//! (one message: the header line, then the 17-byte packet). Receivers check the version, the
+//! lengths, and that a broadcast packet is an EVENT of the announced namespace without ack id
+//! and with as many attachments as parts.
+
+mod adapter;
+mod backend;
+mod bus;
+mod emitter;
+mod wire;
+
+#[cfg(feature = "amqp")]
+mod amqp;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub(crate) use adapter::QueueAdapter;
+pub(crate) use backend::open;
+pub(crate) use bus::Bus;
+pub use emitter::{Emitter, EmitterBuilder};
+
+use std::fmt;
+
+use crate::EmitError;
+
+/// The default channel (Redis channel, AMQP exchange), as in python-socketio.
+pub const DEFAULT_CHANNEL: &str = "socketio";
+
+/// A message queue's health and counters: [`SocketIo::queue_stats`](crate::SocketIo::queue_stats)
+/// and [`Emitter::stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueStats {
+    /// This server's (or emitter's) id on the bus.
+    pub uid: String,
+    /// Whether the publishing connection is up.
+    pub connected: bool,
+    /// Whether the subscription is up (always false for an emitter, which does not subscribe).
+    pub subscribed: bool,
+    /// Messages the broker took.
+    pub published: u64,
+    /// Publications that failed: broker unreachable, queue full, or lost with a broken
+    /// connection.
+    pub publish_failed: u64,
+    /// Messages received on the channel, this server's own included.
+    pub received: u64,
+    /// Received messages that this server had published itself (ignored).
+    pub own_ignored: u64,
+    /// Received messages that were malformed or invalid (ignored).
+    pub malformed: u64,
+    /// Connections (publishing or subscribing) opened again after a failure.
+    pub reconnects: u64,
+    /// Failed attempts to connect (publishing or subscribing); they are spaced by the back-off.
+    pub connect_failures: u64,
+    /// Acknowledgements awaited from sockets of other processes.
+    pub pending_acks: usize,
+    /// The last connection or publish error.
+    pub last_error: Option<String>,
+}
+
+/// Why a message queue could not be set up or used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The URL cannot be used.
+    InvalidUrl(String),
+    /// The URL's scheme names no supported message queue.
+    UnsupportedScheme(String),
+    /// The scheme's backend was not compiled in.
+    FeatureDisabled {
+        /// The URL's scheme.
+        scheme: String,
+        /// The cargo feature of `socketio` that brings it.
+        feature: &'static str,
+    },
+    /// Connections are made by tasks on a tokio runtime, and none is running.
+    NoRuntime,
+    /// The broker cannot be reached now (the last error says why).
+    Unavailable(String),
+    /// The publish queue is full: the broker does not keep up.
+    QueueFull,
+    /// The message could not be encoded.
+    Emit(EmitError),
+}
+
+impl fmt::Display for QueueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueError::InvalidUrl(why) => write!(f, "invalid message queue URL: {why}"),
+            QueueError::UnsupportedScheme(scheme) => write!(
+                f,
+                "unsupported message queue scheme {scheme:?}: use redis://, rediss://, redis+unix://, amqp:// or amqps://"
+            ),
+            QueueError::FeatureDisabled { scheme, feature } => write!(
+                f,
+                "{scheme}:// needs the `{feature}` feature of the socketio crate"
+            ),
+            QueueError::NoRuntime => f.write_str(
+                "the message queue needs a tokio runtime: build the server (or connect the emitter) inside one",
+            ),
+            QueueError::Unavailable(why) => write!(f, "the message queue is unavailable: {why}"),
+            QueueError::QueueFull => f.write_str("the message queue's publish queue is full"),
+            QueueError::Emit(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for QueueError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            QueueError::Emit(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<EmitError> for QueueError {
+    fn from(e: EmitError) -> Self {
+        QueueError::Emit(e)
+    }
+}

@@ -1,0 +1,6 @@
+use socketio::on;
+
+#[on("chat")]
+async fn handler<T: Default>() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use socketio::on;
+
+#[on()]
+async fn handler() {}
+
+fn main() {}

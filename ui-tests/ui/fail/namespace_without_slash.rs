@@ -1,0 +1,6 @@
+use socketio::on;
+
+#[on("chat", namespace = "chat")]
+async fn handler() {}
+
+fn main() {}

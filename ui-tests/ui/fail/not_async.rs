@@ -1,0 +1,6 @@
+use socketio::on;
+
+#[on("chat")]
+fn handler() {}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use socketio::{on_error, Error};
+
+struct Verdict;
+
+#[on_error(namespace = "/chat")]
+async fn handler(error: Error) -> Verdict {
+    let _ = error;
+    Verdict
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use socketio::on;
+
+struct Chat;
+
+impl Chat {
+    #[on("chat")]
+    async fn handler(&self) {}
+}
+
+fn main() {}

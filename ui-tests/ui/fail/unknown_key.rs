@@ -1,0 +1,6 @@
+use socketio::on;
+
+#[on("chat", room = "lobby")]
+async fn handler() {}
+
+fn main() {}
