@@ -219,7 +219,12 @@ impl Client {
                 }
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
-                let Some(socket) = state.socket(packet.namespace) else {
+                // As in socket.io, a namespace socket exists for events only once its CONNECT
+                // was accepted: an event while the connect handler runs is a violation.
+                let Some(socket) = state
+                    .socket(packet.namespace)
+                    .filter(|socket| socket.is_accepted())
+                else {
                     return violation(session, &"event for a namespace that is not connected");
                 };
                 let Some(payload) = packet.payload else {

@@ -25,6 +25,8 @@
 //! - [`protocol`]: the Socket.IO packet codec, pure functions.
 //! - The runtime: namespaces, [`Socket`]s, handlers with [extractors](extract), acks, rooms and
 //!   broadcasts through an [`Adapter`](adapter::Adapter).
+//! - [`queue`]: several server processes over Redis or RabbitMQ
+//!   ([`Builder::message_queue`]), and the write-only [`Emitter`] for workers.
 #![warn(missing_docs)]
 
 extern crate self as socketio;
@@ -35,6 +37,7 @@ pub mod extract;
 pub mod handler;
 pub mod protocol;
 pub mod queue;
+pub mod testing;
 
 mod ack;
 mod args;

@@ -152,11 +152,18 @@ impl Namespace {
                 if always_connect {
                     socket.disconnect();
                 } else {
-                    socket.mark_disconnected();
+                    // Already disconnected (the client left, the connection closed) while the
+                    // handler ran: nobody to answer.
+                    let connecting = socket.mark_disconnected().is_some();
                     self.adapter.leave_all(socket.id());
-                    let packet =
-                        encode::connect_error(&self.path, refusal.message(), refusal.get_data());
-                    let _ = socket.send_frames(packet.frames());
+                    if connecting {
+                        let packet = encode::connect_error(
+                            &self.path,
+                            refusal.message(),
+                            refusal.get_data(),
+                        );
+                        let _ = socket.send_frames(packet.frames());
+                    }
                     crate::client::forget_socket(&socket);
                 }
             }
@@ -167,6 +174,11 @@ impl Namespace {
         self.write().insert(socket.id(), socket.clone());
         let answer = encode::connect(&self.path, socket.id().as_str());
         if socket.mark_connected(&answer).is_err() {
+            // Disconnected while the connect handler ran, or the answer could not be queued:
+            // forget the socket and the rooms the handler joined (`remove_socket` does nothing
+            // for a socket already marked disconnected).
+            self.write().remove(&socket.id());
+            self.adapter.leave_all(socket.id());
             self.remove_socket(
                 socket,
                 DisconnectReason::Transport(crate::engineio::CloseReason::TransportError),
@@ -195,15 +207,20 @@ impl Namespace {
         handler::run(handler(ctx), site);
     }
 
-    /// Takes the socket out of the namespace and its rooms, then runs the disconnect handler.
+    /// Takes the socket out of the namespace and its rooms, then runs the disconnect handler
+    /// (only for a socket that was connected: one that leaves while its connect handler runs
+    /// never connected, as in socket.io).
     pub(crate) fn remove_socket(&self, socket: &Socket, reason: DisconnectReason) {
-        if !socket.mark_disconnected() {
+        let Some(was_connected) = socket.mark_disconnected() else {
             return;
-        }
+        };
         self.write().remove(&socket.id());
         self.adapter.leave_all(socket.id());
         crate::client::forget_socket(socket);
         tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");
+        if !was_connected {
+            return;
+        }
         if let Some(handler) = &self.handlers.disconnect {
             let ctx = DisconnectContext {
                 socket: socket.clone(),

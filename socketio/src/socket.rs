@@ -212,23 +212,38 @@ impl Socket {
         Ok(())
     }
 
+    /// Whether the namespace accepted the socket's CONNECT (and it has not left since): `false`
+    /// while its connect handler still runs.
+    pub(crate) fn is_accepted(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) == CONNECTED
+    }
+
     /// Marks the socket connected and flushes what the connect handler emitted. `answer` (the
-    /// CONNECT packet) goes first.
+    /// CONNECT packet) goes first. Fails, sending nothing, when the socket was disconnected
+    /// while its connect handler ran (the client left or the connection closed): a
+    /// disconnected socket never comes back.
     pub(crate) fn mark_connected(&self, answer: &EncodedPacket) -> Result<(), EmitError> {
         let mut early = self.lock_early();
+        if self.inner.state.load(Ordering::Acquire) != CONNECTING {
+            return Err(EmitError::Disconnected);
+        }
         self.send_frames(answer.frames())?;
         let frames = std::mem::take(&mut *early);
-        self.inner.state.store(CONNECTED, Ordering::Release);
+        self.inner
+            .state
+            .compare_exchange(CONNECTING, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| EmitError::Disconnected)?;
         drop(early);
         self.send_frames(&frames)
     }
 
-    /// Marks the socket gone; `false` when it already was. Pending acknowledgements fail.
-    pub(crate) fn mark_disconnected(&self) -> bool {
+    /// Marks the socket gone: `None` when it already was, else whether it had been accepted
+    /// (connected, not just connecting). Pending acknowledgements fail.
+    pub(crate) fn mark_disconnected(&self) -> Option<bool> {
         let previous = self.inner.state.swap(DISCONNECTED, Ordering::AcqRel);
         self.lock_early().clear();
         self.lock_acks().clear();
-        previous != DISCONNECTED
+        (previous != DISCONNECTED).then_some(previous == CONNECTED)
     }
 
     /// How many acknowledgements this socket still waits for (a diagnostic: it returns to 0 once

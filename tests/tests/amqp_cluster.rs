@@ -39,6 +39,16 @@ fn rabbitmqctl(args: &[&str]) {
     assert!(status.success(), "rabbitmqctl {args:?} failed");
 }
 
+/// Starts the broker's application again (idempotent) when dropped.
+struct StartOnDrop;
+
+impl Drop for StartOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl").arg("start_app").output();
+        let _ = Command::new("rabbitmqctl").arg("await_startup").output();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_and_room_emit_reach_the_other_server() {
     let _broker = BROKER.read().await;
@@ -54,11 +64,18 @@ async fn broadcast_and_room_emit_reach_the_other_server() {
     servers[0].io.to("room").emit("room-only", &2).unwrap();
     assert_eq!(on_b.expect("room-only").await.arg(), &json!(2));
     servers[0].io.emit("marker", &()).unwrap();
-    assert!(on_a.until_marker("marker").await.is_empty(), "not in the room");
+    assert!(
+        on_a.until_marker("marker").await.is_empty(),
+        "not in the room"
+    );
     assert!(on_b.until_marker("marker").await.is_empty(), "one copy");
 
     // A socket-specific emit and an acknowledgement across the two servers.
-    servers[1].io.to(on_a.sid.as_str()).emit("private", &3).unwrap();
+    servers[1]
+        .io
+        .to(on_a.sid.as_str())
+        .emit("private", &3)
+        .unwrap();
     assert_eq!(on_a.expect("private").await.arg(), &json!(3));
     let answer = servers[1]
         .io
@@ -66,7 +83,10 @@ async fn broadcast_and_room_emit_reach_the_other_server() {
         .emit_with_ack("ask", &4)
         .await
         .expect("ack across servers");
-    assert_eq!(answer.deserialize::<(String, i32)>().unwrap(), ("pong".into(), 4));
+    assert_eq!(
+        answer.deserialize::<(String, i32)>().unwrap(),
+        ("pong".into(), 4)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,14 +98,21 @@ async fn emitter_reaches_both_servers() {
     let mut on_b = servers[1].client().await;
     on_a.join("room").await;
 
-    let emitter = Emitter::builder(URL).channel(&channel).connect().await.unwrap();
+    let emitter = Emitter::builder(URL)
+        .channel(&channel)
+        .connect()
+        .await
+        .unwrap();
     emitter.emit("hello", &"all").await.unwrap();
     on_a.expect("hello").await;
     on_b.expect("hello").await;
     emitter.to("room").emit("room-only", &()).await.unwrap();
     on_a.expect("room-only").await;
     emitter.close_room("room").await.unwrap();
-    until("room closed", || servers[0].io.to("room").sockets().is_empty()).await;
+    until("room closed", || {
+        servers[0].io.to("room").sockets().is_empty()
+    })
+    .await;
     emitter.to(on_b.sid.as_str()).disconnect().await.unwrap();
     assert_eq!(on_b.recv().await, Packet::Disconnect);
 }
@@ -99,8 +126,10 @@ async fn broker_restarted_mid_run_servers_reconnect() {
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
     a.io.emit("before", &()).unwrap();
+    on_a.expect("before").await;
     on_b.expect("before").await;
 
+    let _restart = StartOnDrop; // the broker is started again even if this test fails
     rabbitmqctl(&["stop_app"]);
     until("both subscriptions noticed the broker went away", || {
         !a.stats().subscribed && !b.stats().subscribed

@@ -233,9 +233,14 @@ async fn fuzz_polling_bodies_against_the_model() {
                     closed += 1;
                 } else {
                     let marker = format!("4sync-{case}");
-                    conn.send("POST", &eio::polling(&current), &[], Some(marker.as_bytes()))
-                        .await
-                        .assert(200, "ok");
+                    conn.send(
+                        "POST",
+                        &eio::polling(&current),
+                        &[],
+                        Some(marker.as_bytes()),
+                    )
+                    .await
+                    .assert(200, "ok");
                     let mut seen: Vec<String> = Vec::new();
                     while !seen.contains(&marker) {
                         let response = conn.send("GET", &eio::polling(&current), &[], None).await;
@@ -252,7 +257,10 @@ async fn fuzz_polling_bodies_against_the_model() {
         }
     }
     eprintln!("polling fuzz: {refused} refused, {closed} closed, {kept} kept");
-    assert!(refused > 100 && closed > 100 && kept > 300, "unbalanced generator");
+    assert!(
+        refused > 100 && closed > 100 && kept > 300,
+        "unbalanced generator"
+    );
     if let Some(current) = sid {
         conn.send("POST", &eio::polling(&current), &[], Some(b"1"))
             .await
@@ -380,11 +388,17 @@ async fn fuzz_websocket_messages_against_the_model() {
 /// One random frame: random FIN/RSV/opcode/mask, a payload that matches its declared length (so
 /// the server can always find the frame boundary).
 fn random_frame(rng: &mut XorShift) -> Vec<u8> {
-    let opcode = *rng.pick(&[0x0, 0x1, 0x1, 0x1, 0x2, 0x2, 0x3, 0x8, 0x9, 0x9, 0xa, 0xb, 0xf]);
+    let opcode = *rng.pick(&[
+        0x0, 0x1, 0x1, 0x1, 0x2, 0x2, 0x3, 0x8, 0x9, 0x9, 0xa, 0xb, 0xf,
+    ]);
     let fin = !rng.one_in(6);
     let rsv = if rng.one_in(8) { rng.below(8) as u8 } else { 0 };
     let mask = if rng.one_in(12) { None } else { Some(ws::MASK) };
-    let len = if rng.one_in(10) { rng.below(300) } else { rng.below(24) };
+    let len = if rng.one_in(10) {
+        rng.below(300)
+    } else {
+        rng.below(24)
+    };
     let payload: Vec<u8> = if opcode == 0x1 && rng.below(3) > 0 {
         let mut r = record(rng);
         r.truncate(len.max(1));
@@ -517,7 +531,9 @@ fn base64_helpers_match_the_server_rules() {
         assert_eq!(unbase64(&base64(data)).as_deref(), Some(data));
     }
     assert_eq!(base64(&[1, 2, 3, 4]), "AQIDBA==");
-    for bad in ["AQ", "AQIDBA", "AB==", "AAB=", "A===", "====", "=AAA", "AA=A", "AQ!D"] {
+    for bad in [
+        "AQ", "AQIDBA", "AB==", "AAB=", "A===", "====", "=AAA", "AA=A", "AQ!D",
+    ] {
         assert_eq!(unbase64(bad), None, "{bad}");
     }
 }

@@ -353,7 +353,7 @@ async fn b30_overlapping_posts_close_the_session() {
 /// body read timeout of its own; the heartbeat bounds a slow POST, because a client whose POST
 /// slot is taken cannot send its pong. Each slow POST is answered 400 once the session times
 /// out, and other clients are served meanwhile.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b31_slow_bodies_end_with_the_session_heartbeat() {
     let srv = Server::start(fast_heartbeat());
     let mut canary = srv.canary().await;
@@ -411,6 +411,7 @@ async fn b31_slow_bodies_end_with_the_session_heartbeat() {
 async fn b32_reset_during_pending_get_closes_session() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
+    let baseline = srv.tasks();
     let session = Polling::open(srv.addr).await;
     let mut conn = Conn::open(srv.addr).await;
     conn.write(&http::build("GET", &session.target(), srv.addr, &[], None))
@@ -430,6 +431,8 @@ async fn b32_reset_during_pending_get_closes_session() {
     assert_eq!(reason, CloseReason::TransportClose);
     eio::assert_sid_gone(srv.addr, &session.sid).await;
     srv.wait_sessions(1).await;
+    // U6: the parked request, the heartbeat and the connection are all gone.
+    srv.wait_tasks(baseline).await;
     srv.assert_healthy(&mut canary).await;
 }
 

@@ -55,7 +55,10 @@ async fn b44_racing_upgrades_have_one_winner_and_keep_order() {
         eio::ws_connect(srv.addr, &session.sid),
         eio::ws_connect(srv.addr, &session.sid)
     );
-    tokio::join!(eio::ws_send(&mut a, "2probe"), eio::ws_send(&mut b, "2probe"));
+    tokio::join!(
+        eio::ws_send(&mut a, "2probe"),
+        eio::ws_send(&mut b, "2probe")
+    );
     // Meanwhile the client keeps talking over polling.
     for i in 1..=50 {
         session
@@ -195,7 +198,10 @@ async fn b47_pong_flood_does_not_disturb_the_heartbeat() {
     );
     assert!(srv.state.close_of(&sid).is_none(), "the session closed");
     let cpu = srv.cpu_time().saturating_sub(cpu_before);
-    assert!(cpu < Duration::from_secs(1), "20 000 pongs cost {cpu:?} of CPU");
+    assert!(
+        cpu < Duration::from_secs(1),
+        "20 000 pongs cost {cpu:?} of CPU"
+    );
     client.send(&ws::text("4alive")).await.unwrap();
     assert_eq!(client.next_text().await.as_deref(), Some("4alive"));
     srv.assert_healthy(&mut canary).await;
@@ -245,7 +251,10 @@ async fn b50_non_reading_client_is_disconnected() {
     let (reason, _) = srv.state.wait_close(&sid).await;
     assert_eq!(reason, CloseReason::TransportError);
     let latency = canary.latency().await;
-    assert!(latency < Duration::from_millis(500), "canary took {latency:?}");
+    assert!(
+        latency < Duration::from_millis(500),
+        "canary took {latency:?}"
+    );
     eio::assert_sid_gone(srv.addr, &sid).await;
     srv.wait_tasks(baseline).await;
     drop(client);
@@ -257,7 +266,7 @@ async fn b50_non_reading_client_is_disconnected() {
 /// full write buffer (an error) or waiting on a full socket, the session is closed by the
 /// heartbeat at the latest and the server lets go of the connection: its tasks end although the
 /// client still holds the socket open without reading.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b50_stalled_writer_does_not_outlive_its_session() {
     let srv = Server::start(fast_heartbeat());
     let mut canary = srv.canary().await;

@@ -18,7 +18,11 @@ use socketio::engineio::CloseReason;
 async fn assert_closes_with(srv: &Server, bytes: &[u8], code: u16) -> String {
     let (mut client, sid) = RawWs::open(srv.addr).await;
     client.send(bytes).await.unwrap();
-    assert_eq!(client.ending().await, Ending::Close(code), "after {bytes:02x?}");
+    assert_eq!(
+        client.ending().await,
+        Ending::Close(code),
+        "after {bytes:02x?}"
+    );
     client.expect_eof().await;
     eio::assert_sid_gone(srv.addr, &sid).await;
     sid
@@ -30,10 +34,19 @@ async fn b35_invalid_utf8_text_frame_closes_with_1007() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
     let sid = assert_closes_with(&srv, &ws::masked(ws::TEXT, &[0xc3, 0x28]), 1007).await;
-    assert_eq!(srv.state.wait_close(&sid).await.0, CloseReason::TransportError);
+    assert_eq!(
+        srv.state.wait_close(&sid).await.0,
+        CloseReason::TransportError
+    );
     // Also when the bad byte only shows up in a later fragment.
     let mut bytes = ws::frame(false, 0, ws::TEXT, b"4ok", Some(ws::MASK));
-    bytes.extend(ws::frame(true, 0, ws::CONTINUATION, &[0xed, 0xa0, 0x80], Some(ws::MASK)));
+    bytes.extend(ws::frame(
+        true,
+        0,
+        ws::CONTINUATION,
+        &[0xed, 0xa0, 0x80],
+        Some(ws::MASK),
+    ));
     assert_closes_with(&srv, &bytes, 1007).await;
     srv.wait_sessions(1).await;
     srv.assert_healthy(&mut canary).await;
@@ -104,16 +117,23 @@ async fn b38_oversized_messages_close_with_1009() {
             stream: {
                 let mut buf = [0u8; 2];
                 // The close frame: `88 <len>` then the code.
-                tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read_exact(&mut reader, &mut buf))
-                    .await
-                    .expect("close frame in time")
-                    .expect("close frame");
+                tokio::time::timeout(
+                    WAIT,
+                    tokio::io::AsyncReadExt::read_exact(&mut reader, &mut buf),
+                )
+                .await
+                .expect("close frame in time")
+                .expect("close frame");
                 assert_eq!(buf[0], 0x88, "expected a close frame");
                 let mut rest = vec![0u8; usize::from(buf[1] & 0x7f)];
                 tokio::io::AsyncReadExt::read_exact(&mut reader, &mut rest)
                     .await
                     .unwrap();
-                assert_eq!(u16::from_be_bytes([rest[0], rest[1]]), 1009, "limit {limit}");
+                assert_eq!(
+                    u16::from_be_bytes([rest[0], rest[1]]),
+                    1009,
+                    "limit {limit}"
+                );
                 let writer = write.await.unwrap();
                 reader.reunite(writer).unwrap()
             },
@@ -139,11 +159,17 @@ async fn b38_oversized_messages_close_with_1009() {
             writer
         });
         let mut head = [0u8; 4];
-        tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read_exact(&mut reader, &mut head))
-            .await
-            .expect("close frame in time")
-            .expect("close frame");
-        assert_eq!((head[0], u16::from_be_bytes([head[2], head[3]])), (0x88, 1009));
+        tokio::time::timeout(
+            WAIT,
+            tokio::io::AsyncReadExt::read_exact(&mut reader, &mut head),
+        )
+        .await
+        .expect("close frame in time")
+        .expect("close frame");
+        assert_eq!(
+            (head[0], u16::from_be_bytes([head[2], head[3]])),
+            (0x88, 1009)
+        );
         client.stream = reader.reunite(write.await.unwrap()).unwrap();
         client.expect_eof().await;
         eio::assert_sid_gone(srv.addr, &sid).await;
@@ -174,22 +200,29 @@ async fn b38_oversized_messages_close_with_1009() {
 /// followed by endless empty continuation frames. Nothing accumulates (empty fragments add no
 /// bytes), and the connection is closed by the ping timeout at the latest, since the flooding
 /// client never answers pings. The canary stays responsive meanwhile.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b39_endless_empty_continuation_frames_end_with_the_heartbeat() {
     let srv = Server::start(fast_heartbeat());
     let mut canary = srv.canary().await;
+    let baseline = srv.tasks();
     let (client, sid) = RawWs::open(srv.addr).await;
     let (mut reader, mut writer) = client.stream.into_split();
     let flood = tokio::spawn(async move {
         let mut sent = 0usize;
         let first = ws::frame(false, 0, ws::TEXT, b"", Some(ws::MASK));
-        if tokio::io::AsyncWriteExt::write_all(&mut writer, &first).await.is_err() {
+        if tokio::io::AsyncWriteExt::write_all(&mut writer, &first)
+            .await
+            .is_err()
+        {
             return sent;
         }
-        let batch: Vec<u8> = ws::frame(false, 0, ws::CONTINUATION, b"", Some(ws::MASK))
-            .repeat(10_000);
+        let batch: Vec<u8> =
+            ws::frame(false, 0, ws::CONTINUATION, b"", Some(ws::MASK)).repeat(10_000);
         while sent < 1_000_000 {
-            if tokio::io::AsyncWriteExt::write_all(&mut writer, &batch).await.is_err() {
+            if tokio::io::AsyncWriteExt::write_all(&mut writer, &batch)
+                .await
+                .is_err()
+            {
                 break;
             }
             sent += 10_000;
@@ -203,14 +236,20 @@ async fn b39_endless_empty_continuation_frames_end_with_the_heartbeat() {
         if let Some(close) = srv.state.close_of(&sid) {
             break close;
         }
-        assert!(start.elapsed() < WAIT, "the flooding session was never closed");
+        assert!(
+            start.elapsed() < WAIT,
+            "the flooding session was never closed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(reason, CloseReason::PingTimeout);
     // pingInterval + pingTimeout = 500 ms after the open; allow for a loaded machine.
     assert!(closed_at - start < Duration::from_secs(3));
     // The catalogue asks for a canary p99 < 100 ms; allow for a debug build on 2 cores.
-    assert!(worst < Duration::from_millis(1_000), "canary took {worst:?}");
+    assert!(
+        worst < Duration::from_millis(1_000),
+        "canary took {worst:?}"
+    );
     // The server ends the TCP connection, which stops the flood.
     let mut sink = [0u8; 4096];
     let eof = tokio::time::timeout(WAIT, async {
@@ -221,34 +260,38 @@ async fn b39_endless_empty_continuation_frames_end_with_the_heartbeat() {
     })
     .await;
     assert!(eof.is_ok(), "the server kept the flooding connection open");
-    let sent = tokio::time::timeout(WAIT, flood).await.expect("flood ended").unwrap();
+    let sent = tokio::time::timeout(WAIT, flood)
+        .await
+        .expect("flood ended")
+        .unwrap();
     assert!(sent <= 1_000_000);
     eio::assert_sid_gone(srv.addr, &sid).await;
+    srv.wait_tasks(baseline).await;
     srv.assert_healthy(&mut canary).await;
 }
 
 /// B40: 100 000 pings (with 125-byte payloads, 13 MB in all) in one burst from a client that
-/// reads nothing meanwhile. The server must not queue 100 000 pongs: it coalesces them or stops
-/// reading (TCP back-pressure on the client) once its bounded write side is full. Afterwards the
-/// session still works, and fewer pongs than pings came back or all did without loss of order.
-#[tokio::test]
+/// reads nothing meanwhile, then a message. The server must not queue 100 000 pongs: it coalesces
+/// them, stops reading (TCP back-pressure on the client), or closes the connection once its
+/// bounded write buffer is full (then with reason "transport error"). Whichever it does, once the
+/// client reads again everything ends promptly: the echo of the message arrives after at most
+/// 100 000 pongs, or the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b40_ping_flood_from_a_non_reading_client_is_bounded() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
     let (client, sid) = RawWs::open(srv.addr).await;
     let (mut reader, mut writer) = client.stream.into_split();
     let ping = ws::masked(ws::PING, &[b'p'; 125]);
+    let start = Instant::now();
+    // The writer half is kept (returned) so that the connection stays open after the burst.
     let flood = tokio::spawn(async move {
         let batch = ping.repeat(1_000);
         for _ in 0..100 {
-            tokio::io::AsyncWriteExt::write_all(&mut writer, &batch)
-                .await
-                .expect("write pings");
+            tokio::io::AsyncWriteExt::write_all(&mut writer, &batch).await?;
         }
-        tokio::io::AsyncWriteExt::write_all(&mut writer, &ws::text("4after the flood"))
-            .await
-            .expect("write message");
-        writer
+        tokio::io::AsyncWriteExt::write_all(&mut writer, &ws::text("4after the flood")).await?;
+        Ok::<_, std::io::Error>(writer)
     });
     // Do not read until the writer is done or stalled by back-pressure.
     let stalled = tokio::time::timeout(Duration::from_secs(1), async {
@@ -259,40 +302,49 @@ async fn b40_ping_flood_from_a_non_reading_client_is_bounded() {
     .await
     .is_err();
     canary.assert_echoes().await;
-    // Now read everything: pongs, then the echo.
-    let mut buf = Vec::new();
+    // Now read everything: pongs, then the echo or the end.
+    let mut buf = client.buf;
     let mut pongs = 0usize;
-    let mut client = loop {
-        if flood.is_finished() {
-            let writer = flood.await.unwrap();
-            break RawWs {
-                stream: reader.reunite(writer).unwrap(),
-                buf: std::mem::take(&mut buf),
-            };
+    let outcome = 'read: loop {
+        while let Some(frame) = ws::take_frame(&mut buf) {
+            match frame.opcode {
+                ws::PONG => {
+                    assert_eq!(frame.payload, [b'p'; 125]);
+                    pongs += 1;
+                }
+                ws::TEXT if frame.text() == "4after the flood" => break 'read "echoed",
+                ws::CLOSE => break 'read "closed",
+                _ => panic!("unexpected {frame:?}"),
+            }
         }
         let mut chunk = [0u8; 64 * 1024];
-        let n = tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read(&mut reader, &mut chunk))
-            .await
-            .expect("pongs or the echo")
-            .expect("read");
-        assert!(n > 0, "the server closed the connection");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let echo = loop {
-        let frame = client.next().await.expect("the session is still open");
-        match frame.opcode {
-            ws::PONG => {
-                assert_eq!(frame.payload, [b'p'; 125]);
-                pongs += 1;
-            }
-            ws::TEXT => break frame.text(),
-            _ => panic!("unexpected {frame:?} (close code {:?})", frame.close_code()),
+        let read =
+            tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read(&mut reader, &mut chunk))
+                .await
+                .expect("pongs, the echo or the end");
+        match read {
+            Ok(0) | Err(_) => break "closed",
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
-    assert_eq!(echo, "4after the flood");
+    let took = start.elapsed();
+    eprintln!("b40: {outcome} after {pongs} pongs in {took:?}; writer stalled: {stalled}");
     assert!(pongs <= 100_000, "{pongs} pongs");
-    eprintln!("b40: {pongs} pongs for 100000 pings; writer stalled: {stalled}");
-    client.send(&ws::masked(ws::CLOSE, &ws::close_payload(1000, b""))).await.unwrap();
+    // About 1–2 s in a debug build on a loaded 2-core machine.
+    assert!(
+        took < Duration::from_secs(10),
+        "draining the flood took {took:?}"
+    );
+    if outcome == "closed" {
+        let (reason, _) = srv.state.wait_close(&sid).await;
+        assert_eq!(
+            reason,
+            CloseReason::TransportError,
+            "closed for another reason"
+        );
+    }
+    drop(reader);
+    drop(flood.await);
     eio::assert_sid_gone(srv.addr, &sid).await;
     srv.assert_healthy(&mut canary).await;
 }
@@ -340,7 +392,11 @@ async fn b42_invalid_packets_over_websocket_close_the_session() {
     let mut canary = srv.canary().await;
     for text in ["", "abc", "9", "0", "1x", "5", "2probe", "\u{0}"] {
         let sid = assert_closes_with(&srv, &ws::text(text), 1002).await;
-        assert_eq!(srv.state.wait_close(&sid).await.0, CloseReason::ParseError, "{text:?}");
+        assert_eq!(
+            srv.state.wait_close(&sid).await.0,
+            CloseReason::ParseError,
+            "{text:?}"
+        );
     }
     for text in ["", "abc", "9"] {
         let session = Polling::open(srv.addr).await;
@@ -366,11 +422,20 @@ async fn well_formed_frames_are_echoed() {
     bytes.extend(ws::masked(ws::BINARY, &[0, 1, 2, 255]));
     client.send(&bytes).await.unwrap();
     let pong = client.next().await.unwrap();
-    assert_eq!((pong.opcode, pong.payload.as_slice()), (ws::PONG, &b"mid"[..]));
+    assert_eq!(
+        (pong.opcode, pong.payload.as_slice()),
+        (ws::PONG, &b"mid"[..])
+    );
     assert_eq!(client.next_text().await.as_deref(), Some("4hello"));
     let binary = client.next().await.unwrap();
-    assert_eq!((binary.opcode, binary.payload), (ws::BINARY, vec![0, 1, 2, 255]));
-    client.send(&ws::masked(ws::CLOSE, &ws::close_payload(1000, b""))).await.unwrap();
+    assert_eq!(
+        (binary.opcode, binary.payload),
+        (ws::BINARY, vec![0, 1, 2, 255])
+    );
+    client
+        .send(&ws::masked(ws::CLOSE, &ws::close_payload(1000, b"")))
+        .await
+        .unwrap();
     assert_eq!(client.ending().await, Ending::Close(1000));
     eio::assert_sid_gone(srv.addr, &sid).await;
     assert_eq!(srv.panics(), 0);

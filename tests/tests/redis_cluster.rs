@@ -29,7 +29,10 @@ async fn room_broadcast_reaches_the_room_on_three_servers() {
         member.expect("all").await;
     }
     for other in &mut others {
-        assert!(other.until_marker("all").await.is_empty(), "outside the room");
+        assert!(
+            other.until_marker("all").await.is_empty(),
+            "outside the room"
+        );
     }
 
     // From a client's handler on server B: `socket.to(room)` leaves the sender out.
@@ -40,7 +43,10 @@ async fn room_broadcast_reaches_the_room_on_three_servers() {
         }
     }
     servers[2].io.emit("all", &"marker").unwrap();
-    assert!(members[1].until_marker("all").await.is_empty(), "sender left out");
+    assert!(
+        members[1].until_marker("all").await.is_empty(),
+        "sender left out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +66,10 @@ async fn socket_specific_emit_reaches_a_socket_of_another_server() {
 
     servers[0].io.emit("all", &()).unwrap();
     assert!(bystander.until_marker("all").await.is_empty());
-    assert!(target.until_marker("all").await.is_empty(), "exactly one copy");
+    assert!(
+        target.until_marker("all").await.is_empty(),
+        "exactly one copy"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,13 +85,19 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
         servers[2].io.to("vip").sockets().len() == 1
     })
     .await;
-    assert_eq!(servers[2].io.rooms(sid.parse().unwrap()), vec![sid.clone(), "vip".into()]);
+    assert_eq!(
+        servers[2].io.rooms(sid.parse().unwrap()),
+        vec![sid.clone(), "vip".into()]
+    );
     servers[1].io.to("vip").emit("vip-only", &1).unwrap();
     remote.expect("vip-only").await;
 
     // ... takes it out ...
     servers[0].io.to(sid.as_str()).leave("vip");
-    until("C applied the leave", || servers[2].io.to("vip").sockets().is_empty()).await;
+    until("C applied the leave", || {
+        servers[2].io.to("vip").sockets().is_empty()
+    })
+    .await;
     servers[1].io.to("vip").emit("vip-only", &2).unwrap();
     servers[1].io.emit("all", &()).unwrap();
     assert!(remote.until_marker("all").await.is_empty());
@@ -90,7 +105,10 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
     // ... and disconnects it.
     servers[0].io.disconnect(sid.parse().unwrap());
     assert_eq!(remote.recv().await, Packet::Disconnect);
-    until("C removed the socket", || servers[2].io.sockets("/").is_empty()).await;
+    until("C removed the socket", || {
+        servers[2].io.sockets("/").is_empty()
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,12 +148,21 @@ async fn ack_from_a_socket_of_another_server_comes_back() {
         .expect("an answer from the other server");
     let (word, echo): (String, i64) = answer.deserialize().unwrap();
     assert_eq!((word.as_str(), echo), ("pong", 42));
-    assert!(matches!(remote.recv().await, Packet::Event { ack: Some(_), .. }));
-    until("no pending request on A", || servers[0].stats().pending_acks == 0).await;
+    assert!(matches!(
+        remote.recv().await,
+        Packet::Event { ack: Some(_), .. }
+    ));
+    until("no pending request on A", || {
+        servers[0].stats().pending_acks == 0
+    })
+    .await;
 
     // A room cannot acknowledge: unsupported, on one process or many.
     let room = servers[0].io.to("somewhere").emit_with_ack("ask", &1).await;
-    assert!(matches!(room, Err(AckError::Emit(EmitError::AckNeedsOneSocket))));
+    assert!(matches!(
+        room,
+        Err(AckError::Emit(EmitError::AckNeedsOneSocket))
+    ));
 
     // A socket connected nowhere: the wait times out and is forgotten.
     let nobody = socketio::Sid::random();
@@ -163,10 +190,16 @@ async fn emitter_reaches_every_server() {
     assert_eq!(b.expect("hello").await.arg(), &json!("everyone"));
 
     emitter.to("room1").emit("news", &(1, 2)).await.unwrap();
-    assert_eq!(a.expect("news").await, event("news", vec![json!(1), json!(2)]));
+    assert_eq!(
+        a.expect("news").await,
+        event("news", vec![json!(1), json!(2)])
+    );
 
     emitter.close_room("room1").await.unwrap();
-    until("room closed", || servers[0].io.to("room1").sockets().is_empty()).await;
+    until("room closed", || {
+        servers[0].io.to("room1").sockets().is_empty()
+    })
+    .await;
 
     emitter.to(b.sid.as_str()).disconnect().await.unwrap();
     assert_eq!(b.recv().await, Packet::Disconnect);

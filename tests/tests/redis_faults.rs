@@ -37,7 +37,10 @@ fn in_order(from: u64, to: u64) -> Vec<u64> {
 
 /// Failed connection attempts over 2 s stay few: back-off, not a hot loop.
 async fn assert_backoff(server: &Server) {
-    until("a first failed attempt", || server.stats().connect_failures >= 2).await;
+    until("a first failed attempt", || {
+        server.stats().connect_failures >= 2
+    })
+    .await;
     let before = server.stats().connect_failures;
     tokio::time::sleep(Duration::from_secs(2)).await; // measuring a rate, not waiting for work
     let during = server.stats().connect_failures - before;
@@ -53,7 +56,8 @@ async fn r01_redis_absent_at_start_serves_locally_then_joins_the_cluster() {
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
 
-    a.io.emit("local", &1).expect("local delivery never depends on Redis");
+    a.io.emit("local", &1)
+        .expect("local delivery never depends on Redis");
     on_a.expect("local").await;
     let stats = a.stats();
     assert!(!stats.connected && !stats.subscribed);
@@ -62,7 +66,10 @@ async fn r01_redis_absent_at_start_serves_locally_then_joins_the_cluster() {
     assert_backoff(&a).await;
 
     let _redis = Redis::start_on(port, &[]);
-    until("both servers connected once Redis is up", || a.ready() && b.ready()).await;
+    until("both servers connected once Redis is up", || {
+        a.ready() && b.ready()
+    })
+    .await;
     a.io.emit("cross", &2).unwrap();
     assert_eq!(on_b.expect("cross").await.arg(), &json!(2));
     assert!(a.stats().reconnects >= 1);
@@ -81,24 +88,35 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
     for seq in 1..=1000u64 {
         tick.tick().await;
         let started = Instant::now();
-        a.io.emit("seq", &seq).expect("emit never fails for local delivery");
+        a.io.emit("seq", &seq)
+            .expect("emit never fails for local delivery");
         slowest = slowest.max(started.elapsed());
         if seq == 300 {
             until("B received the first 300", || b.stats().received >= 300).await;
             redis.kill();
         }
     }
-    assert!(slowest < Duration::from_millis(500), "an emit blocked {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "an emit blocked {slowest:?}"
+    );
 
     assert_eq!(receive(&mut on_a, "seq", 1000).await, in_order(1, 1000));
     b.io.emit("local-marker", &()).unwrap();
     let got_b = seqs(&on_b.until_marker("local-marker").await, "seq");
-    assert_eq!(got_b, in_order(1, 300), "everything published before the kill");
+    assert_eq!(
+        got_b,
+        in_order(1, 300),
+        "everything published before the kill"
+    );
 
-    until("every publish either reached Redis or was counted as failed", || {
-        let s = a.stats();
-        s.published + s.publish_failed >= 1000
-    })
+    until(
+        "every publish either reached Redis or was counted as failed",
+        || {
+            let s = a.stats();
+            s.published + s.publish_failed >= 1000
+        },
+    )
     .await;
     let s = a.stats();
     assert_eq!(s.published, 300);
@@ -134,7 +152,11 @@ async fn r03_redis_restarted_empty_resubscribes_without_duplicates() {
     }
     a.io.emit("done", &()).unwrap();
     let after = on_b.until_marker("done").await;
-    assert_eq!(seqs(&after, "seq"), in_order(1, 100), "no loss, duplicate or reordering");
+    assert_eq!(
+        seqs(&after, "seq"),
+        in_order(1, 100),
+        "no loss, duplicate or reordering"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +207,10 @@ async fn r07_garbage_on_the_channel_is_counted_and_ignored() {
         redis.publish_raw("socketio", message);
     }
     // A well-formed message for a namespace these servers do not have is ignored, not an error.
-    let stranger = format!("{}\n2/nope,[\"x\"]", header("", "[12]").replace(r#""ns":"/""#, r#""ns":"/nope""#));
+    let stranger = format!(
+        "{}\n2/nope,[\"x\"]",
+        header("", "[12]").replace(r#""ns":"/""#, r#""ns":"/nope""#)
+    );
     redis.publish_raw("socketio", stranger.as_bytes());
 
     until("every server counted every malformed message", || {
@@ -210,13 +235,19 @@ async fn r08_own_publications_are_ignored() {
     for seq in 1..=50u64 {
         a.io.emit("seq", &seq).unwrap();
     }
-    until("A saw its own 50 publications come back", || a.stats().own_ignored >= 50).await;
+    until("A saw its own 50 publications come back", || {
+        a.stats().own_ignored >= 50
+    })
+    .await;
     a.io.emit("done", &()).unwrap();
     let got = seqs(&on_a.until_marker("done").await, "seq");
     assert_eq!(got, in_order(1, 50), "exactly one copy each");
     until("and the marker's", || a.stats().own_ignored >= 51).await;
     a.io.emit("done2", &()).unwrap();
-    assert!(on_a.until_marker("done2").await.is_empty(), "no late duplicate");
+    assert!(
+        on_a.until_marker("done2").await.is_empty(),
+        "no late duplicate"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +273,9 @@ async fn r13_wrong_password_is_a_clear_error_with_backoff() {
     assert_backoff(&wrong_password).await;
 
     let emitter = Emitter::connect(&wrong).await;
-    let error = emitter.expect_err("a wrong password fails the emitter").to_string();
+    let error = emitter
+        .expect_err("a wrong password fails the emitter")
+        .to_string();
     assert!(error.to_ascii_lowercase().contains("auth"), "{error}");
 
     let right = format!("redis://:s3cret@127.0.0.1:{}/", redis.port);

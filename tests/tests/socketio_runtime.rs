@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use socketio::{AckError, Auth, ConnectError, Data, Socket, SocketIo, State};
 use sio_support::{
     connect_sid, standard, start_with_canary, wait_log, Client, Msg, Rec, DELIBERATE, WAIT,
 };
+use socketio::{AckError, Auth, ConnectError, Data, Socket, SocketIo, State};
 
 fn rec() -> Rec {
     Rec::default()
@@ -58,8 +58,8 @@ async fn every_socket_is_in_its_own_room() {
     let (mut a, a_sid) = Client::connected(srv.addr, "/").await;
     let (mut b, b_sid) = Client::connected(srv.addr, "/").await;
     let socket = srv.socket(&a_sid);
-    assert_eq!(socket.rooms(), [a_sid.clone()]);
-    assert_eq!(srv.io.rooms(a_sid.parse().unwrap()), [a_sid.clone()]);
+    assert_eq!(socket.rooms(), [a_sid.as_str()]);
+    assert_eq!(srv.io.rooms(a_sid.parse().unwrap()), [a_sid.as_str()]);
     srv.io.to(a_sid.clone()).emit("only", "for a").unwrap();
     assert_eq!(a.text().await, r#"42["only","for a"]"#);
     b.assert_echo("/", "b-got-nothing").await;
@@ -81,14 +81,22 @@ async fn every_socket_is_in_its_own_room() {
 async fn rooms_join_leave_and_close_room() {
     let rec = rec();
     let builder = standard(&rec)
-        .on("/", "join", |socket: Socket, Data(room): Data<String>| async move {
-            socket.join(room);
-            socket.rooms()
-        })
-        .on("/", "leave", |socket: Socket, Data(room): Data<String>| async move {
-            socket.leave(room);
-            socket.rooms()
-        });
+        .on(
+            "/",
+            "join",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.join(room);
+                socket.rooms()
+            },
+        )
+        .on(
+            "/",
+            "leave",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.leave(room);
+                socket.rooms()
+            },
+        );
     let (srv, mut canary, base) = start_with_canary(builder).await;
     let (mut a, a_sid) = Client::connected(srv.addr, "/").await;
     let (mut b, b_sid) = Client::connected(srv.addr, "/").await;
@@ -128,8 +136,8 @@ async fn rooms_join_leave_and_close_room() {
     // close_room empties "r1" and "r2".
     srv.io.close_room("/", "r1");
     srv.io.close_room("/", "r2");
-    assert_eq!(srv.socket(&a_sid).rooms(), [a_sid.clone()]);
-    assert_eq!(srv.socket(&b_sid).rooms(), [b_sid.clone()]);
+    assert_eq!(srv.socket(&a_sid).rooms(), [a_sid.as_str()]);
+    assert_eq!(srv.socket(&b_sid).rooms(), [b_sid.as_str()]);
     srv.io.to("r1").to("r2").emit("m", "closed").unwrap();
     a.assert_echo("/", "a-room-closed").await;
     b.assert_echo("/", "b-room-closed").await;
@@ -155,18 +163,34 @@ async fn broadcast_to_room_including_and_excluding_sender() {
     let cell = IoCell::default();
     let builder = standard(&rec)
         .state(cell.clone())
-        .on("/", "join", |socket: Socket, Data(room): Data<String>| async move {
-            socket.join(room);
-        })
-        .on("/", "to-room", |socket: Socket, Data(text): Data<String>| async move {
-            socket.to("room").emit("room", &text)
-        })
-        .on("/", "io-to-room", |State(cell): State<IoCell>, Data(text): Data<String>| async move {
-            cell.io().to("room").emit("room", &text)
-        })
-        .on("/", "others", |socket: Socket, Data(text): Data<String>| async move {
-            socket.broadcast().emit("others", &text)
-        });
+        .on(
+            "/",
+            "join",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.join(room);
+            },
+        )
+        .on(
+            "/",
+            "to-room",
+            |socket: Socket, Data(text): Data<String>| async move {
+                socket.to("room").emit("room", &text)
+            },
+        )
+        .on(
+            "/",
+            "io-to-room",
+            |State(cell): State<IoCell>, Data(text): Data<String>| async move {
+                cell.io().to("room").emit("room", &text)
+            },
+        )
+        .on(
+            "/",
+            "others",
+            |socket: Socket, Data(text): Data<String>| async move {
+                socket.broadcast().emit("others", &text)
+            },
+        );
     let (srv, mut canary, base) = start_with_canary(builder).await;
     assert!(cell.0.set(srv.io.clone()).is_ok());
     let (mut a, _) = Client::connected(srv.addr, "/").await;
@@ -271,7 +295,9 @@ async fn emit_with_ack_answered_timed_out_and_late() {
             .into_future(),
     );
     let id = ack_id_of(&client.text().await, "/");
-    client.send(&format!(r#"43/admin,{id}["wrong namespace"]"#)).await;
+    client
+        .send(&format!(r#"43/admin,{id}["wrong namespace"]"#))
+        .await;
     client.assert_echo("/admin", "after-wrong-ns-ack").await;
     assert_eq!(socket.pending_acks(), 1);
     client.send(&format!(r#"43{id}["right"]"#)).await;
@@ -290,7 +316,11 @@ async fn emit_with_ack_answered_timed_out_and_late() {
     let outcome = outcome.await.unwrap();
     assert!(matches!(outcome, Err(AckError::Timeout)), "{outcome:?}");
     assert!(started.elapsed() >= Duration::from_millis(150));
-    assert_eq!(socket.pending_acks(), 0, "the pending-ack table was not cleaned");
+    assert_eq!(
+        socket.pending_acks(),
+        0,
+        "the pending-ack table was not cleaned"
+    );
 
     // Silent, with the server's `ack_timeout` (250 ms).
     let started = Instant::now();
@@ -322,7 +352,10 @@ async fn emit_with_ack_answered_timed_out_and_late() {
     client.text().await;
     client.send("41").await;
     let outcome = outcome.await.unwrap();
-    assert!(matches!(outcome, Err(AckError::Disconnected)), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(AckError::Disconnected)),
+        "{outcome:?}"
+    );
     assert!(matches!(
         socket.emit_with_ack("question", "after").await,
         Err(AckError::Emit(socketio::EmitError::Disconnected))
@@ -404,10 +437,7 @@ async fn client_disconnect_leaves_only_that_namespace() {
     assert_eq!(rec.disconnects_of(&admin).len(), 1);
     // Closing the connection disconnects what is left, with the transport's reason.
     client.close().await;
-    assert_eq!(
-        rec.wait_disconnect(&root).await.as_str(),
-        "transport close"
-    );
+    assert_eq!(rec.wait_disconnect(&root).await.as_str(), "transport close");
     srv.assert_healthy(&mut canary, base).await;
 }
 
@@ -417,8 +447,7 @@ async fn client_disconnect_leaves_only_that_namespace() {
 async fn connect_timeout_closes_connections_without_namespace() {
     let rec = rec();
     let timeout = Duration::from_millis(300);
-    let (srv, mut canary, base) =
-        start_with_canary(standard(&rec).connect_timeout(timeout)).await;
+    let (srv, mut canary, base) = start_with_canary(standard(&rec).connect_timeout(timeout)).await;
     let started = Instant::now();
     let mut idle = Client::open(srv.addr).await;
     let (mut joined, root) = Client::connected(srv.addr, "/").await;
@@ -520,7 +549,10 @@ async fn several_namespaces_on_one_connection() {
     client.assert_echo("/admin", "admin").await;
     client.send(r#"42/admin,["only-admin",true]"#).await;
     let seen = rec.wait_event("only-admin").await;
-    assert_eq!((seen.namespace.as_str(), seen.sid.as_str()), ("/admin", admin.as_str()));
+    assert_eq!(
+        (seen.namespace.as_str(), seen.sid.as_str()),
+        ("/admin", admin.as_str())
+    );
     // An ack on `/admin` is answered on `/admin`.
     client.send(r#"42/admin,7["echo","acked"]"#).await;
     assert_eq!(client.text().await, r#"42/admin,["echo","acked"]"#);
@@ -572,16 +604,13 @@ type Token = std::collections::HashMap<String, String>;
 #[tokio::test]
 async fn refused_connect_sends_connect_error_and_keeps_the_connection() {
     let rec = rec();
-    let builder = standard(&rec).on_connect(
-        "/private",
-        |Auth(auth): Auth<Token>| async move {
-            if auth.get("token").map(String::as_str) == Some("secret") {
-                Ok(())
-            } else {
-                Err(ConnectError::new("not allowed").data(serde_json::json!({"code": 401})))
-            }
-        },
-    );
+    let builder = standard(&rec).on_connect("/private", |Auth(auth): Auth<Token>| async move {
+        if auth.get("token").map(String::as_str) == Some("secret") {
+            Ok(())
+        } else {
+            Err(ConnectError::new("not allowed").data(serde_json::json!({"code": 401})))
+        }
+    });
     let (srv, mut canary, base) = start_with_canary(builder).await;
     let mut client = Client::open(srv.addr).await;
     client.send(r#"40/private,{"token":"guess"}"#).await;
@@ -600,7 +629,10 @@ async fn refused_connect_sends_connect_error_and_keeps_the_connection() {
     // Auth that does not match the extractor's type: refused with its message, no data.
     client.send(r#"40/private,{"token":1}"#).await;
     let refusal = client.text().await;
-    assert!(refusal.starts_with(r#"44/private,{"message":"#), "{refusal}");
+    assert!(
+        refusal.starts_with(r#"44/private,{"message":"#),
+        "{refusal}"
+    );
     assert!(!refusal.contains("\"data\""), "{refusal}");
     // The connection stays open: other namespaces, and the right token, work.
     client.join("/").await;
@@ -634,7 +666,9 @@ async fn state_extractor_shares_application_state() {
         .on("/", "count", |State(c): State<Counter>| async move {
             c.0.fetch_add(1, Ordering::SeqCst) + 1
         })
-        .on("/", "missing", |State(_): State<NeverGiven>| async move { "unreachable" });
+        .on("/", "missing", |State(_): State<NeverGiven>| async move {
+            "unreachable"
+        });
     let (srv, mut canary, base) = start_with_canary(builder).await;
     let (mut a, _) = Client::connected(srv.addr, "/").await;
     let (mut b, b_sid) = Client::connected(srv.addr, "/").await;
@@ -658,16 +692,17 @@ async fn catch_all_receives_unknown_events() {
     let rec = rec();
     let (srv, mut canary, base) = start_with_canary(standard(&rec)).await;
     let (mut client, sid) = Client::connected(srv.addr, "/").await;
-    client
-        .send(r#"42["whatever",1,{"a":[2,"3"]},null]"#)
-        .await;
+    client.send(r#"42["whatever",1,{"a":[2,"3"]},null]"#).await;
     client.send(r#"42["caf\u00e9"]"#).await;
     client.assert_echo("/", "handled-elsewhere").await;
     let seen = rec.wait_event("whatever").await;
     assert_eq!(seen.sid.as_str(), sid);
     assert_eq!(seen.args, ["1", r#"{"a":[2,"3"]}"#, "null"]);
     assert_eq!(rec.wait_event("café").await.args, Vec::<String>::new());
-    assert!(rec.events_named("echo").is_empty(), "echo has its own handler");
+    assert!(
+        rec.events_named("echo").is_empty(),
+        "echo has its own handler"
+    );
     // A binary event with its attachment.
     client
         .send(r#"451-["with-bytes",{"_placeholder":true,"num":0}]"#)
@@ -739,7 +774,10 @@ async fn slow_connect(
 
 /// A server whose `/slow` namespace has the gated connect handler, an `act` handler that
 /// records, and the recording disconnect handler; its adapter is shared with the test.
-fn slow_server(rec: &Rec, gate: &Gate) -> (socketio::Builder, Arc<socketio::adapter::LocalAdapter>) {
+fn slow_server(
+    rec: &Rec,
+    gate: &Gate,
+) -> (socketio::Builder, Arc<socketio::adapter::LocalAdapter>) {
     let adapter = Arc::new(socketio::adapter::LocalAdapter::new());
     let slow = adapter.clone();
     let builder = standard(rec)
@@ -785,7 +823,10 @@ async fn event_while_connect_is_pending_closes_the_connection() {
     sio_support::assert_violation(&srv, &mut client, "not connected").await;
     gate.open();
     wait_finished(&gate, 1).await;
-    assert!(rec.events_named("act").is_empty(), "an event ran before its connect was accepted");
+    assert!(
+        rec.events_named("act").is_empty(),
+        "an event ran before its connect was accepted"
+    );
     assert!(srv.io.sockets("/slow").is_empty());
     assert!(adapter.members("slow-room").is_empty());
     srv.assert_healthy(&mut canary, base).await;
@@ -814,8 +855,14 @@ async fn leaving_while_connect_is_pending_leaves_no_socket_behind() {
     wait_finished(&gate, 1).await;
     // Nothing for `/slow` arrives: the next message is the echo.
     client.assert_echo("/", "no-connect-answer").await;
-    assert!(srv.io.sockets("/slow").is_empty(), "a zombie socket in /slow");
-    assert!(adapter.members("slow-room").is_empty(), "a zombie room member");
+    assert!(
+        srv.io.sockets("/slow").is_empty(),
+        "a zombie socket in /slow"
+    );
+    assert!(
+        adapter.members("slow-room").is_empty(),
+        "a zombie room member"
+    );
     assert!(rec
         .disconnects
         .lock()
@@ -864,7 +911,10 @@ async fn closing_while_connect_is_pending_leaves_no_socket_behind() {
         srv.io.sockets("/slow").is_empty()
     })
     .await;
-    assert!(adapter.members("slow-room").is_empty(), "zombie room members");
+    assert!(
+        adapter.members("slow-room").is_empty(),
+        "zombie room members"
+    );
     assert!(rec
         .disconnects
         .lock()

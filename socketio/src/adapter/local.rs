@@ -211,6 +211,38 @@ mod tests {
     }
 
     #[test]
+    fn default_cluster_operations_act_on_this_process() {
+        let (a, b, c) = (Sid::random(), Sid::random(), Sid::random());
+        let adapter = LocalAdapter::new();
+        adapter.join(a, "x");
+        adapter.join(b, "x");
+        let local = Recorder {
+            connected: vec![a, b, c],
+            ..Default::default()
+        };
+        let room_but_b = Target {
+            rooms: vec!["x".into()],
+            except: vec![],
+            exclude: Some(b),
+        };
+        assert_eq!(crate::adapter::select(&adapter, &room_but_b, &local), vec![a]);
+        let outside_x = Target {
+            except: vec!["x".into()],
+            ..Default::default()
+        };
+        assert_eq!(crate::adapter::select(&adapter, &outside_x, &local), vec![c]);
+
+        let just_c = Target {
+            rooms: vec![c.to_string()],
+            ..Default::default()
+        };
+        adapter.add_sockets(&just_c, &["y".into()], &local);
+        assert_eq!(adapter.members("y"), vec![c]);
+        adapter.del_sockets(&Target::default(), &["y".into(), "x".into()], &local);
+        assert!(adapter.members("y").is_empty() && adapter.members("x").is_empty());
+    }
+
+    #[test]
     fn leaving_cleans_both_indexes() {
         let a = Sid::random();
         let adapter = LocalAdapter::new();

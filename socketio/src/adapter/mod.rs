@@ -56,8 +56,12 @@ pub trait LocalSockets: Send + Sync {
     /// Sends `packet` (an EVENT or BINARY_EVENT encoded without an acknowledgement id) to the
     /// socket `sid` with a fresh acknowledgement id, and returns the wait for its answer; `None`
     /// when `sid` is not connected here.
-    fn send_with_ack(&self, sid: Sid, packet: &EncodedPacket, timeout: Duration)
-        -> Option<AckFuture>;
+    fn send_with_ack(
+        &self,
+        sid: Sid,
+        packet: &EncodedPacket,
+        timeout: Duration,
+    ) -> Option<AckFuture>;
 }
 
 /// The ids of the sockets connected here that `target` selects, according to `adapter`'s

@@ -16,6 +16,12 @@ use super::session::{CloseReason, Handshake, Session, Transport};
 use super::{polling, websocket, EngineConfig, HttpError, Sid, Str};
 use bytes::Bytes;
 
+/// Bytes of outgoing WebSocket frames gathered before they are written to the socket. The pump
+/// flushes after every batch of queued frames, so this only decides how many writes (syscalls) a
+/// batch takes: with 0 each frame was its own write, and a broadcast burst cost one per frame.
+/// The buffer grows only as frames come, and keeps at most this much (plus one frame) afterwards.
+const WS_WRITE_BUFFER: usize = 4096;
+
 /// What the layer above Engine.IO implements: it is told of sessions opening, messages arriving
 /// and sessions closing. Calls for one session never overlap and arrive in order.
 pub trait EngineHandler: Send + Sync + 'static {
@@ -157,7 +163,7 @@ impl<H: EngineHandler> Engine<H> {
                 };
                 let upgrade = upgrade
                     .read_buffer_size(config.ws_read_buffer_size)
-                    .write_buffer_size(0)
+                    .write_buffer_size(WS_WRITE_BUFFER)
                     .max_write_buffer_size(config.ws_max_write_buffer())
                     .max_message_size(config.max_http_buffer_size)
                     .max_frame_size(config.max_http_buffer_size);
@@ -200,6 +206,16 @@ impl<H: EngineHandler> Engine<H> {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|info| info.0),
         };
+        self.open_with(handshake, transport)
+    }
+
+    /// Creates a session for `handshake`, starts its heartbeat and tells the handler; shared by
+    /// the HTTP transports and the in-process one (`in_process.rs`).
+    pub(crate) fn open_with(
+        &self,
+        handshake: Handshake,
+        transport: Transport,
+    ) -> Arc<Session<H::Data>> {
         let opened = tokio::time::Instant::now();
         let config = &self.inner.config;
         let session = {

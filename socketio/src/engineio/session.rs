@@ -169,7 +169,7 @@ impl<D> Session<D> {
     /// Queues a frame for the client. Never waits: a client whose queue is full is too slow to
     /// keep, so its session is closed and [`SendError::QueueFull`] returned.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
-        if self.closed.is_cancelled() {
+        if self.is_closed() {
             return Err(SendError::Closed);
         }
         match self.tx.try_send(frame) {
@@ -193,7 +193,9 @@ impl<D> Session<D> {
 
     /// Whether the session is closed (or closing).
     pub fn is_closed(&self) -> bool {
-        self.closed.is_cancelled()
+        // The reason is set before the token is cancelled, and reading it is one atomic load
+        // where the token takes a lock.
+        self.reason.get().is_some()
     }
 
     /// Why the session closed, once it has.

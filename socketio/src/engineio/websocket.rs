@@ -1,10 +1,15 @@
 //! The WebSocket transport: direct sessions and the upgrade from polling.
 
+use std::future::poll_fn;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
+use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, Stream};
 use tokio::sync::{mpsc, MutexGuard};
 
 use super::engine::{EngineHandler, Inner};
@@ -101,24 +106,26 @@ async fn pump<H: EngineHandler>(
     mut rx: MutexGuard<'_, mpsc::Receiver<Frame>>,
 ) {
     let grace = inner.config.ping_timeout;
+    let mut closed = pin!(session.closed());
+    let reader = Reader::new();
     loop {
         tokio::select! {
             biased;
-            _ = session.closed() => break,
+            _ = &mut closed => break,
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
                 // A client that stopped reading stalls the write; the session closing (by the
                 // heartbeat, at the latest) must still end this task.
                 let written = tokio::select! {
                     written = write_batch(&mut socket, frame, &mut rx) => written,
-                    _ = session.closed() => break,
+                    _ = &mut closed => break,
                 };
                 if written.is_err() {
                     session.close(CloseReason::TransportError);
                     break;
                 }
             }
-            message = socket.recv() => match message {
+            message = poll_fn(|cx| reader.poll_next(&mut socket, cx)) => match message {
                 Some(Ok(Message::Text(text))) => match decode_text(Str::whole(text)) {
                     Ok(Inbound::Message(text)) => inner.deliver_text(session, text),
                     Ok(packet) => receive(inner, session, packet),
@@ -160,6 +167,62 @@ async fn pump<H: EngineHandler>(
         }
         Some(CloseReason::ParseError) => close(&mut socket, 1002, "invalid packet", grace).await,
         _ => close(&mut socket, 1000, "", grace).await,
+    }
+}
+
+/// Reads the WebSocket only when its read side was woken since it last had nothing to read.
+///
+/// A read attempt is not free even when nothing arrived: tungstenite zero-fills its whole read
+/// buffer (`ws_read_buffer_size`, 4 KiB) before each one. Polled on every turn of the pump, that
+/// is after every outbound batch, it cost more than writing the batch (a broadcast to idle
+/// clients paid it once per delivery).
+struct Reader {
+    signal: Arc<ReadSignal>,
+    waker: Waker,
+}
+
+/// Set when the read side is woken; wakes the pump.
+struct ReadSignal {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for ReadSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl Reader {
+    fn new() -> Self {
+        let signal = Arc::new(ReadSignal {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        let waker = Waker::from(signal.clone());
+        Reader { signal, waker }
+    }
+
+    fn poll_next(
+        &self,
+        socket: &mut WebSocket,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, axum::Error>>> {
+        self.signal.task.register(cx.waker());
+        if !self.signal.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let polled = Pin::new(socket).poll_next(&mut Context::from_waker(&self.waker));
+        if polled.is_ready() {
+            // More messages may already be buffered: read again on the next turn.
+            self.signal.woken.store(true, Ordering::Release);
+        }
+        polled
     }
 }
 

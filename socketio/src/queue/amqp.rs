@@ -38,8 +38,7 @@ impl AmqpBackend {
     }
 
     async fn channel(&self) -> Result<(Connection, Channel), BoxError> {
-        let properties =
-            ConnectionProperties::default().with_connection_name("socketio".into());
+        let properties = ConnectionProperties::default().with_connection_name("socketio".into());
         let connection = Connection::connect(&self.url, properties).await?;
         let channel = connection.create_channel().await?;
         channel

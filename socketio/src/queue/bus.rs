@@ -215,7 +215,10 @@ pub(crate) struct Bus {
 impl Bus {
     /// Starts the publishing task, and the subscribing task if `subscribe`. Needs a tokio
     /// runtime; connects in the background.
-    pub(crate) fn start(backend: Arc<dyn Backend>, subscribe: bool) -> Result<Arc<Bus>, QueueError> {
+    pub(crate) fn start(
+        backend: Arc<dyn Backend>,
+        subscribe: bool,
+    ) -> Result<Arc<Bus>, QueueError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| QueueError::NoRuntime)?;
         let uid = format!("{:016x}", rand::random::<u64>());
         let (connected, _) = watch::channel(false);
@@ -531,11 +534,7 @@ async fn publisher_task(
     }
 }
 
-async fn subscriber_task(
-    shared: Weak<Shared>,
-    backend: Arc<dyn Backend>,
-    stop: CancellationToken,
-) {
+async fn subscriber_task(shared: Weak<Shared>, backend: Arc<dyn Backend>, stop: CancellationToken) {
     let mut backoff = Backoff::default();
     let mut ever_subscribed = false;
     loop {

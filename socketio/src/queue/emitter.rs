@@ -161,14 +161,20 @@ impl Emitter {
     }
 
     /// Makes the selected sockets join `room`.
-    pub fn join(&self, room: &str) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+    pub fn join(
+        &self,
+        room: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         let mut header = self.header(Op::Join);
         header.names = vec![room.to_owned()];
         self.send_payload(Ok(wire::encode(header, &[])))
     }
 
     /// Makes the selected sockets leave `room`.
-    pub fn leave(&self, room: &str) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+    pub fn leave(
+        &self,
+        room: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         let mut header = self.header(Op::Leave);
         header.names = vec![room.to_owned()];
         self.send_payload(Ok(wire::encode(header, &[])))

@@ -60,7 +60,7 @@
 //! client's answer as an `ack_response` addressed to the asking server's uid. A socket that is
 //! connected nowhere ends in [`AckError::Timeout`](crate::AckError::Timeout). An acknowledgement
 //! from a room (several sockets) is not supported: `emit_with_ack` then fails with
-//! [`EmitError::AckNeedsOneSocket`](crate::EmitError::AckNeedsOneSocket), on one process or
+//! [`EmitError::AckNeedsOneSocket`], on one process or
 //! many (nobody knows how many sockets of other processes would answer).
 //!
 //! # Wire format, version 1

@@ -111,3 +111,22 @@ impl Pinger for RedisPinger {
         })
     }
 }
+
+#[cfg(all(test, feature = "mq-tls"))]
+mod tls_tests {
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_failed_tls_handshake_is_an_error_not_a_panic() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream.write_all(b"-ERR not TLS\r\n").await;
+            }
+        });
+        let url = format!("rediss://127.0.0.1:{port}/");
+        let error = crate::Emitter::connect(&url).await.unwrap_err();
+        assert!(matches!(error, crate::queue::QueueError::Unavailable(_)), "{error}");
+    }
+}

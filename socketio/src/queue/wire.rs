@@ -222,7 +222,8 @@ impl Message {
         let Some((text, attachments)) = self.parts.split_first() else {
             return err("no packet");
         };
-        let text = std::str::from_utf8(text).map_err(|_| WireError("packet is not UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(text).map_err(|_| WireError("packet is not UTF-8".into()))?;
         let limits = protocol::Limits {
             max_attachments: MAX_FRAMES,
         };
@@ -291,7 +292,10 @@ mod tests {
         let message = decode(bytes).unwrap();
         assert_eq!(message.header.op, Op::Broadcast);
         assert_eq!(message.header.to_target(), target);
-        assert_eq!(text(&message.packet("/").unwrap()), "42[\"tick\",{\"n\":1}]");
+        assert_eq!(
+            text(&message.packet("/").unwrap()),
+            "42[\"tick\",{\"n\":1}]"
+        );
     }
 
     #[test]
@@ -300,11 +304,17 @@ mod tests {
         let packet = encode::event(
             "/chat",
             "file",
-            &(Binary::from(blob.clone()), Binary::from(vec![0u8, b'\n', 0xff])),
+            &(
+                Binary::from(blob.clone()),
+                Binary::from(vec![0u8, b'\n', 0xff]),
+            ),
             None,
         )
         .unwrap();
-        let bytes = encode_packet(Header::new("a", Op::Broadcast).target("/chat", &Target::default()), &packet);
+        let bytes = encode_packet(
+            Header::new("a", Op::Broadcast).target("/chat", &Target::default()),
+            &packet,
+        );
         let message = decode(bytes).unwrap();
         let back = message.packet("/chat").unwrap();
         assert_eq!(back.frames(), packet.frames());
@@ -314,7 +324,10 @@ mod tests {
     #[test]
     fn ack_arguments_round_trip() {
         let args = Args::new(
-            vec![Str::from("\"ok\""), Str::from("{\"_placeholder\":true,\"num\":0}")],
+            vec![
+                Str::from("\"ok\""),
+                Str::from("{\"_placeholder\":true,\"num\":0}"),
+            ],
             vec![Bytes::from_static(b"\x00\x01")],
         );
         let mut header = Header::new("a", Op::AckResponse);
@@ -322,7 +335,10 @@ mod tests {
         header.req = Some(7);
         let message = decode(encode_args(header, &args)).unwrap();
         let back = message.args().unwrap();
-        assert_eq!(back.raw().collect::<Vec<_>>(), args.raw().collect::<Vec<_>>());
+        assert_eq!(
+            back.raw().collect::<Vec<_>>(),
+            args.raw().collect::<Vec<_>>()
+        );
         assert_eq!(back.attachments(), args.attachments());
     }
 
@@ -347,8 +363,21 @@ mod tests {
             assert!(decode(Bytes::from(case)).is_err());
         }
         // Valid framing, invalid packets.
-        for packet in ["", "0", "1", "3[1]", "21[\"x\"]", "2[\"connect\"]", "51-[\"x\"]", "2/chat,[\"x\"]", "\u{0}"] {
-            let bytes = encode(Header::new("x", Op::Broadcast).target("/", &Target::default()), &[packet.as_bytes()]);
+        for packet in [
+            "",
+            "0",
+            "1",
+            "3[1]",
+            "21[\"x\"]",
+            "2[\"connect\"]",
+            "51-[\"x\"]",
+            "2/chat,[\"x\"]",
+            "\u{0}",
+        ] {
+            let bytes = encode(
+                Header::new("x", Op::Broadcast).target("/", &Target::default()),
+                &[packet.as_bytes()],
+            );
             assert!(decode(bytes).unwrap().packet("/").is_err(), "{packet:?}");
         }
     }

@@ -100,7 +100,7 @@ impl SocketIo {
         self.of("/").except(room)
     }
 
-    /// Removes every socket from `room` in `namespace`.
+    /// Removes every socket from `room` in `namespace` (on every process, with a message queue).
     pub fn close_room(&self, namespace: &str, room: &str) {
         if let Some(ns) = self.client().namespaces.get(namespace) {
             ns.adapter.close_room(room);

@@ -90,7 +90,8 @@ impl SocketIo {
     /// reaches the namespace's sockets.
     pub(crate) fn attach_adapters(&self) {
         for ns in self.client().namespaces.values() {
-            let local: Weak<dyn LocalSockets> = Arc::downgrade(ns) as Weak<crate::namespace::Namespace>;
+            let local: Weak<dyn LocalSockets> =
+                Arc::downgrade(ns) as Weak<crate::namespace::Namespace>;
             ns.adapter.attach(local);
         }
     }

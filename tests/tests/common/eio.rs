@@ -80,7 +80,7 @@ impl Polling {
             assert_eq!(response.status, 200, "{response:?}");
             let body = response.text();
             let records: Vec<&str> = body.split('\x1e').collect();
-            if records.iter().any(|r| *r == "2") {
+            if records.contains(&"2") {
                 self.post(b"3").await.assert(200, "ok");
             }
             if records.iter().any(|r| r.strip_prefix('4') == Some(text)) {
@@ -213,10 +213,12 @@ pub struct Canary {
     inbox: mpsc::UnboundedReceiver<String>,
     count: usize,
     ended: Arc<Mutex<Option<String>>>,
+    state: Arc<super::State>,
 }
 
 impl Canary {
-    pub async fn open(addr: SocketAddr) -> Canary {
+    /// `state` is the server's handler state, used to say why the canary died, if it does.
+    pub async fn open(addr: SocketAddr, state: Arc<super::State>) -> Canary {
         let (mut ws, sid) = ws_open(addr).await;
         let (out, mut outbox) = mpsc::unbounded_channel::<String>();
         let (deliver, inbox) = mpsc::unbounded_channel::<String>();
@@ -257,14 +259,27 @@ impl Canary {
             inbox,
             count: 0,
             ended,
+            state,
         }
     }
 
+    /// Why the canary is dead, from both ends (failure path only: it may block briefly to let
+    /// the server record the close).
     fn dead(&self) -> String {
-        let reason = self.ended.lock().unwrap().clone();
+        let mut server = None;
+        for _ in 0..100 {
+            server = self.state.close_of(&self.sid);
+            if server.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let client = self.ended.lock().unwrap().clone();
+        let opened = self.state.opened_at.lock().unwrap().get(&self.sid).copied();
         format!(
-            "the canary's connection ended: {}",
-            reason.unwrap_or_else(|| "unknown".to_owned())
+            "the canary's connection ended: {}; server-side close: {:?}",
+            client.unwrap_or_else(|| "unknown".to_owned()),
+            server.map(|(reason, at)| (reason, opened.map(|o| at - o)))
         )
     }
 

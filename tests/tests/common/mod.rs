@@ -313,7 +313,7 @@ impl Server {
 
     /// Opens the canary of the universal criterion U2.
     pub async fn canary(&self) -> eio::Canary {
-        eio::Canary::open(self.addr).await
+        eio::Canary::open(self.addr, self.state.clone()).await
     }
 
     /// U1 + U2: no panic so far and the canary still echoes within [`WAIT`].

@@ -65,7 +65,8 @@ pub fn base64(data: &[u8]) -> String {
 /// canonical padding required, no stray bits after the last byte.
 pub fn unbase64(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    // Whole quads only: padding is required.
+    if bytes.chunks(4).any(|quad| quad.len() < 4) {
         return None;
     }
     let pad = bytes.iter().rev().take_while(|&&c| c == b'=').count();

@@ -88,6 +88,28 @@ impl WsFrame {
     }
 }
 
+/// Takes one complete server frame off the front of `buf`, if there is one.
+pub fn take_frame(buf: &mut Vec<u8>) -> Option<WsFrame> {
+    let (&b0, &b1) = (buf.first()?, buf.get(1)?);
+    let (header, len) = match b1 & 0x7f {
+        126 => (4, u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?]) as usize),
+        127 => {
+            let mut n = [0u8; 8];
+            n.copy_from_slice(buf.get(2..10)?);
+            (10, u64::from_be_bytes(n) as usize)
+        }
+        n => (2, n as usize),
+    };
+    assert_eq!(b1 & 0x80, 0, "server frames must not be masked");
+    let payload = buf.get(header..header + len)?.to_vec();
+    buf.drain(..header + len);
+    Some(WsFrame {
+        fin: b0 & 0x80 != 0,
+        opcode: b0 & 0x0f,
+        payload,
+    })
+}
+
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -159,40 +181,15 @@ impl RawWs {
         Ok(n)
     }
 
-    async fn need(&mut self, n: usize) -> io::Result<()> {
-        while self.buf.len() < n {
+    async fn read_frame(&mut self) -> io::Result<WsFrame> {
+        loop {
+            if let Some(frame) = take_frame(&mut self.buf) {
+                return Ok(frame);
+            }
             if self.fill().await? == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }
-        Ok(())
-    }
-
-    async fn read_frame(&mut self) -> io::Result<WsFrame> {
-        self.need(2).await?;
-        let (b0, b1) = (self.buf[0], self.buf[1]);
-        let mut header = 2;
-        let mut len = (b1 & 0x7f) as usize;
-        if len == 126 {
-            self.need(4).await?;
-            len = u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize;
-            header = 4;
-        } else if len == 127 {
-            self.need(10).await?;
-            let mut n = [0u8; 8];
-            n.copy_from_slice(&self.buf[2..10]);
-            len = u64::from_be_bytes(n) as usize;
-            header = 10;
-        }
-        assert_eq!(b1 & 0x80, 0, "server frames must not be masked");
-        self.need(header + len).await?;
-        let payload = self.buf[header..header + len].to_vec();
-        self.buf.drain(..header + len);
-        Ok(WsFrame {
-            fin: b0 & 0x80 != 0,
-            opcode: b0 & 0x0f,
-            payload,
-        })
     }
 
     /// The next frame within `wait`: `Ok(None)` when the connection ended, `Err` on timeout.

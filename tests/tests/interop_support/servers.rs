@@ -67,6 +67,9 @@ pub struct Chat {
     pub tags: Vec<String>,
 }
 
+/// The five arguments of the `multi` event.
+type Multi = (String, i64, bool, Option<String>, Vec<i64>);
+
 /// Scenario 3: typed events in, emits out (`chat` → `chat-reply`, `multi` → `multi-reply`).
 pub fn events(rec: &Recorder) -> SocketIo {
     let (r1, r2) = (rec.clone(), rec.clone());
@@ -88,16 +91,10 @@ pub fn events(rec: &Recorder) -> SocketIo {
         .on(
             "/",
             "multi",
-            move |socket: Socket,
-                  Data((s, n, b, none, list)): Data<(
-                String,
-                i64,
-                bool,
-                Option<String>,
-                Vec<i64>,
-            )>| {
+            move |socket: Socket, Data(multi): Data<Multi>| {
                 let rec = r2.clone();
                 async move {
+                    let (s, n, b, none, list) = multi;
                     rec.push("multi", json!([s, n, b, none, list]));
                     let sum: i64 = list.iter().sum();
                     socket

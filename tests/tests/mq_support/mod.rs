@@ -78,7 +78,11 @@ impl Redis {
         self.child = Some(child);
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start on {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -153,9 +157,12 @@ impl Server {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(io.clone().serve_with(listener, Default::default(), async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(
+            io.clone()
+                .serve_with(listener, Default::default(), async move {
+                    let _ = stopped.await;
+                }),
+        );
         Server {
             io,
             addr,
@@ -197,12 +204,20 @@ pub fn builder(url: &str, channel: &str) -> Builder {
         .channel(channel)
         // The ordering test bursts 10,000 messages at each client.
         .max_queued_packets(20_000)
-        .on("/", "join", |socket: Socket, Data(room): Data<String>| async move {
-            socket.join(&room);
-        })
-        .on("/", "leave", |socket: Socket, Data(room): Data<String>| async move {
-            socket.leave(&room);
-        })
+        .on(
+            "/",
+            "join",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.join(&room);
+            },
+        )
+        .on(
+            "/",
+            "leave",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.leave(&room);
+            },
+        )
         .on(
             "/",
             "shout",
