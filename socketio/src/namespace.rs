@@ -1,7 +1,10 @@
 //! A namespace: its handlers, its connected sockets and its adapter.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
+
+use futures_util::FutureExt;
 
 use crate::adapter::{Adapter, EncodedPacket, LocalSockets, Target};
 use crate::engineio::Str;
@@ -137,7 +140,21 @@ impl Namespace {
                     socket: socket.clone(),
                     auth,
                 };
-                handler(ctx).await
+                // A panicking connect handler refuses the connection (and is reported) rather
+                // than leaving the client without an answer.
+                match AssertUnwindSafe(handler(ctx)).catch_unwind().await {
+                    Ok(verdict) => verdict,
+                    Err(panic) => {
+                        handler::fail(
+                            Site::socket(&socket),
+                            crate::Error::new(
+                                crate::ErrorKind::Panic,
+                                handler::panic_message(&*panic),
+                            ),
+                        );
+                        Err(crate::ConnectError::new("Internal server error"))
+                    }
+                }
             }
             None => Ok(()),
         };

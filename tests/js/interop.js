@@ -255,20 +255,22 @@ const scenarios = {
     out("disconnect", { reason, active: socket.active });
   },
 
-  // 9. 1,000 messages each way, in order. Sent at once, straight after connecting: in upgrade
-  //    mode they cross the polling → WebSocket switch.
+  // 9. 1,000 messages each way, in order, both directions at once: the server starts sending
+  //    when it accepts the connection (asked by the auth payload), the client as soon as it is
+  //    connected. In upgrade mode they cross the polling → WebSocket switch.
   async order() {
     const N = 1000;
-    const socket = io(url, options());
+    const socket = io(url, options({ auth: { seq: N } }));
     const received = [];
     socket.on("seq", (i) => received.push(i));
     const end = next(socket, "seq-end");
+    let beforeUpgrade = null; // server messages received before the upgrade, for the record
+    socket.io.on("open", () => socket.io.engine.once("upgrade", () => (beforeUpgrade = received.length)));
     await connected(socket);
     for (let i = 0; i < N; i++) socket.emit("seq", i);
     out("client-to-server", { ack: await call(socket, "seq-end") });
-    socket.emit("send-seq", N);
     await end;
-    out("server-to-client", { received });
+    out("server-to-client", { received, before_upgrade: beforeUpgrade });
     await transport(socket);
     socket.disconnect();
   },

@@ -295,11 +295,11 @@ def scenario_order(url, mode):
     received = []
     end = on(sio, "seq-end")
     sio.on("seq", received.append)
-    connect(sio, url, mode)
+    # The server starts sending when it accepts the connection (asked by the auth payload).
+    connect(sio, url, mode, auth={"seq": n})
     for i in range(n):
         sio.emit("seq", i)
     out("client-to-server", ack=call(sio, "seq-end"))
-    sio.emit("send-seq", n)
     end.get("seq-end")
     out("server-to-client", received=received)
     transport(sio)

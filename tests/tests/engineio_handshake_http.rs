@@ -2,6 +2,11 @@
 //!
 //! Each test starts its own echo server on 127.0.0.1:0 and a canary session first, and ends by
 //! checking the universal criteria: no panic on a server thread, the canary still echoes.
+//!
+//! Not here: B12 (application-level rejection) has no engine-level hook to test: the engine
+//! has no `allowRequest`, and `EngineHandler::on_open` cannot refuse a session; it belongs to the
+//! Socket.IO layer (`44{"message":…}`). B34a needs EIO3, which the engine does not speak: B02
+//! checks that `EIO=3` is refused.
 
 mod common;
 
@@ -539,11 +544,9 @@ async fn b14_slowloris_headers_do_not_starve_new_clients() {
 }
 
 /// B14, second half: a connection that never finishes its headers is closed by the server
-/// (hyper's `header_read_timeout`, 30 s by default). Ignored: the server has no header read
-/// timeout at all (axum 0.8.9's `serve` gives hyper no timer, so hyper's 30 s default is
-/// disabled); this test would wait 45 s and fail. Run with `--ignored` once that is fixed.
+/// (hyper's `header_read_timeout`, 30 s, which `engineio::serve` turns on by giving hyper a
+/// timer; `axum::serve` leaves it off).
 #[tokio::test]
-#[ignore = "known gap: no header read timeout under socketio::engineio::serve (axum 0.8.9 sets no hyper timer)"]
 async fn b14_connection_stuck_in_headers_is_closed_by_the_server() {
     let srv = Server::start(config());
     let mut conn = Conn::open(srv.addr).await;

@@ -231,16 +231,18 @@ async fn b26_endless_chunked_body_is_413_once_over_the_limit() {
     chunk.extend_from_slice(b"\r\n");
     let mut sent = 0usize;
     let mut response = std::pin::pin!(response);
-    while sent < 100_000_000 {
-        tokio::select! {
-            written = writer.write_all(&chunk) => {
-                if written.is_err() { break }
-                sent += chunk.len();
-            }
-            _ = &mut response => break,
+    let head = loop {
+        if sent >= 100_000_000 {
+            break (&mut response).await.unwrap();
         }
-    }
-    let head = response.await.unwrap();
+        tokio::select! {
+            written = writer.write_all(&chunk) => match written {
+                Ok(()) => sent += chunk.len(),
+                Err(_) => break (&mut response).await.unwrap(),
+            },
+            head = &mut response => break head.unwrap(),
+        }
+    };
     assert!(
         head.starts_with("HTTP/1.1 413"),
         "expected 413, got {head:?}"

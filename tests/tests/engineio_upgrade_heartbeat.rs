@@ -288,3 +288,16 @@ async fn b50_stalled_writer_does_not_outlive_its_session() {
     drop(client);
     srv.assert_healthy(&mut canary).await;
 }
+
+/// Harness self-test: a panic on a server thread (here in the handler, inside the WebSocket
+/// task, where tokio catches it) is counted for that server, which is what makes every
+/// `assert_healthy` above meaningful. The panic message printed meanwhile is expected.
+#[tokio::test]
+async fn harness_counts_panics_on_server_threads() {
+    let srv = Server::start(config());
+    let quiet = Server::start(config());
+    let (mut client, _) = RawWs::open(srv.addr).await;
+    client.send(&ws::text("4panic!")).await.unwrap();
+    common::eventually("the panic to be counted", || srv.panics() == 1).await;
+    assert_eq!(quiet.panics(), 0, "counted for the wrong server");
+}

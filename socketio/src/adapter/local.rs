@@ -225,12 +225,18 @@ mod tests {
             except: vec![],
             exclude: Some(b),
         };
-        assert_eq!(crate::adapter::select(&adapter, &room_but_b, &local), vec![a]);
+        assert_eq!(
+            crate::adapter::select(&adapter, &room_but_b, &local),
+            vec![a]
+        );
         let outside_x = Target {
             except: vec!["x".into()],
             ..Default::default()
         };
-        assert_eq!(crate::adapter::select(&adapter, &outside_x, &local), vec![c]);
+        assert_eq!(
+            crate::adapter::select(&adapter, &outside_x, &local),
+            vec![c]
+        );
 
         let just_c = Target {
             rooms: vec![c.to_string()],

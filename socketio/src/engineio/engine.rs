@@ -175,14 +175,17 @@ impl<H: EngineHandler> Engine<H> {
                         // A second WebSocket for an upgraded session is accepted, then closed
                         // (as the reference server does) so the client sees a clean close.
                         let inner = self.inner.clone();
-                        upgrade.on_upgrade(move |socket| websocket::upgrade(inner, session, socket))
+                        upgrade.on_upgrade(move |socket| {
+                            websocket::upgrade(inner, session, Box::new(socket))
+                        })
                     }
                     None => {
                         let session = self.open(parts, Transport::WebSocket);
                         let inner = self.inner.clone();
                         let s = session.clone();
-                        let mut response = upgrade
-                            .on_upgrade(move |socket| websocket::run_direct(inner, s, socket));
+                        let mut response = upgrade.on_upgrade(move |socket| {
+                            websocket::run_direct(inner, s, Box::new(socket))
+                        });
                         self.set_cookie(&mut response, &session);
                         response
                     }

@@ -1,13 +1,19 @@
 //! Mounting the engine in axum and running it.
 
 use std::future::Future;
-use std::net::SocketAddr;
 
-use axum::extract::Request;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, MethodRouter};
-use axum::serve::ListenerExt;
 use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tower_service::Service as _;
 
 use super::{CloseReason, Engine, EngineHandler};
 
@@ -35,11 +41,16 @@ impl<H: EngineHandler> Engine<H> {
     }
 }
 
+/// How long a client may take to send a request's headers (slowloris guard).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves `app` on `listener` until `shutdown` resolves, then closes every session of `engine`
 /// with [`CloseReason::ServerShutdown`] and waits for open HTTP requests to finish.
 ///
-/// Peer addresses reach [`Handshake::remote_addr`](super::Handshake::remote_addr), and
-/// `TCP_NODELAY` is set on every connection.
+/// Peer addresses reach [`Handshake::remote_addr`](super::Handshake::remote_addr),
+/// `TCP_NODELAY` is set on every connection, and a client that takes more than 30 s to send its
+/// request headers is disconnected (hyper's header read timeout, which `axum::serve` leaves off
+/// because it gives hyper no timer).
 pub async fn serve<H, F>(
     engine: Engine<H>,
     app: Router,
@@ -50,17 +61,52 @@ where
     H: EngineHandler,
     F: Future<Output = ()> + Send + 'static,
 {
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: closing every session");
-        engine.close_all(CloseReason::ServerShutdown);
-    })
-    .await
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let builder = builder.http1_only();
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let mut app = app.clone();
+            async move {
+                std::future::poll_fn(|cx| {
+                    tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
+                })
+                .await?;
+                app.call(request.map(Body::new)).await
+            }
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::trace!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down: closing every session");
+    engine.close_all(CloseReason::ServerShutdown);
+    graceful.shutdown().await;
+    Ok(())
 }

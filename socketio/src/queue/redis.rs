@@ -127,6 +127,9 @@ mod tls_tests {
         });
         let url = format!("rediss://127.0.0.1:{port}/");
         let error = crate::Emitter::connect(&url).await.unwrap_err();
-        assert!(matches!(error, crate::queue::QueueError::Unavailable(_)), "{error}");
+        assert!(
+            matches!(error, crate::queue::QueueError::Unavailable(_)),
+            "{error}"
+        );
     }
 }

@@ -338,7 +338,10 @@ impl Builder {
             return Err(BuildError(self.errors));
         }
         // With a message queue, each namespace's adapter is wrapped (server/queue.rs).
-        let adapter = self.queue.wrap(self.adapter).map_err(|p| BuildError(vec![p]))?;
+        let adapter = self
+            .queue
+            .wrap(self.adapter)
+            .map_err(|p| BuildError(vec![p]))?;
         let shared = shared(self.config, self.limits, self.state);
         let default_error = self.default_error;
         let namespaces = self

@@ -94,8 +94,9 @@ impl State {
 }
 
 /// Echoes every message unchanged (text as text, binary as binary), like the conformance
-/// example, with three test hooks: `n` is only counted, `seq:*` is recorded and echoed, and
-/// `flood:<count>:<size>` answers with `count` messages of `size` bytes.
+/// example, with four test hooks: `n` is only counted, `seq:*` is recorded and echoed,
+/// `flood:<count>:<size>` answers with `count` messages of `size` bytes, and `panic!` panics
+/// (to check that the harness notices).
 #[derive(Clone, Default)]
 pub struct Echo(pub Arc<State>);
 
@@ -112,6 +113,9 @@ impl EngineHandler for Echo {
     }
 
     fn on_message(&self, session: &Arc<Session<()>>, text: Str) {
+        if &*text == "panic!" {
+            panic!("deliberate panic in the handler (harness self-test)");
+        }
         if &*text == "n" {
             self.0.counted.fetch_add(1, Ordering::Relaxed);
             return;
@@ -170,11 +174,9 @@ fn install_panic_hook() {
                 .and_then(|name| name.strip_prefix("eio-srv-"))
                 .and_then(|id| id.parse::<usize>().ok());
             if let Some(id) = id {
-                // Never block in a panic hook: a poisoned or busy lock only loses the count of
-                // a panic that already failed something else.
-                if let Ok(mut map) = panics().try_lock() {
-                    *map.entry(id).or_default() += 1;
-                }
+                // Nothing can panic while this lock is held, so waiting for it is safe.
+                let mut map = panics().lock().unwrap_or_else(|e| e.into_inner());
+                *map.entry(id).or_default() += 1;
             }
             default(info);
         }));
@@ -233,7 +235,12 @@ impl Server {
 
     /// Panics seen on this server's threads so far.
     pub fn panics(&self) -> usize {
-        panics().lock().unwrap().get(&self.id).copied().unwrap_or(0)
+        panics()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.id)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Live sessions.

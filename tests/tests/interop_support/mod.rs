@@ -193,6 +193,16 @@ impl Client {
         if std::env::var_os("SOCKETIO_TEST_VERBOSE").is_some() {
             eprintln!("{observed}");
         }
+        if self == Client::Js
+            && observed
+                .stderr
+                .contains("Cannot find module 'socket.io-client'")
+        {
+            panic!(
+                "node cannot load socket.io-client: run `npm ci --prefix tests/js` (or set \
+                 SOCKETIO_TEST_NODE_MODULES)\n{observed}"
+            );
+        }
         if self == Client::Python && observed.stderr.contains("ModuleNotFoundError") {
             panic!(
                 "python-socketio is missing: run `.venv/bin/pip install -r \

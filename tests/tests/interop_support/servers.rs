@@ -311,13 +311,27 @@ pub fn kick(rec: &Recorder) -> SocketIo {
 }
 
 /// Scenario 9: `seq` numbers are recorded in arrival order (`seq-end` acknowledges with their
-/// count); `send-seq n` sends `seq` 0..n then `seq-end`, all queued at once (with the default
-/// `max_queued_packets`, 1,024).
+/// count). A client whose auth payload is `{"seq": n}` is sent `seq` 0..n then `seq-end` by the
+/// connect handler: all queued at once (with the default `max_queued_packets`, 1,024) before the
+/// CONNECT answer goes out, so in upgrade mode they cross the polling → WebSocket switch.
 pub fn order(rec: &Recorder) -> (SocketIo, Arc<Mutex<Vec<u32>>>) {
     let seen: Arc<Mutex<Vec<u32>>> = Arc::default();
     let (s1, s2) = (seen.clone(), seen.clone());
     let rec = rec.clone();
     let io = SocketIo::builder()
+        .on_connect("/", move |socket: Socket, Auth(auth): Auth<Value>| {
+            let rec = rec.clone();
+            async move {
+                let n = auth["seq"].as_u64().unwrap_or(0);
+                for i in 0..n {
+                    if let Err(e) = socket.emit("seq", &i) {
+                        rec.push("emit-error", json!([i, e.to_string()]));
+                        return;
+                    }
+                }
+                socket.emit("seq-end", &n).expect("emit seq-end");
+            }
+        })
         .on("/", "seq", move |Data(i): Data<u32>| {
             let seen = s1.clone();
             async move { seen.lock().unwrap().push(i) }
@@ -326,22 +340,6 @@ pub fn order(rec: &Recorder) -> (SocketIo, Arc<Mutex<Vec<u32>>>) {
             let seen = s2.clone();
             async move { seen.lock().unwrap().len() }
         })
-        .on(
-            "/",
-            "send-seq",
-            move |socket: Socket, Data(n): Data<u32>| {
-                let rec = rec.clone();
-                async move {
-                    for i in 0..n {
-                        if let Err(e) = socket.emit("seq", &i) {
-                            rec.push("emit-error", json!([i, e.to_string()]));
-                            return;
-                        }
-                    }
-                    socket.emit("seq-end", &n).expect("emit seq-end");
-                }
-            },
-        )
         .build()
         .expect("valid server");
     (io, seen)
