@@ -35,7 +35,9 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| format!("PORT={port:?} is not a port number"))?,
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT={port:?} is not a port number"))?,
         Err(_) => 5000,
     };
     let client = client_js::load()?;
@@ -43,7 +45,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let io = app::socketio(logins.clone())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)"))?;
+        .map_err(|e| {
+            format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)")
+        })?;
     println!("auth running: open http://127.0.0.1:{port}/ and sign in as alice / wonderland (Ctrl-C to stop)");
     let site = app::pages(logins).merge(client_js::route(client));
     io.serve_with(listener, site, async {

@@ -141,7 +141,9 @@ impl Chat {
             .iter()
             .any(|(other, name)| *other != sid && name.eq_ignore_ascii_case(nick))
         {
-            return Err(ChatError(format!("the nickname {nick:?} is taken in {room:?}")));
+            return Err(ChatError(format!(
+                "the nickname {nick:?} is taken in {room:?}"
+            )));
         }
         entry.members.insert(sid, nick.to_owned());
         Ok(Joined {
@@ -206,7 +208,9 @@ fn clean(text: &str, max: usize, what: &str) -> Result<String, ChatError> {
         return Err(ChatError(format!("the {what} is empty")));
     }
     if text.chars().count() > max {
-        return Err(ChatError(format!("the {what} is longer than {max} characters")));
+        return Err(ChatError(format!(
+            "the {what} is longer than {max} characters"
+        )));
     }
     if text.chars().any(char::is_control) {
         return Err(ChatError(format!("the {what} contains control characters")));
@@ -346,12 +350,22 @@ pub fn pages() -> Router {
         .route("/", get(|| async { Html(INDEX_HTML) }))
         .route(
             "/static/chat.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CHAT_CSS).into_response() }),
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    CHAT_CSS,
+                )
+                    .into_response()
+            }),
         )
         .route(
             "/static/chat.js",
             get(|| async {
-                ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CHAT_JS).into_response()
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    CHAT_JS,
+                )
+                    .into_response()
             }),
         )
 }

@@ -35,14 +35,18 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| format!("PORT={port:?} is not a port number"))?,
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT={port:?} is not a port number"))?,
         Err(_) => 5000,
     };
     let client = client_js::load()?;
     let io = app::socketio()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)"))?;
+        .map_err(|e| {
+            format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)")
+        })?;
     println!("chat running: open http://127.0.0.1:{port}/ in your browser (Ctrl-C to stop)");
     let site = app::pages().merge(client_js::route(client));
     io.serve_with(listener, site, async {

@@ -48,15 +48,14 @@ impl Parse for Item {
 impl Args {
     /// Parses `tokens`, recording every problem in `errors`.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
-        let items = match syn::punctuated::Punctuated::<Item, Token![,]>::parse_terminated
-            .parse2(tokens)
-        {
-            Ok(items) => items,
-            Err(e) => {
-                errors.add(e);
-                return Args::default();
-            }
-        };
+        let items =
+            match syn::punctuated::Punctuated::<Item, Token![,]>::parse_terminated.parse2(tokens) {
+                Ok(items) => items,
+                Err(e) => {
+                    errors.add(e);
+                    return Args::default();
+                }
+            };
         let mut args = Args::default();
         for item in items {
             match item {
@@ -76,7 +75,10 @@ impl Args {
                         }
                     }
                     ("namespace", PairValue::Path(path)) => {
-                        errors.push(path, "`namespace` takes a string literal: namespace = \"/chat\"");
+                        errors.push(
+                            path,
+                            "`namespace` takes a string literal: namespace = \"/chat\"",
+                        );
                     }
                     ("crate", PairValue::Path(path)) => {
                         if args.krate.is_some() {

@@ -17,7 +17,12 @@ pub(crate) enum Kind {
 }
 
 /// Event names the protocol reserves; they can never arrive from a client.
-const RESERVED: [&str; 4] = ["connect_error", "disconnecting", "newListener", "removeListener"];
+const RESERVED: [&str; 4] = [
+    "connect_error",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
 
 /// What the handler is registered for, decided from the attribute.
 enum Role {
@@ -125,11 +130,21 @@ fn role(kind: Kind, args: &Args, errors: &mut Errors) -> Option<Role> {
 
 fn namespace(kind: Kind, args: &Args, errors: &mut Errors) -> Option<String> {
     let Some(lit) = &args.namespace else {
-        return Some(if kind == Kind::OnErrorDefault { "*" } else { "/" }.to_owned());
+        return Some(
+            if kind == Kind::OnErrorDefault {
+                "*"
+            } else {
+                "/"
+            }
+            .to_owned(),
+        );
     };
     let value = lit.value();
     if !value.starts_with('/') {
-        errors.push(lit, format!("a namespace starts with '/': write \"/{value}\""));
+        errors.push(
+            lit,
+            format!("a namespace starts with '/': write \"/{value}\""),
+        );
         return None;
     }
     if value.contains(',') {
@@ -191,7 +206,12 @@ fn is_error_type(ty: &Type) -> bool {
     }
 }
 
-fn registration(function: &ItemFn, role: &Role, namespace: &str, krate: &TokenStream) -> TokenStream {
+fn registration(
+    function: &ItemFn,
+    role: &Role,
+    namespace: &str,
+    krate: &TokenStream,
+) -> TokenStream {
     let ident = &function.sig.ident;
     let (part, context) = role.extractor();
     let part = syn::Ident::new(part, Span::call_site());

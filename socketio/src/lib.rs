@@ -25,6 +25,7 @@
 //! - [`protocol`]: the Socket.IO packet codec, pure functions.
 //! - The runtime: namespaces, [`Socket`]s, handlers with [extractors](extract), acks, rooms and
 //!   broadcasts through an [`Adapter`](adapter::Adapter).
+//! - [`testing`]: an in-process test client, Flask-SocketIO's `test_client`.
 //! - [`queue`]: several server processes over Redis or RabbitMQ
 //!   ([`Builder::message_queue`]), and the write-only [`Emitter`] for workers.
 #![warn(missing_docs)]
@@ -54,9 +55,9 @@ mod socket;
 pub use ack::AckFuture;
 pub use args::Args;
 pub use client::{Client, ClientState};
+pub use engineio::Handshake;
 pub use engineio::Sid;
 pub use error::{AckError, BoxError, EmitError, Error, ErrorKind};
-pub use engineio::Handshake;
 pub use extract::{Auth, Bin, Data, DataError, Event, Session, State, TryData};
 pub use handler::{Ack, ConnectError};
 pub use operator::BroadcastOperator;

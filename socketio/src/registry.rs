@@ -136,10 +136,38 @@ pub mod __private {
         };
     }
 
-    parts!(MessagePart, MessagePartFallback, message_part, MessageContext, FromMessageParts, from_message_parts);
-    parts!(ConnectPart, ConnectPartFallback, connect_part, ConnectContext, FromConnectParts, from_connect_parts);
-    parts!(DisconnectPart, DisconnectPartFallback, disconnect_part, DisconnectContext, FromDisconnectParts, from_disconnect_parts);
-    parts!(ErrorPart, ErrorPartFallback, error_part, ErrorContext, FromErrorParts, from_error_parts);
+    parts!(
+        MessagePart,
+        MessagePartFallback,
+        message_part,
+        MessageContext,
+        FromMessageParts,
+        from_message_parts
+    );
+    parts!(
+        ConnectPart,
+        ConnectPartFallback,
+        connect_part,
+        ConnectContext,
+        FromConnectParts,
+        from_connect_parts
+    );
+    parts!(
+        DisconnectPart,
+        DisconnectPartFallback,
+        disconnect_part,
+        DisconnectContext,
+        FromDisconnectParts,
+        from_disconnect_parts
+    );
+    parts!(
+        ErrorPart,
+        ErrorPartFallback,
+        error_part,
+        ErrorContext,
+        FromErrorParts,
+        from_error_parts
+    );
 
     /// Boxes a handler's future; a `!Send` handler fails to compile here.
     pub fn boxed<F, T>(future: F) -> BoxFuture<T>
@@ -188,7 +216,10 @@ pub mod __private {
 
     /// A disconnect extractor refused.
     pub fn disconnect_rejected(ctx: &DisconnectContext, error: BoxError) {
-        fail(Site::socket(&ctx.socket), Error::new(ErrorKind::Extract, error));
+        fail(
+            Site::socket(&ctx.socket),
+            Error::new(ErrorKind::Extract, error),
+        );
     }
 
     /// An error handler's extractor refused: logged, never re-entered.

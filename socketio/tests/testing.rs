@@ -31,7 +31,10 @@ impl Log {
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
@@ -78,15 +81,24 @@ async fn get_received_returns_events_in_order_with_their_args_and_drains() {
     assert_eq!(names(&received), ["one", "two", "three"]);
     assert_eq!(received[0].values(), [json!(1)]);
     assert_eq!(received[1].values(), [json!("a"), json!(2)]);
-    assert_eq!(received[1].data::<(String, i32)>().unwrap(), ("a".into(), 2));
+    assert_eq!(
+        received[1].data::<(String, i32)>().unwrap(),
+        ("a".into(), 2)
+    );
     assert!(received[2].values().is_empty());
     assert_eq!(received[0].namespace(), "/");
-    assert!(client.get_received().await.is_empty(), "get_received drains");
+    assert!(
+        client.get_received().await.is_empty(),
+        "get_received drains"
+    );
 }
 
 #[tokio::test]
 async fn send_emits_a_message_event() {
-    let io = SocketIo::builder().on("/", "message", echo).build().unwrap();
+    let io = SocketIo::builder()
+        .on("/", "message", echo)
+        .build()
+        .unwrap();
     let client = TestClient::connect(&io).await.unwrap();
     client.send("hello").await.unwrap();
     let received = client.get_received().await;
@@ -366,7 +378,10 @@ async fn binary_travels_both_ways() {
         reversed.reverse();
         Binary::from(reversed)
     }
-    let io = SocketIo::builder().on("/", "reverse", reverse).build().unwrap();
+    let io = SocketIo::builder()
+        .on("/", "reverse", reverse)
+        .build()
+        .unwrap();
     let client = TestClient::connect(&io).await.unwrap();
     let ack = client
         .emit_with_ack("reverse", &Binary::from(vec![1u8, 2, 3]))
@@ -390,7 +405,10 @@ async fn the_error_handlers_return_value_answers_the_ack() {
         .build()
         .unwrap();
     let client = TestClient::connect(&io).await.unwrap();
-    let ack = client.emit_with_ack("strict", "not a number").await.unwrap();
+    let ack = client
+        .emit_with_ack("strict", "not a number")
+        .await
+        .unwrap();
     assert_eq!(ack.deserialize::<String>().unwrap(), "error: Extract");
 }
 
@@ -404,11 +422,17 @@ async fn background_tasks_spawned_by_handlers_run_while_the_test_awaits() {
             }
         });
     }
-    let io = SocketIo::builder().on("/", "countdown", countdown).build().unwrap();
+    let io = SocketIo::builder()
+        .on("/", "countdown", countdown)
+        .build()
+        .unwrap();
     let client = TestClient::connect(&io).await.unwrap();
     let started = tokio::time::Instant::now();
     client.emit("countdown", &3).await.unwrap();
-    assert!(client.get_received().await.is_empty(), "nothing before the first second");
+    assert!(
+        client.get_received().await.is_empty(),
+        "nothing before the first second"
+    );
     let mut ticks = Vec::new();
     for _ in 0..3 {
         ticks.push(client.recv().await.unwrap().data::<u32>().unwrap());
@@ -470,7 +494,11 @@ async fn a_client_that_does_not_answer_pings_times_out() {
         matches!(err, TestError::Closed(CloseReason::PingTimeout)),
         "{err:?}"
     );
-    assert_eq!(started.elapsed(), Duration::from_secs(45), "interval + timeout");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(45),
+        "interval + timeout"
+    );
     assert!(!client.is_connected());
     // The server's side of the close runs in its heartbeat task.
     eventually("the disconnect handler runs", || !log.all().is_empty()).await;
@@ -515,10 +543,7 @@ async fn an_unanswered_client_ack_times_out_in_virtual_time() {
     let err = client.emit_with_ack("never", &()).await.unwrap_err();
     assert!(matches!(err, TestError::Timeout(_)), "{err:?}");
     assert_eq!(started.elapsed(), Duration::from_secs(3));
-    assert!(matches!(
-        client.recv().await,
-        Err(TestError::Timeout(_))
-    ));
+    assert!(matches!(client.recv().await, Err(TestError::Timeout(_))));
 }
 
 #[tokio::test]

@@ -39,7 +39,8 @@ fn env_path(var: &str) -> Option<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browser_tabs_chat_in_a_room() {
     let root = workspace();
-    let modules = env_path("SOCKETIO_TEST_NODE_MODULES").unwrap_or(root.join("tests/js/node_modules"));
+    let modules =
+        env_path("SOCKETIO_TEST_NODE_MODULES").unwrap_or(root.join("tests/js/node_modules"));
     assert!(
         modules.join("playwright-core/package.json").is_file()
             && modules.join("socket.io-client/package.json").is_file(),
@@ -124,7 +125,10 @@ async fn two_browser_tabs_chat_in_a_room() {
         .collect();
     assert_eq!(
         history,
-        [("bob".to_owned(), "hello from bob, in a real browser".to_owned())]
+        [(
+            "bob".to_owned(),
+            "hello from bob, in a real browser".to_owned()
+        )]
     );
 
     let _ = stop.send(());

@@ -56,7 +56,10 @@ async fn a_logged_in_user_joins_and_is_greeted_by_name() {
     let alice = private(&io, Some(&token)).await.unwrap();
     let received = alice.get_received().await;
     assert_eq!(received[0].name(), "welcome");
-    assert_eq!(received[0].data::<String>().unwrap(), "Hello alice, you are in.");
+    assert_eq!(
+        received[0].data::<String>().unwrap(),
+        "Hello alice, you are in."
+    );
 
     let bob_token = logins.login("bob", "builder").unwrap();
     let bob = private(&io, Some(&bob_token)).await.unwrap();
@@ -86,11 +89,17 @@ async fn an_event_after_logout_disconnects_the_socket() {
 
     logins.logout(&token);
     alice.emit("message", "still there?").await.unwrap();
-    assert!(!alice.is_connected(), "authenticated_only: the socket was disconnected");
+    assert!(
+        !alice.is_connected(),
+        "authenticated_only: the socket was disconnected"
+    );
     let why = alice.recv().await.unwrap();
     assert_eq!(why.name(), "unauthorized");
     assert!(why.data::<String>().unwrap().contains("not logged in"));
-    assert!(matches!(alice.recv().await, Err(TestError::NotConnected(_))));
+    assert!(matches!(
+        alice.recv().await,
+        Err(TestError::NotConnected(_))
+    ));
     assert!(refusal(private(&io, Some(&token)).await).contains("not logged in"));
 }
 
@@ -113,17 +122,30 @@ async fn the_login_form_sets_the_cookie_the_socket_needs() {
     let form = [("content-type", "application/x-www-form-urlencoded")];
     let wrong = Conn::open(addr)
         .await
-        .send("POST", "/login", &form, Some(b"username=alice&password=nope"))
+        .send(
+            "POST",
+            "/login",
+            &form,
+            Some(b"username=alice&password=nope"),
+        )
         .await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.header("set-cookie").is_none());
 
     let ok = Conn::open(addr)
         .await
-        .send("POST", "/login", &form, Some(b"username=alice&password=wonderland"))
+        .send(
+            "POST",
+            "/login",
+            &form,
+            Some(b"username=alice&password=wonderland"),
+        )
         .await;
     assert_eq!(ok.status, 303);
-    let set_cookie = ok.header("set-cookie").expect("a session cookie").to_owned();
+    let set_cookie = ok
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_owned();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     let pair = set_cookie.split(';').next().unwrap().to_owned();
     let token = pair.strip_prefix("session=").unwrap().to_owned();

@@ -45,7 +45,14 @@ async fn the_ticker_runs_once_however_many_clients_connect() {
         late.push(TestClient::connect(&io).await.unwrap());
     }
     let tick: Tick = first.recv().await.unwrap().data().unwrap();
-    assert_eq!(tick, Tick { count: 2, clients: 6 }, "one tick per second, not one per client");
+    assert_eq!(
+        tick,
+        Tick {
+            count: 2,
+            clients: 6
+        },
+        "one tick per second, not one per client"
+    );
     for client in &late {
         let received = client.get_received().await;
         let ticks: Vec<Tick> = received
@@ -53,7 +60,13 @@ async fn the_ticker_runs_once_however_many_clients_connect() {
             .filter(|e| e.name() == "tick")
             .map(|e| e.data().unwrap())
             .collect();
-        assert_eq!(ticks, [Tick { count: 2, clients: 6 }]);
+        assert_eq!(
+            ticks,
+            [Tick {
+                count: 2,
+                clients: 6
+            }]
+        );
     }
     ticker.abort();
 }
@@ -67,7 +80,13 @@ async fn a_client_that_leaves_stops_getting_ticks() {
     ann.get_received().await;
     bob.disconnect().await;
     let tick: Tick = ann.recv().await.unwrap().data().unwrap();
-    assert_eq!(tick, Tick { count: 1, clients: 1 });
+    assert_eq!(
+        tick,
+        Tick {
+            count: 1,
+            clients: 1
+        }
+    );
     assert!(bob.get_received().await.iter().all(|e| e.name() != "tick"));
     ticker.abort();
 }

@@ -101,7 +101,10 @@ async fn messages_reach_the_room_sender_included_and_no_other_room() {
         let messages = only(&received, "message");
         assert_eq!(messages.len(), 1);
         let message: Message = messages[0].data().unwrap();
-        assert_eq!((message.nick.as_str(), message.text.as_str()), ("bob", "hello rust"));
+        assert_eq!(
+            (message.nick.as_str(), message.text.as_str()),
+            ("bob", "hello rust")
+        );
         assert!(message.time > 0);
     }
     assert!(texts(&eve.get_received().await).is_empty());
@@ -120,7 +123,12 @@ async fn each_room_keeps_its_last_messages_for_newcomers() {
     let (_carl, joined) = member(&io, "carl", "rust").await;
     let history: Vec<String> = joined.history.into_iter().map(|m| m.text).collect();
     let expected: Vec<String> = (5..app::HISTORY + 5).map(|n| format!("rust {n}")).collect();
-    assert_eq!(history, expected, "the last {} messages, oldest first", app::HISTORY);
+    assert_eq!(
+        history,
+        expected,
+        "the last {} messages, oldest first",
+        app::HISTORY
+    );
 
     let (_dan, joined) = member(&io, "dan", "python").await;
     assert_eq!(joined.history.len(), 1);
@@ -213,10 +221,19 @@ async fn a_nickname_is_unique_within_a_room() {
 async fn bad_input_is_refused_in_the_acknowledgement() {
     let io = app::socketio().unwrap();
     let client = TestClient::connect(&io).await.unwrap();
-    assert!(join(&client, "   ", "rust").await.unwrap_err().contains("empty"));
+    assert!(join(&client, "   ", "rust")
+        .await
+        .unwrap_err()
+        .contains("empty"));
     let long = "x".repeat(app::MAX_NICK + 1);
-    assert!(join(&client, &long, "rust").await.unwrap_err().contains("longer"));
-    assert!(join(&client, "a\u{7}b", "rust").await.unwrap_err().contains("control"));
+    assert!(join(&client, &long, "rust")
+        .await
+        .unwrap_err()
+        .contains("longer"));
+    assert!(join(&client, "a\u{7}b", "rust")
+        .await
+        .unwrap_err()
+        .contains("control"));
     let answer: Value = client
         .emit_with_ack("join", &json!({ "nick": 42 }))
         .await
@@ -250,7 +267,10 @@ async fn the_page_and_its_scripts_are_served() {
         let response = conn.send("GET", path, &[], None).await;
         assert_eq!(response.status, 200, "{path}");
         assert!(
-            response.header("content-type").unwrap_or_default().starts_with(content_type),
+            response
+                .header("content-type")
+                .unwrap_or_default()
+                .starts_with(content_type),
             "{path}: {:?}",
             response.header("content-type")
         );

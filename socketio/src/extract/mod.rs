@@ -129,7 +129,9 @@ macro_rules! from_socket {
 
 from_socket!(crate::Socket, |socket| socket.clone());
 from_socket!(crate::Sid, |socket| socket.id());
-from_socket!(crate::engineio::Handshake, |socket| socket.handshake().clone());
+from_socket!(crate::engineio::Handshake, |socket| socket
+    .handshake()
+    .clone());
 
 impl FromErrorParts for crate::Error {
     type Rejection = Infallible;

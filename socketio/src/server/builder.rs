@@ -12,9 +12,9 @@ use crate::handler::{
     erase_connect, erase_disconnect, erase_error, erase_message, ConnectHandler, DisconnectHandler,
     ErasedErrorHandler, ErrorHandler, MessageHandler,
 };
-use crate::registry::{self, Call};
 use crate::namespace::{Handlers, Namespace};
 use crate::protocol::{Limits, RESERVED_EVENTS};
+use crate::registry::{self, Call};
 
 type AdapterFactory = Arc<dyn Fn(&str) -> Arc<dyn Adapter> + Send + Sync>;
 
@@ -236,13 +236,20 @@ impl Builder {
             return self;
         }
         if RESERVED_EVENTS.contains(&event) {
-            self.errors.push(format!("{event:?} is reserved by Socket.IO and can never arrive"));
+            self.errors.push(format!(
+                "{event:?} is reserved by Socket.IO and can never arrive"
+            ));
             return self;
         }
         let handler = erase_message(handler);
-        self.install(namespace, Slot::Event(event.to_owned()), BUILDER.into(), |h, _| {
-            h.events.insert(event.into(), handler);
-        });
+        self.install(
+            namespace,
+            Slot::Event(event.to_owned()),
+            BUILDER.into(),
+            |h, _| {
+                h.events.insert(event.into(), handler);
+            },
+        );
         self
     }
 
@@ -266,7 +273,11 @@ impl Builder {
     }
 
     /// Registers the disconnect handler of `namespace`.
-    pub fn on_disconnect<H: DisconnectHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
+    pub fn on_disconnect<H: DisconnectHandler<T>, T>(
+        mut self,
+        namespace: &str,
+        handler: H,
+    ) -> Self {
         let handler = erase_disconnect(handler);
         self.install(namespace, Slot::Disconnect, BUILDER.into(), |h, _| {
             h.disconnect = Some(handler);

@@ -122,7 +122,12 @@ impl SocketIo {
 
     /// The namespaces this server accepts, sorted.
     pub fn namespaces(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.client().namespaces.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self
+            .client()
+            .namespaces
+            .keys()
+            .map(String::as_str)
+            .collect();
         names.sort_unstable();
         names
     }

@@ -120,12 +120,7 @@ impl Connection {
         let engine = io.engine().clone();
         let session = engine.open_in_process(handshake);
         let shared = Arc::new(Shared::default());
-        let reader = tokio::spawn(read(
-            engine,
-            session.clone(),
-            shared.clone(),
-            answer_pings,
-        ));
+        let reader = tokio::spawn(read(engine, session.clone(), shared.clone(), answer_pings));
         Connection {
             io,
             session,
@@ -147,7 +142,8 @@ impl Connection {
 
     /// Sends one Socket.IO packet (text without the Engine.IO `4`) and its attachments.
     pub(super) fn send_packet(&self, buf: MessageBuf, attachments: Vec<Bytes>) {
-        let frames = std::iter::once(buf.into_frame()).chain(attachments.into_iter().map(Frame::Binary));
+        let frames =
+            std::iter::once(buf.into_frame()).chain(attachments.into_iter().map(Frame::Binary));
         self.deliver(frames);
     }
 
@@ -283,8 +279,11 @@ fn absorb(state: &mut State, frame: Frame) {
 
 fn on_packet_text(state: &mut State, text: &str) {
     if matches!(text.as_bytes().first(), Some(b'5' | b'6')) {
-        match BinaryCollector::new(Bytes::copy_from_slice(text.as_bytes()), &CLIENT_LIMITS, usize::MAX)
-        {
+        match BinaryCollector::new(
+            Bytes::copy_from_slice(text.as_bytes()),
+            &CLIENT_LIMITS,
+            usize::MAX,
+        ) {
             Ok(collector) if collector.is_complete() => finish_binary(state, collector),
             Ok(collector) => state.pending_binary = Some(collector),
             Err(e) => tracing::warn!(error = %e, packet = text, "test client: undecodable packet"),
@@ -338,12 +337,18 @@ fn apply(state: &mut State, text: &Str, packet: Packet<'_>, attachments: Vec<Byt
         }
         PacketKind::Disconnect => state.namespace(namespace).status = Status::Disconnected,
         PacketKind::Event | PacketKind::BinaryEvent => {
-            let Some(payload) = packet.payload else { return };
+            let Some(payload) = packet.payload else {
+                return;
+            };
             let Ok(event) = protocol::split_event(payload) else {
                 tracing::warn!(payload, "test client: undecodable event");
                 return;
             };
-            let items = event.args.iter().map(|raw| text.slice_ref(raw.get())).collect();
+            let items = event
+                .args
+                .iter()
+                .map(|raw| text.slice_ref(raw.get()))
+                .collect();
             let received = Received {
                 namespace: namespace.to_owned(),
                 name: event.name.into_owned(),

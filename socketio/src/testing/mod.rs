@@ -164,7 +164,11 @@ impl TestClient {
     /// Sends `event` with `data` (a tuple sends several arguments, `()` none; a
     /// [`Binary`](crate::Binary) travels as an attachment), and returns once what the handler
     /// sent without waiting has arrived.
-    pub async fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), TestError> {
+    pub async fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), TestError> {
         self.emit_packet(event, data, None)?;
         self.conn.settle().await;
         Ok(())
@@ -333,9 +337,9 @@ impl TestClient {
                         message: message.clone(),
                         data: data.clone(),
                     })),
-                    _ if closed.is_some() => {
-                        Some(Err(TestError::Closed(closed.unwrap_or(CloseReason::TransportClose))))
-                    }
+                    _ if closed.is_some() => Some(Err(TestError::Closed(
+                        closed.unwrap_or(CloseReason::TransportClose),
+                    ))),
                     Status::Disconnected => {
                         Some(Err(TestError::NotConnected(namespace.to_owned())))
                     }
