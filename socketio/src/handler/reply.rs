@@ -44,8 +44,13 @@ impl<'a> AckResponder<'a> {
         };
         let socket = self.socket;
         let sent = encode::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
-        if let Err(e) = sent {
-            self.fail(Error::new(ErrorKind::Handler, e));
+        match sent {
+            Ok(()) => {}
+            // The socket left (or the handler disconnected it): nobody waits for the answer.
+            Err(crate::EmitError::Disconnected) => {
+                tracing::debug!(sid = %socket.id(), "acknowledgement dropped: the socket is gone");
+            }
+            Err(e) => self.fail(Error::new(ErrorKind::Handler, e)),
         }
     }
 

@@ -5,7 +5,7 @@
 //! decoder, namespaces, extractors, error pipeline and adapter, exactly as a browser's would.
 //! Several clients on one server see each other's rooms and broadcasts. A task reads what the
 //! server sends and answers its pings, so a client stays connected for as long as a test runs,
-//! also under [`tokio::time::pause`].
+//! also under `tokio::time::pause()`.
 //!
 //! ```
 //! use socketio::testing::TestClient;
@@ -57,7 +57,7 @@
 //! what handlers send without waiting is always there. For what comes later (a handler that
 //! awaits, a background task, a timer), [`recv`](TestClient::recv) waits for the next event,
 //! up to the client's [timeout](TestClientBuilder::timeout) (10 s by default). Under
-//! [`tokio::time::pause`] every wait is instant: tokio moves the clock forward whenever the
+//! `tokio::time::pause()` every wait is instant: tokio moves the clock forward whenever the
 //! runtime has nothing else to do, so pings, `ping_timeout`, `ack_timeout` and timers run in
 //! virtual time. Do not pause the clock while handlers wait on real I/O (a database, a file):
 //! the clock would run ahead of it.
