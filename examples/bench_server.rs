@@ -19,9 +19,9 @@ use socketio::{Args, Event, Socket, SocketIo};
 /// The server handle, for `bcast` (an `io.emit`: the whole namespace, sender included).
 static IO: OnceLock<SocketIo> = OnceLock::new();
 
-/// Acknowledges with the received arguments, unchanged.
-async fn echo(args: Event) -> Args {
-    args.args().clone()
+/// Acknowledges with the received arguments, byte for byte.
+async fn echo(event: Event) -> Args {
+    event.args().clone()
 }
 
 /// Joins room `bench`; the `()` return acknowledges with `[]` when the client asked.
