@@ -12,12 +12,7 @@
 //! PORT=3300 target/release/examples/bench_server
 //! ```
 
-use std::sync::OnceLock;
-
 use socketio::{Args, Event, Socket, SocketIo};
-
-/// The server handle, for `bcast` (an `io.emit`: the whole namespace, sender included).
-static IO: OnceLock<SocketIo> = OnceLock::new();
 
 /// Acknowledges with the received arguments, byte for byte.
 async fn echo(event: Event) -> Args {
@@ -29,11 +24,9 @@ async fn ping_room(socket: Socket) {
     socket.join("bench");
 }
 
-/// Sends the received arguments to every socket of `/`.
-async fn bcast(event: Event) {
-    if let Some(io) = IO.get() {
-        let _ = io.emit("bcast", event.args());
-    }
+/// Sends the received arguments to every socket of `/` (`io.emit`: the sender included).
+async fn bcast(io: SocketIo, event: Event) {
+    let _ = io.emit("bcast", event.args());
 }
 
 #[tokio::main]
@@ -47,7 +40,6 @@ async fn main() -> std::io::Result<()> {
         .on("/", "ping_room", ping_room)
         .on("/", "bcast", bcast)
         .build()?;
-    let _ = IO.set(io.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     eprintln!("bench server listening on 127.0.0.1:{port}");
     io.serve_with(listener, Default::default(), std::future::pending())

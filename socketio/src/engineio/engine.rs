@@ -41,7 +41,9 @@ pub trait EngineHandler: Send + Sync + 'static {
     fn on_close(&self, session: &Arc<Session<Self::Data>>, reason: CloseReason);
 }
 
-pub(crate) struct Inner<H: EngineHandler> {
+/// The shared state behind an [`Engine`] handle (not part of the public API).
+#[doc(hidden)]
+pub struct Inner<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, Arc<Session<H::Data>>>>,
@@ -73,6 +75,14 @@ impl<H: EngineHandler> Engine<H> {
                 sessions: RwLock::new(HashMap::new()),
             }),
         }
+    }
+
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner<H>> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner<H>>) -> Self {
+        Engine { inner }
     }
 
     /// The options.

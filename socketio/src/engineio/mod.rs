@@ -22,6 +22,8 @@ mod text;
 mod websocket;
 
 pub use config::{AllowedOrigins, Cookie, EngineConfig};
+#[doc(hidden)]
+pub use engine::Inner as EngineInner;
 pub use engine::{Engine, EngineHandler};
 pub use error::HttpError;
 pub use packet::{Frame, MessageBuf, PacketError};

@@ -21,7 +21,7 @@ use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageCon
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of an event handler",
     label = "not an event extractor",
-    note = "event handlers take `Socket`, `Sid`, `Data<T>`, `TryData<T>`, `Event`, `Bin`, `State<T>`, `Session<T>`, `Handshake`, or a type implementing `FromMessageParts`"
+    note = "event handlers take `Socket`, `Sid`, `Data<T>`, `TryData<T>`, `Event`, `Bin`, `State<T>`, `Session<T>`, `Handshake`, `SocketIo`, or a type implementing `FromMessageParts`"
 )]
 pub trait FromMessageParts: Sized + Send + 'static {
     /// Why extraction failed; it reaches the error pipeline.
@@ -132,6 +132,38 @@ from_socket!(crate::Sid, |socket| socket.id());
 from_socket!(crate::engineio::Handshake, |socket| socket
     .handshake()
     .clone());
+
+/// The server a socket belongs to could not be reached: it was dropped while a handler ran.
+#[derive(Debug)]
+pub struct ServerGone;
+
+impl std::fmt::Display for ServerGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the server was dropped while a handler ran")
+    }
+}
+
+impl std::error::Error for ServerGone {}
+
+/// The server the socket belongs to, for emits beyond the socket: `io.emit(..)` reaches every
+/// socket of `/`, the sender included, like Flask-SocketIO's `socketio.emit`.
+macro_rules! server_extractor {
+    ($($trait:ident $method:ident $ctx:ty),*) => {$(
+        impl $trait for crate::SocketIo {
+            type Rejection = ServerGone;
+            async fn $method(ctx: &$ctx) -> Result<Self, ServerGone> {
+                crate::SocketIo::of_socket(&ctx.socket).ok_or(ServerGone)
+            }
+        }
+    )*};
+}
+
+server_extractor!(
+    FromMessageParts from_message_parts MessageContext,
+    FromConnectParts from_connect_parts ConnectContext,
+    FromDisconnectParts from_disconnect_parts DisconnectContext,
+    FromErrorParts from_error_parts ErrorContext
+);
 
 impl FromErrorParts for crate::Error {
     type Rejection = Infallible;

@@ -29,6 +29,9 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) limits: Limits,
     pub(crate) state: StateMap,
+    /// The server itself, for the [`SocketIo`] extractor; weak, so the server owns its parts and
+    /// not the other way round.
+    pub(crate) server: std::sync::OnceLock<std::sync::Weak<crate::engineio::EngineInner<Client>>>,
 }
 
 /// A Socket.IO server: a cheap handle (clone it into background tasks and HTTP routes).
@@ -57,9 +60,18 @@ impl SocketIo {
     }
 
     pub(crate) fn from_engine(engine: Engine<Client>) -> Self {
+        let _ = engine.handler().shared.server.set(engine.downgrade());
         let io = SocketIo { engine };
         io.attach_adapters(); // server/queue.rs
         io
+    }
+
+    /// The server a socket belongs to (`None` once the server is gone).
+    pub(crate) fn of_socket(socket: &Socket) -> Option<SocketIo> {
+        let inner = socket.inner.ns.shared.server.get()?.upgrade()?;
+        Some(SocketIo {
+            engine: Engine::from_inner(inner),
+        })
     }
 
     fn client(&self) -> &Client {
@@ -213,5 +225,6 @@ pub(crate) fn shared(config: Config, limits: Limits, state: StateMap) -> Arc<Sha
         config,
         limits,
         state,
+        server: std::sync::OnceLock::new(),
     })
 }
