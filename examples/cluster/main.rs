@@ -17,40 +17,22 @@
 mod app;
 #[path = "../support/client_js.rs"]
 mod client_js;
+#[path = "../support/runner.rs"]
+mod runner;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    runner::init_tracing();
     let role = std::env::var("CLUSTER_ROLE").unwrap_or_default();
     let result = if role == "server" {
         server().await
     } else {
         supervisor().await
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn port() -> Result<u16, String> {
-    match std::env::var("PORT") {
-        Ok(port) => port
-            .parse()
-            .map_err(|_| format!("PORT={port:?} is not a port number")),
-        Err(_) => Ok(5000),
-    }
+    runner::exit_code(result)
 }
 
 fn redis_url() -> String {
@@ -60,7 +42,7 @@ fn redis_url() -> String {
 /// Starts the two servers, then runs the worker until Ctrl-C (the servers stop with it).
 async fn supervisor() -> Result<(), Box<dyn std::error::Error>> {
     let url = redis_url();
-    let port = port()?;
+    let port = runner::port()?;
     client_js::load()?; // fail here, once, rather than in both servers
     if let Err(e) = socketio::Emitter::connect(&url).await {
         return Err(format!(
@@ -106,19 +88,11 @@ impl Drop for Servers {
 
 /// One server process.
 async fn server() -> Result<(), Box<dyn std::error::Error>> {
-    let port = port()?;
+    let port = runner::port()?;
     let name = std::env::var("CLUSTER_NAME").unwrap_or_else(|_| format!(":{port}"));
     let client = client_js::load()?;
     let io = app::socketio(&redis_url(), &name)?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| {
-            format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use other ports)")
-        })?;
+    let listener = runner::listen(port).await?;
     let site = app::pages().merge(client_js::route(client));
-    io.serve_with(listener, site, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(())
+    runner::serve(io, listener, site).await
 }
