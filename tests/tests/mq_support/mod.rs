@@ -11,6 +11,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;

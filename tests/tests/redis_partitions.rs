@@ -1,0 +1,229 @@
+//! Network partitions of RELIABILITY.md §5 (R04, R05) against a real `redis-server`: one
+//! server reaches Redis through a pausable TCP proxy ([`mq_support::proxy`]), which
+//! black-holes the connection (no FIN, no RST) while paused.
+
+mod mq_support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mq_support::proxy::Proxy;
+use mq_support::{builder, cluster, until, Client, Packet, Redis, Server};
+use serde_json::json;
+
+/// Longest an emit call may take: it never waits for Redis.
+const FAST: Duration = Duration::from_millis(250);
+
+fn redis_addr(redis: &Redis) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], redis.port))
+}
+
+/// Emits `event` from `from` to the socket `to` (of another server) until it receives one (messages sent while the path is still
+/// broken are lost, which is the documented at-most-once rule); returns how many were sent.
+async fn probe(from: &Server, to: &mut Client, event: &str) -> u64 {
+    let deadline = Instant::now() + mq_support::WAIT;
+    let mut n = 0u64;
+    loop {
+        n += 1;
+        let _ = from.io.to(to.sid.clone()).emit(event, &n);
+        match tokio::time::timeout(Duration::from_millis(200), to.recv()).await {
+            Ok(packet) => {
+                assert_eq!(packet.name(), event, "{packet:?}");
+                return n;
+            }
+            Err(_) => assert!(Instant::now() < deadline, "{event}: traffic never resumed"),
+        }
+    }
+}
+
+/// Waits until every one of `servers` has its publisher connected and its subscription up.
+async fn all_ready(servers: &[&Server]) {
+    until("every server connected and subscribed", || {
+        servers.iter().all(|s| s.ready())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
+    let redis = Redis::start();
+    let proxy = Proxy::start(redis_addr(&redis)).await;
+    let a = Server::start(builder(&redis.url(), "socketio")).await;
+    let b = Server::start(builder(&proxy.redis_url(), "socketio")).await;
+    all_ready(&[&a, &b]).await;
+    let mut on_a = a.client().await;
+    let mut on_b = b.client().await;
+    on_a.join("a").await;
+    on_b.join("b").await;
+    probe(&a, &mut on_b, "before").await;
+    probe(&b, &mut on_a, "before").await;
+
+    proxy.pause();
+    let partitioned = Instant::now();
+
+    // A is unaffected: its clients, its publisher, its subscription.
+    let a_published = a.stats().published;
+    a.io.to("a").emit("a-local", &1).unwrap();
+    assert_eq!(on_a.expect("a-local").await.arg(), &json!(1));
+    until("A's publish reached Redis", || {
+        a.stats().published > a_published
+    })
+    .await;
+
+    // B serves its own clients first, and its publishes fail fast and are counted.
+    let mut slowest = Duration::ZERO;
+    let mut sent = 0u64;
+    let deadline = Instant::now() + mq_support::WAIT;
+    loop {
+        sent += 1;
+        let started = Instant::now();
+        b.io.to("b")
+            .emit("b-local", &sent)
+            .expect("local delivery never depends on Redis");
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(on_b.expect("b-local").await.arg(), &json!(sent));
+        let s = b.stats();
+        if !s.connected && s.publish_failed >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B's publisher never failed: {s:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await; // pacing the emits
+    }
+    assert!(slowest < FAST, "an emit from B blocked {slowest:?}");
+    // Once the publisher is known down, a publish fails at once rather than being buffered.
+    let failed = b.stats().publish_failed;
+    let started = Instant::now();
+    b.io.to("b").emit("b-local", &0).unwrap();
+    assert!(started.elapsed() < FAST);
+    assert_eq!(b.stats().publish_failed, failed + 1, "counted at once");
+    on_b.expect("b-local").await;
+
+    // The silent subscription is found dead by the health-check PING (every 10 s, 5 s timeout).
+    until("B noticed its dead subscription", || !b.stats().subscribed).await;
+    let detected = partitioned.elapsed();
+    assert!(
+        detected < Duration::from_secs(25),
+        "detected after {detected:?}"
+    );
+    let s = b.stats();
+    assert!(s.last_error.is_some(), "{s:#?}");
+    // A still serves locally, and A→A is untouched.
+    a.io.to("a").emit("a-local", &2).unwrap();
+    assert_eq!(on_a.expect("a-local").await.arg(), &json!(2));
+    assert!(a.ready());
+
+    proxy.resume();
+    until("B reconnected and subscribed again", || {
+        let s = b.stats();
+        s.connected && s.subscribed && s.reconnects >= 2
+    })
+    .await;
+    probe(&a, &mut on_b, "after").await;
+    probe(&b, &mut on_a, "back").await;
+    let s = a.stats();
+    assert_eq!(s.publish_failed, 0, "A never failed a publish: {s:#?}");
+    assert!(s.connected && s.subscribed);
+    eprintln!("R04: B detected the partition after {detected:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
+    let redis = Redis::start();
+    let ok = redis.cli(&[
+        "CONFIG",
+        "SET",
+        "client-output-buffer-limit",
+        "pubsub 256kb 128kb 1",
+    ]);
+    assert_eq!(ok.trim(), "OK");
+    let proxy = Proxy::start(redis_addr(&redis)).await;
+    let servers = cluster(2, &redis.url(), "socketio").await;
+    let (a, b) = (&servers[0], &servers[1]);
+    let c = Server::start(builder(&proxy.redis_url(), "socketio")).await;
+    all_ready(&[a, b, &c]).await;
+    let mut on_a = a.client().await;
+    let mut on_b = b.client().await;
+    let mut on_c = c.client().await;
+    for client in [&mut on_a, &mut on_b, &mut on_c] {
+        client.join("news").await;
+    }
+    probe(a, &mut on_c, "before").await;
+    let pubsub_clients = || {
+        redis
+            .cli(&["CLIENT", "LIST", "TYPE", "pubsub"])
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+    };
+    assert_eq!(pubsub_clients(), 3);
+
+    proxy.pause();
+    // 100 KB messages to a room nobody is in: every subscriber receives them all, C can't.
+    let chunk = "x".repeat(100 << 10);
+    let b_received = b.stats().received;
+    let mut sent = 0u64;
+    let deadline = Instant::now() + mq_support::WAIT;
+    while pubsub_clients() == 3 {
+        assert!(Instant::now() < deadline, "Redis never cut C off");
+        for _ in 0..10 {
+            a.io.to("nobody").emit("bulk", &chunk).unwrap();
+            sent += 1;
+        }
+        // Paces A to what Redis took, so A's own queue never fills.
+        until("A's bulk published", || a.stats().published >= sent).await;
+    }
+    assert_eq!(pubsub_clients(), 2, "only C's subscriber was disconnected");
+
+    // A and B are unaffected while C is cut off.
+    a.io.to("news").emit("during", &1).unwrap();
+    assert_eq!(on_a.until_marker("during").await, vec![]);
+    assert_eq!(on_b.until_marker("during").await, vec![]);
+    until("B received all of A's bulk", || {
+        b.stats().received >= b_received + sent
+    })
+    .await;
+    assert_eq!(a.stats().publish_failed, 0);
+    assert!(a.ready() && b.ready());
+
+    proxy.resume();
+    until("C subscribed again", || {
+        let s = c.stats();
+        s.subscribed && s.reconnects >= 1
+    })
+    .await;
+    assert_eq!(pubsub_clients(), 3);
+    // C's clients are served again. Messages of the gap are lost; "during" may be the only
+    // thing C had buffered before the cut, so skip whatever comes first.
+    let deadline = Instant::now() + mq_support::WAIT;
+    let mut n = 0u64;
+    'outer: loop {
+        n += 1;
+        a.io.to("news").emit("after", &n).unwrap();
+        while let Ok(packet) = tokio::time::timeout(Duration::from_millis(200), on_c.recv()).await {
+            assert_ne!(packet, Packet::Closed);
+            if packet.name() == "after" {
+                break 'outer;
+            }
+        }
+        assert!(Instant::now() < deadline, "C never received again");
+    }
+    for client in [&mut on_a, &mut on_b] {
+        assert_eq!(client.until_marker("after").await, vec![]);
+    }
+    assert!(a.ready() && b.ready() && c.ready());
+    for server in [a, b] {
+        let s = server.stats();
+        assert_eq!(s.reconnects, 0, "A and B never lost a connection: {s:#?}");
+        assert_eq!(s.publish_failed, 0);
+    }
+    // The gap is lost for C (at most once, nothing replayed): it received less than B.
+    until("B received every \"after\"", || {
+        b.stats().received >= a.stats().published
+    })
+    .await;
+    assert!(c.stats().received < b.stats().received);
+    eprintln!("R05: {sent} x 100 KB published before Redis cut C off");
+}
