@@ -67,18 +67,6 @@ impl Logins {
     }
 }
 
-/// The value of cookie `name` in `headers`.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
-
 /// The logged-in user of a socket: Flask-Login's `current_user`, as an extractor. A connect
 /// handler taking it refuses sockets without a valid session cookie; an event handler taking it
 /// refuses events once the session ended.
@@ -102,7 +90,7 @@ impl std::error::Error for NotLoggedIn {}
 
 impl CurrentUser {
     fn from_handshake(logins: &Logins, handshake: &Handshake) -> Result<Self, NotLoggedIn> {
-        let token = cookie(&handshake.headers, COOKIE).ok_or(NotLoggedIn)?;
+        let token = handshake.cookie(COOKIE).ok_or(NotLoggedIn)?;
         let name = logins.user(token).ok_or(NotLoggedIn)?;
         Ok(CurrentUser { name })
     }
@@ -201,7 +189,7 @@ fn escape(text: &str) -> String {
 }
 
 async fn index(AppState(logins): AppState<Arc<Logins>>, headers: HeaderMap) -> Response {
-    match cookie(&headers, COOKIE).and_then(|token| logins.user(token)) {
+    match socketio::engineio::cookie(&headers, COOKIE).and_then(|token| logins.user(token)) {
         Some(user) => Html(INDEX_HTML.replace("{{user}}", &escape(&user))).into_response(),
         None => Redirect::to("/login").into_response(),
     }
@@ -226,7 +214,7 @@ async fn login(AppState(logins): AppState<Arc<Logins>>, Form(form): Form<LoginFo
 }
 
 async fn logout(AppState(logins): AppState<Arc<Logins>>, headers: HeaderMap) -> Response {
-    if let Some(token) = cookie(&headers, COOKIE) {
+    if let Some(token) = socketio::engineio::cookie(&headers, COOKIE) {
         logins.logout(token);
     }
     let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");

@@ -28,6 +28,6 @@ pub use engine::{Engine, EngineHandler};
 pub use error::HttpError;
 pub use packet::{Frame, MessageBuf, PacketError};
 pub use serve::serve;
-pub use session::{CloseReason, Handshake, SendError, Session, Transport};
+pub use session::{cookie, CloseReason, Handshake, SendError, Session, Transport};
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;

@@ -60,6 +60,54 @@ pub struct Handshake {
     pub remote_addr: Option<SocketAddr>,
 }
 
+impl Handshake {
+    /// The value of cookie `name`, if the request carried it.
+    ///
+    /// ```
+    /// use socketio::engineio::Handshake;
+    ///
+    /// let mut headers = axum::http::HeaderMap::new();
+    /// headers.insert("cookie", "theme=dark; session=abc123".parse().unwrap());
+    /// let handshake = Handshake { headers, uri: "/socket.io/?EIO=4".parse().unwrap(), remote_addr: None };
+    /// assert_eq!(handshake.cookie("session"), Some("abc123"));
+    /// assert_eq!(handshake.cookie("missing"), None);
+    /// ```
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        cookie(&self.headers, name)
+    }
+
+    /// The value of query parameter `name` (as sent, not percent-decoded), if present.
+    ///
+    /// ```
+    /// use socketio::engineio::Handshake;
+    ///
+    /// let uri = "/socket.io/?EIO=4&transport=polling&room=lobby".parse().unwrap();
+    /// let handshake = Handshake { headers: Default::default(), uri, remote_addr: None };
+    /// assert_eq!(handshake.query("room"), Some("lobby"));
+    /// assert_eq!(handshake.query("nope"), None);
+    /// ```
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.uri
+            .query()?
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    }
+}
+
+/// The value of cookie `name` in the `Cookie` headers of `headers`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
 /// A frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
