@@ -60,7 +60,7 @@ pub trait ConnectHandler<T>: Clone + Send + Sync + 'static {
 }
 
 /// An `async fn` usable as an error handler: arguments implement [`FromErrorParts`] (take the
-/// failure with [`Error`](crate::Error)); the return value answers the client's pending
+/// failure with a `socketio::Error`); the return value answers the client's pending
 /// acknowledgement, as in Flask-SocketIO.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an error handler",
