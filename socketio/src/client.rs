@@ -9,7 +9,7 @@ use tokio::task::AbortHandle;
 use crate::engineio::{CloseReason, EngineHandler, Session, Str};
 use crate::handler;
 use crate::namespace::Namespace;
-use crate::protocol::{self, BinaryCollector, Packet, PacketKind};
+use crate::protocol::{self, BinaryCollector, PacketKind, SplitPacket};
 use crate::server::Shared;
 use crate::{encode, Args, DisconnectReason, Socket};
 
@@ -131,7 +131,7 @@ impl EngineHandler for Client {
             }
             return;
         }
-        match protocol::decode(text.as_str(), &self.shared.limits) {
+        match protocol::decode_split(text.as_str(), &self.shared.limits) {
             Ok(packet) => self.handle(session, &text, packet, Vec::new()),
             Err(e) => violation(session, &e),
         }
@@ -176,7 +176,7 @@ impl Client {
     fn finish_binary(&self, session: &Arc<EngineSession>, collector: BinaryCollector) {
         let (text, attachments) = collector.into_parts();
         let text = Str::from(text);
-        match protocol::decode(text.as_str(), &self.shared.limits) {
+        match protocol::decode_split(text.as_str(), &self.shared.limits) {
             Ok(packet) => self.handle(session, &text, packet, attachments),
             Err(e) => violation(session, &e),
         }
@@ -186,9 +186,14 @@ impl Client {
         &self,
         session: &Arc<EngineSession>,
         text: &Str,
-        packet: Packet<'_>,
+        split: SplitPacket<'_>,
         attachments: Vec<Bytes>,
     ) {
+        let SplitPacket {
+            packet,
+            event,
+            args,
+        } = split;
         let state = session.data();
         match packet.kind {
             PacketKind::Connect => {
@@ -227,35 +232,24 @@ impl Client {
                 else {
                     return violation(session, &"event for a namespace that is not connected");
                 };
-                let Some(payload) = packet.payload else {
+                // `decode_split` validated the payload and split it in the same pass.
+                let Some(name) = event else {
                     return violation(session, &"event without payload");
                 };
-                let event = match protocol::split_event(payload) {
-                    Ok(event) => event,
-                    Err(e) => return violation(session, &e),
-                };
-                let name = match event.name {
+                let name = match name {
                     std::borrow::Cow::Borrowed(name) => text.slice_ref(name),
                     std::borrow::Cow::Owned(name) => Str::from(name),
                 };
-                let items = event
-                    .args
-                    .iter()
-                    .map(|raw| text.slice_ref(raw.get()))
-                    .collect();
+                let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
                 let ns = socket.inner.ns.clone();
                 ns.dispatch(&socket, name, Args::new(items, attachments), packet.id);
             }
             PacketKind::Ack | PacketKind::BinaryAck => {
-                let (Some(socket), Some(id), Some(payload)) =
-                    (state.socket(packet.namespace), packet.id, packet.payload)
-                else {
+                let (Some(socket), Some(id)) = (state.socket(packet.namespace), packet.id) else {
                     return;
                 };
-                match Args::from_array(&text.slice_ref(payload), attachments) {
-                    Ok(args) => socket.resolve_ack(id, args),
-                    Err(e) => violation(session, &e),
-                }
+                let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
+                socket.resolve_ack(id, Args::new(items, attachments));
             }
             PacketKind::ConnectError => violation(
                 session,

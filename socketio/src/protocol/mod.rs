@@ -35,7 +35,7 @@ mod tests;
 pub(crate) use binary::with_attachments;
 pub use binary::{deserialize_with_attachments, serialize_with_attachments, Binary};
 pub use collector::{validate_placeholders, BinaryCollector};
-pub use decode::decode;
+pub use decode::{decode, decode_split, SplitPacket};
 pub use encode::{
     encode_ack, encode_connect, encode_connect_error, encode_disconnect, encode_event,
     encode_raw_ack, encode_raw_event, RawArgs,

@@ -589,3 +589,52 @@ fn large_inputs_stay_linear() {
     let commas = format!("2/{}", ",".repeat(1_000_000));
     assert!(decode(&commas, &limits()).is_err());
 }
+
+/// `decode_split` accepts and refuses exactly what `decode` does, and splits like
+/// `split_event`/`split_args`.
+#[test]
+fn decode_split_agrees_with_decode_and_split() {
+    let cases = [
+        r#"2["message",1,"2",{"3":[true]}]"#,
+        r#"2/admin,12["caf\u00e9",[1]]"#,
+        r#"3456[1,"2",{"3":[false]}]"#,
+        r#"3/admin,7[]"#,
+        r#"0{"token":"x"}"#,
+        "1/admin,",
+        r#"4{"message":"no"}"#,
+        r#"52-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        "2{}",
+        r#"2["connect"]"#,
+        r#"2[null,"bar"]"#,
+        "3[]",
+        "2abc[\"x\"]",
+        "abc",
+        "",
+    ];
+    for text in cases {
+        let limits = Limits::default();
+        match (decode(text, &limits), decode_split(text, &limits)) {
+            (Ok(packet), Ok(split)) => {
+                assert_eq!(split.packet, packet, "{text}");
+                let raw = |args: &[&serde_json::value::RawValue]| {
+                    args.iter().map(|a| a.get().to_owned()).collect::<Vec<_>>()
+                };
+                match packet.kind {
+                    PacketKind::Event | PacketKind::BinaryEvent => {
+                        let expected = split_event(packet.payload.unwrap()).unwrap();
+                        assert_eq!(split.event, Some(expected.name), "{text}");
+                        assert_eq!(raw(&split.args), raw(&expected.args), "{text}");
+                    }
+                    PacketKind::Ack | PacketKind::BinaryAck => {
+                        let expected = split_args(packet.payload.unwrap()).unwrap();
+                        assert_eq!(split.event, None, "{text}");
+                        assert_eq!(raw(&split.args), raw(&expected), "{text}");
+                    }
+                    _ => assert!(split.event.is_none() && split.args.is_empty(), "{text}"),
+                }
+            }
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("{text}: decode {a:?} but decode_split {b:?}"),
+        }
+    }
+}
