@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use serde_json::value::RawValue;
 use socketio::engineio::{
-    AllowedOrigins, CloseReason, Engine, EngineConfig, EngineHandler, Frame, Session, Str,
+    AllowedOrigins, CloseReason, Engine, EngineConfig, EngineHandler, EngineSession, Frame, Str,
 };
+use socketio::extract::ConnectContext;
 use socketio::extract::FromConnectParts;
-use socketio::handler::ConnectContext;
 use socketio::{on, Args, Event, Socket, SocketIo};
 
 /// Echoes every message back unchanged.
@@ -29,17 +29,17 @@ struct Echo;
 impl EngineHandler for Echo {
     type Data = ();
 
-    fn on_open(&self, _session: &Arc<Session<()>>) {}
+    fn on_open(&self, _session: &Arc<EngineSession<()>>) {}
 
-    fn on_message(&self, session: &Arc<Session<()>>, text: Str) {
+    fn on_message(&self, session: &Arc<EngineSession<()>>, text: Str) {
         let _ = session.send(Frame::message(&text));
     }
 
-    fn on_binary(&self, session: &Arc<Session<()>>, data: bytes::Bytes) {
+    fn on_binary(&self, session: &Arc<EngineSession<()>>, data: bytes::Bytes) {
         let _ = session.send(Frame::binary(data));
     }
 
-    fn on_close(&self, _session: &Arc<Session<()>>, _reason: CloseReason) {}
+    fn on_close(&self, _session: &Arc<EngineSession<()>>, _reason: CloseReason) {}
 }
 
 fn suite_config() -> EngineConfig {

@@ -23,8 +23,8 @@ use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use socketio::engineio::Handshake;
+use socketio::extract::{ConnectContext, MessageContext};
 use socketio::extract::{FromConnectParts, FromMessageParts};
-use socketio::handler::{ConnectContext, MessageContext};
 use socketio::{on, on_error, Data, Error, Sid, Socket, SocketIo, State};
 
 /// The session cookie's name.

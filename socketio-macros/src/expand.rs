@@ -1,4 +1,6 @@
-//! Code generation: the user's function, untouched, plus a registry entry.
+//! Code generation: the user's function, untouched, then compile-time checks that carry the
+//! user's spans and a registry entry. Extraction, rejection and replies are the runtime's: the
+//! entry erases the function with the same runtime function the builder's `.on(..)` uses.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -16,17 +18,10 @@ pub(crate) enum Kind {
     OnErrorDefault,
 }
 
-/// Event names the protocol reserves; they can never arrive from a client.
-const RESERVED: [&str; 4] = [
-    "connect_error",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
-/// What the handler is registered for, decided from the attribute.
+/// What the handler is registered for, decided once from the attribute; everything the
+/// expansion needs per role is a method below.
 enum Role {
-    Event(String),
+    Event(LitStr),
     CatchAll,
     Connect,
     Disconnect,
@@ -35,14 +30,66 @@ enum Role {
 }
 
 impl Role {
-    /// The runtime's extraction helper and the context type.
-    fn extractor(&self) -> (&'static str, &'static str) {
-        match self {
-            Role::Event(_) | Role::CatchAll => ("message_part", "MessageContext"),
-            Role::Connect => ("connect_part", "ConnectContext"),
-            Role::Disconnect => ("disconnect_part", "DisconnectContext"),
-            Role::Error | Role::ErrorDefault => ("error_part", "ErrorContext"),
+    /// The role of an `#[on("..")]` handler, from its event name.
+    fn of_event(event: &LitStr) -> Role {
+        match event.value().as_str() {
+            "connect" => Role::Connect,
+            "disconnect" => Role::Disconnect,
+            "*" => Role::CatchAll,
+            _ => Role::Event(event.clone()),
         }
+    }
+
+    /// The runtime's assertion that an argument type is an extractor of this role.
+    fn part_assertion(&self) -> &'static str {
+        match self {
+            Role::Event(_) | Role::CatchAll => "assert_message_part",
+            Role::Connect => "assert_connect_part",
+            Role::Disconnect => "assert_disconnect_part",
+            Role::Error | Role::ErrorDefault => "assert_error_part",
+        }
+    }
+
+    /// The runtime's assertion that the return type fits this role.
+    fn output_assertion(&self) -> &'static str {
+        match self {
+            Role::Event(_) | Role::CatchAll | Role::Error | Role::ErrorDefault => "assert_ack",
+            Role::Connect => "assert_connect_result",
+            Role::Disconnect => "assert_disconnect_output",
+        }
+    }
+
+    /// The runtime's erasure for this role: (its trait, the quiet fallback, the method).
+    fn erasure(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Role::Event(_) | Role::CatchAll => ("MessageRole", "MessageRoleFallback", "message"),
+            Role::Connect => ("ConnectRole", "ConnectRoleFallback", "connect"),
+            Role::Disconnect => ("DisconnectRole", "DisconnectRoleFallback", "disconnect"),
+            Role::Error | Role::ErrorDefault => ("ErrorRole", "ErrorRoleFallback", "error"),
+        }
+    }
+
+    /// The registry's `Role` value.
+    fn registration(&self, krate: &TokenStream) -> TokenStream {
+        let variant = |name: &str| {
+            let name = syn::Ident::new(name, Span::call_site());
+            quote!(#krate::__private::Role::#name)
+        };
+        match self {
+            Role::Event(lit) => {
+                let role = variant("Event");
+                quote!(#role(#lit))
+            }
+            Role::CatchAll => variant("CatchAll"),
+            Role::Connect => variant("Connect"),
+            Role::Disconnect => variant("Disconnect"),
+            Role::Error => variant("Error"),
+            Role::ErrorDefault => variant("ErrorDefault"),
+        }
+    }
+
+    fn is_error_handler(&self) -> bool {
+        matches!(self, Role::Error | Role::ErrorDefault)
     }
 }
 
@@ -58,21 +105,20 @@ pub(crate) fn handler(kind: Kind, attr: TokenStream, item: TokenStream) -> Token
     let args = Args::parse(attr, &mut errors);
     let role = role(kind, &args, &mut errors);
     check_signature(&function, &mut errors);
-    if let Some(Role::Error | Role::ErrorDefault) = &role {
+    if role.as_ref().is_some_and(Role::is_error_handler) {
         check_error_argument(&function, &mut errors);
     }
-    let namespace = namespace(kind, &args, &mut errors);
     if let Some(errors) = errors.into_compile_errors() {
         return quote!(#function #errors);
     }
-    let (Some(role), Some(namespace)) = (role, namespace) else {
+    let Some(role) = role else {
         return function.into_token_stream();
     };
     let krate = args
         .krate
         .map(|path| path.into_token_stream())
         .unwrap_or_else(|| quote!(::socketio));
-    let registration = registration(&function, &role, &namespace, &krate);
+    let registration = registration(&function, &role, args.namespace.as_ref(), &krate);
     quote! {
         #function
         #registration
@@ -89,69 +135,26 @@ fn role(kind: Kind, args: &Args, errors: &mut Errors) -> Option<Role> {
                 ));
                 return None;
             };
-            let name = event.value();
-            Some(match name.as_str() {
-                "connect" => Role::Connect,
-                "disconnect" => Role::Disconnect,
-                "*" => Role::CatchAll,
-                reserved if RESERVED.contains(&reserved) => {
-                    errors.push(
-                        event,
-                        format!("{reserved:?} is reserved by Socket.IO: no client can send it"),
-                    );
-                    return None;
-                }
-                "" => {
-                    errors.push(event, "the event name is empty");
-                    return None;
-                }
-                _ => Role::Event(name),
-            })
+            Some(Role::of_event(event))
         }
         Kind::OnError | Kind::OnErrorDefault => {
             if let Some(event) = &args.event {
                 errors.push(event, "error handlers take no event name");
                 return None;
             }
-            if kind == Kind::OnErrorDefault {
-                if let Some(namespace) = &args.namespace {
-                    errors.push(
-                        namespace,
-                        "#[on_error_default] serves every namespace: use #[on_error(namespace = ..)] for one",
-                    );
-                    return None;
-                }
-                return Some(Role::ErrorDefault);
+            if kind == Kind::OnError {
+                return Some(Role::Error);
             }
-            Some(Role::Error)
+            if let Some(namespace) = &args.namespace {
+                errors.push(
+                    namespace,
+                    "#[on_error_default] serves every namespace: use #[on_error(namespace = ..)] for one",
+                );
+                return None;
+            }
+            Some(Role::ErrorDefault)
         }
     }
-}
-
-fn namespace(kind: Kind, args: &Args, errors: &mut Errors) -> Option<String> {
-    let Some(lit) = &args.namespace else {
-        return Some(
-            if kind == Kind::OnErrorDefault {
-                "*"
-            } else {
-                "/"
-            }
-            .to_owned(),
-        );
-    };
-    let value = lit.value();
-    if !value.starts_with('/') {
-        errors.push(
-            lit,
-            format!("a namespace starts with '/': write \"/{value}\""),
-        );
-        return None;
-    }
-    if value.contains(',') {
-        errors.push(lit, "a namespace cannot contain ','");
-        return None;
-    }
-    Some(value)
 }
 
 fn check_signature(function: &ItemFn, errors: &mut Errors) {
@@ -206,120 +209,87 @@ fn is_error_type(ty: &Type) -> bool {
     }
 }
 
+/// The checks and the registry entry.
 fn registration(
     function: &ItemFn,
     role: &Role,
-    namespace: &str,
+    namespace: Option<&LitStr>,
     krate: &TokenStream,
 ) -> TokenStream {
     let ident = &function.sig.ident;
-    let (part, context) = role.extractor();
-    let part = syn::Ident::new(part, Span::call_site());
-    let context = syn::Ident::new(context, Span::call_site());
-    let ctx = syn::Ident::new("__socketio_ctx", Span::mixed_site());
+    let types: Vec<&Type> = function
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(arg) => Some(&*arg.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
 
-    let mut bindings = Vec::new();
-    let mut names = Vec::new();
-    for (index, input) in function.sig.inputs.iter().enumerate() {
-        let FnArg::Typed(arg) = input else { continue };
-        let ty = &arg.ty;
-        let name = syn::Ident::new(&format!("__socketio_arg{index}"), Span::mixed_site());
-        let rejected = rejection(role, krate, &ctx);
-        let assert = syn::Ident::new(&format!("assert_{part}"), Span::call_site());
-        let extract = quote! {
-            (&#krate::__private::Part::<#ty>::new()).#part(&#ctx).await
-        };
-        bindings.push(quote_spanned! {ty.span()=>
-            #krate::__private::#assert::<#ty>();
-        });
-        bindings.push(quote! {
-            let #name = match #extract {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(error) => #rejected,
-            };
-        });
-        names.push(name);
-    }
-
-    let output = match &function.sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    // Each check carries the span of the token it is about, so a failure is reported there.
+    let part = syn::Ident::new(role.part_assertion(), Span::call_site());
+    let part_checks = types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #krate::__private::#part::<#ty>();));
+    let (output, output_span) = match &function.sig.output {
+        ReturnType::Default => (quote!(()), ident.span()),
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
     };
-    let output_span = match &function.sig.output {
-        ReturnType::Default => ident.span(),
-        ReturnType::Type(_, ty) => ty.span(),
-    };
-    let reply = syn::Ident::new("__socketio_reply", Span::mixed_site());
-    let finish = match role {
-        Role::Event(_) | Role::CatchAll => quote_spanned! {output_span=>
-            #krate::__private::reply::<#output>(&#ctx, #reply)
-        },
-        Role::Connect => quote_spanned! {output_span=>
-            #krate::__private::connect_result::<#output>(#reply)
-        },
-        Role::Disconnect => quote_spanned! {output_span=>
-            #krate::__private::disconnect_done::<#output>(#reply)
-        },
-        Role::Error | Role::ErrorDefault => quote_spanned! {output_span=>
-            #krate::__private::reply_error::<#output>(&#ctx, #reply)
-        },
-    };
-    let output_ty = match role {
-        Role::Connect => quote!(::core::result::Result<(), #krate::ConnectError>),
-        _ => quote!(()),
-    };
-    let call = match role {
-        Role::Event(_) => quote!(Event),
-        Role::CatchAll => quote!(CatchAll),
-        Role::Connect => quote!(Connect),
-        Role::Disconnect => quote!(Disconnect),
-        Role::Error => quote!(Error),
-        Role::ErrorDefault => quote!(ErrorDefault),
-    };
-    let event = match role {
-        Role::Event(name) => name.clone(),
-        Role::CatchAll => "*".to_owned(),
-        Role::Connect => "connect".to_owned(),
-        Role::Disconnect => "disconnect".to_owned(),
-        Role::Error | Role::ErrorDefault => String::new(),
-    };
-    let event = LitStr::new(&event, Span::call_site());
-    let namespace = LitStr::new(namespace, Span::call_site());
-    let handler = syn::Ident::new("__socketio_handler", Span::mixed_site());
-    // Spanned at the function's name, so a `!Send` handler is reported there.
-    let body = quote_spanned! {ident.span()=>
-        async move {
-            #(#bindings)*
-            let #reply = #ident(#(#names),*).await;
-            #finish
-        }
-    };
+    let output_assertion = syn::Ident::new(role.output_assertion(), Span::call_site());
+    let output_check =
+        quote_spanned!(output_span=> #krate::__private::#output_assertion::<#output>(););
     // The whole call carries the name's span (the crate path too), so rustc does not fall back
     // to the attribute when it reports the `Send` bound.
     let krate_at_name = respan(krate, ident.span());
-    let boxed = quote_spanned!(ident.span()=> #krate_at_name::__private::boxed(#body));
-    let (part_trait, fallback_trait) = match role {
-        Role::Event(_) | Role::CatchAll => (quote!(MessagePart), quote!(MessagePartFallback)),
-        Role::Connect => (quote!(ConnectPart), quote!(ConnectPartFallback)),
-        Role::Disconnect => (quote!(DisconnectPart), quote!(DisconnectPartFallback)),
-        Role::Error | Role::ErrorDefault => (quote!(ErrorPart), quote!(ErrorPartFallback)),
+    let send_check = quote_spanned! {ident.span()=>
+        #krate_at_name::__private::assert_send::<(#(#types,)*), _>(&#ident);
     };
+
+    // The names are checked by the runtime's own rules, evaluated at compile time: an error
+    // lands on the user's literal.
+    let name_check = |lit: &LitStr, rule: &str| {
+        let krate = respan(krate, lit.span());
+        let rule = syn::Ident::new(rule, lit.span());
+        quote_spanned!(lit.span()=> const _: &str = #krate::__private::#rule(#lit);)
+    };
+    let mut name_checks = Vec::new();
+    if let Role::Event(lit) = role {
+        name_checks.push(name_check(lit, "event"));
+    }
+    let namespace = match namespace {
+        Some(lit) => {
+            name_checks.push(name_check(lit, "namespace"));
+            lit.to_token_stream()
+        }
+        None => quote!("/"),
+    };
+    let role_value = role.registration(krate);
+    let (role_trait, fallback_trait, method) = role.erasure();
+    let role_trait = syn::Ident::new(role_trait, Span::call_site());
+    let fallback_trait = syn::Ident::new(fallback_trait, Span::call_site());
+    let method = syn::Ident::new(method, Span::call_site());
+    let checks = syn::Ident::new("__socketio_checks", Span::mixed_site());
     quote! {
         #[doc(hidden)]
         const _: () = {
             #[allow(unused_imports)]
-            use #krate::__private::{#part_trait as _, #fallback_trait as _};
-            fn #handler(#ctx: #krate::handler::#context) -> #krate::__private::BoxFuture<#output_ty> {
-                #boxed
+            use #krate::__private::{#role_trait as _, #fallback_trait as _};
+            #(#name_checks)*
+            #[allow(dead_code)]
+            fn #checks() {
+                #(#part_checks)*
+                #output_check
+                #send_check
             }
             #krate::__private::inventory::submit! {
                 #krate::__private::Registration {
                     namespace: #namespace,
-                    event: #event,
+                    role: #role_value,
                     handler: ::core::stringify!(#ident),
                     file: ::core::file!(),
                     line: ::core::line!(),
-                    call: #krate::__private::Call::#call(#handler),
+                    make: || (&#krate::__private::Function::<_, (#(#types,)*)>::new(#ident)).#method(),
                 }
             }
         };
@@ -336,18 +306,4 @@ fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
-}
-
-/// What the generated code does when an extractor refuses.
-fn rejection(role: &Role, krate: &TokenStream, ctx: &syn::Ident) -> TokenStream {
-    match role {
-        Role::Event(_) | Role::CatchAll => {
-            quote!(return #krate::__private::message_rejected(&#ctx, error))
-        }
-        Role::Connect => quote!(return #krate::__private::connect_rejected(error)),
-        Role::Disconnect => quote!(return #krate::__private::disconnect_rejected(&#ctx, error)),
-        Role::Error | Role::ErrorDefault => {
-            quote!(return #krate::__private::error_rejected(&#ctx, error))
-        }
-    }
 }

@@ -2,62 +2,42 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::Weak;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::args::Args;
 use crate::error::{AckError, EmitError};
-use crate::socket::SocketInner;
-use crate::Args;
 
-/// Removes a pending acknowledgement when its waiter goes away (timeout or drop), so the table
-/// never keeps entries nobody waits for.
-pub(crate) enum PendingAck {
-    /// An acknowledgement id in a local socket's table.
-    Socket { socket: Weak<SocketInner>, id: u64 },
-    /// A request to another process; dropping the guard forgets it.
-    Remote(#[allow(dead_code)] Box<dyn Send + Sync>),
-    /// Nothing to clean up (the emit failed before anything was registered).
-    None,
-}
+/// Default time to wait for an acknowledgement.
+pub(crate) const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
-impl PendingAck {
-    pub(crate) fn new(socket: Weak<SocketInner>, id: u64) -> Self {
-        PendingAck::Socket { socket, id }
-    }
-}
-
-impl Drop for PendingAck {
-    fn drop(&mut self) {
-        if let PendingAck::Socket { socket, id } = self {
-            if let Some(socket) = socket.upgrade() {
-                socket.lock_acks().remove(id);
-            }
-        }
-    }
-}
+/// Whatever forgets a pending acknowledgement when its waiter goes away (timeout or drop): an
+/// entry in a socket's table, or a request to another process. It acts in its `Drop`.
+pub(crate) type AckCleanup = Box<dyn Send + Sync>;
 
 /// The client's answer to [`Socket::emit_with_ack`](crate::Socket::emit_with_ack): await it
 /// for the acknowledgement's [`Args`].
 #[must_use = "the acknowledgement is only received when the future is awaited"]
 pub struct AckFuture {
     rx: oneshot::Receiver<Args>,
-    pending: PendingAck,
+    cleanup: Option<AckCleanup>,
     timeout: Duration,
     failed: Option<EmitError>,
 }
 
 impl AckFuture {
+    /// A wait for `rx` of at most `timeout`; `cleanup` is dropped when the wait ends. With
+    /// `failed`, the wait fails at once with that error.
     pub(crate) fn new(
         rx: oneshot::Receiver<Args>,
-        pending: PendingAck,
+        cleanup: AckCleanup,
         timeout: Duration,
         failed: Option<EmitError>,
     ) -> Self {
         AckFuture {
             rx,
-            pending,
+            cleanup: Some(cleanup),
             timeout,
             failed,
         }
@@ -66,7 +46,12 @@ impl AckFuture {
     /// A wait that fails at once with `error`.
     pub(crate) fn failed(error: EmitError) -> Self {
         let (_, rx) = oneshot::channel();
-        AckFuture::new(rx, PendingAck::None, Duration::ZERO, Some(error))
+        AckFuture {
+            rx,
+            cleanup: None,
+            timeout: Duration::ZERO,
+            failed: Some(error),
+        }
     }
 
     /// Waits at most `timeout` (instead of the server's `ack_timeout`).
@@ -88,7 +73,7 @@ impl IntoFuture for AckFuture {
         Box::pin(async move {
             let AckFuture {
                 rx,
-                pending,
+                cleanup,
                 timeout,
                 failed,
             } = self;
@@ -100,7 +85,7 @@ impl IntoFuture for AckFuture {
                 Ok(Err(_)) => Err(AckError::Disconnected),
                 Err(_) => Err(AckError::Timeout),
             };
-            drop(pending);
+            drop(cleanup);
             result
         })
     }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde_json::Value;
+
 /// A boxed error from user code.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -225,3 +227,65 @@ impl fmt::Display for AckError {
 }
 
 impl std::error::Error for AckError {}
+
+/// Refuses a namespace connection (Flask-SocketIO's `ConnectionRefusedError`): the client gets
+/// a CONNECT_ERROR carrying the message and optional data.
+///
+/// ```
+/// use socketio::ConnectError;
+///
+/// let refused = ConnectError::new("not allowed").data(serde_json::json!({"code": 401}));
+/// assert_eq!(refused.message(), "not allowed");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    message: String,
+    data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds structured data to the refusal.
+    #[must_use]
+    pub fn data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The data, if any.
+    pub fn get_data(&self) -> Option<&Value> {
+        self.data.as_ref()
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connection refused: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<&str> for ConnectError {
+    fn from(message: &str) -> Self {
+        ConnectError::new(message)
+    }
+}
+
+impl From<String> for ConnectError {
+    fn from(message: String) -> Self {
+        ConnectError::new(message)
+    }
+}

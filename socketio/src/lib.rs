@@ -21,51 +21,58 @@
 //!
 //! ## Layers
 //!
+//! Bottom first; each layer uses only the ones below it (`docs/architecture.md`).
+//!
 //! - [`engineio`]: sessions, transports (polling, WebSocket, upgrade), heartbeats, limits.
-//! - [`protocol`]: the Socket.IO packet codec, pure functions.
-//! - The runtime: namespaces, [`Socket`]s, handlers with [extractors](extract), acks, rooms and
-//!   broadcasts through an [`Adapter`](adapter::Adapter).
+//! - [`protocol`]: the Socket.IO packet codec and naming rules, pure functions.
+//! - [`adapter`]: rooms and broadcasts behind the [`Adapter`](adapter::Adapter) contract, kept
+//!   in memory by [`LocalAdapter`](adapter::LocalAdapter) or shared by several processes over
+//!   Redis or RabbitMQ by the [`queue`] ([`Builder::message_queue`]), which also offers the
+//!   write-only [`Emitter`] for workers.
+//! - Dispatch: namespaces and [`Socket`]s, acks, [`BroadcastOperator`].
+//! - [`extract`] and [`handler`]: handlers are `async fn`s whose arguments are extractors;
+//!   `#[on]` registers them, or the [`Builder`] does.
+//! - [`SocketIo`] and its [`Builder`]: the server.
 //! - [`testing`]: an in-process test client, Flask-SocketIO's `test_client`.
-//! - [`queue`]: several server processes over Redis or RabbitMQ
-//!   ([`Builder::message_queue`]), and the write-only [`Emitter`] for workers.
 #![warn(missing_docs)]
 
 extern crate self as socketio;
 
-pub mod adapter;
+// Layers, bottom first (docs/architecture.md; `scripts/check-layers` checks the imports).
+mod sync;
+
 pub mod engineio;
-pub mod extract;
-pub mod handler;
 pub mod protocol;
-pub mod queue;
-pub mod testing;
 
 mod ack;
 mod args;
-mod client;
-mod encode;
 mod error;
-mod namespace;
-mod operator;
+mod packet;
 mod reason;
+mod typemap;
+
+pub mod adapter;
+pub mod queue;
+
+mod dispatch;
+pub mod extract;
+pub mod handler;
 mod registry;
+
 mod server;
-mod socket;
+pub mod testing;
 
 pub use ack::AckFuture;
 pub use args::Args;
-pub use client::{Client, ClientState};
-pub use engineio::Handshake;
-pub use engineio::Sid;
-pub use error::{AckError, BoxError, EmitError, Error, ErrorKind};
-pub use extract::{Auth, Bin, Data, DataError, Event, Session, State, TryData};
-pub use handler::{Ack, ConnectError};
-pub use operator::BroadcastOperator;
+pub use dispatch::{BroadcastOperator, Socket};
+pub use engineio::{Handshake, Sid};
+pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind};
+pub use extract::{Auth, Bin, Data, Event, Session, State, TryData};
+pub use handler::Ack;
 pub use protocol::Binary;
 pub use queue::Emitter;
 pub use reason::DisconnectReason;
 pub use server::{BuildError, Builder, SocketIo};
-pub use socket::Socket;
 pub use socketio_macros::{on, on_error, on_error_default};
 
 #[doc(hidden)]

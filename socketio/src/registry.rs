@@ -1,50 +1,75 @@
 //! The handler registry the attribute macros submit to, collected once per server.
+//!
+//! `#[on]`, `#[on_error]` and `#[on_error_default]` each submit one [`Registration`]: constant
+//! data and a function that erases the user's handler through the same path as the builder's
+//! `.on(..)` (see `handler::erase_message` and its siblings). The builder collects them.
 
-use crate::handler::{
-    BoxFuture, ConnectContext, ConnectError, DisconnectContext, ErrorContext, MessageContext,
-};
+use crate::handler::ErasedHandler;
 
-/// One handler registered by `#[on]`, `#[on_error]` or `#[on_error_default]`: constant data and
-/// a non-generic function pointer.
+/// What a handler is registered for.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role<'a> {
+    /// One event.
+    Event(&'a str),
+    /// Every event without a handler of its own.
+    CatchAll,
+    /// Connections.
+    Connect,
+    /// Disconnections.
+    Disconnect,
+    /// The namespace's failures.
+    Error,
+    /// The failures of every namespace without an error handler of its own.
+    ErrorDefault,
+}
+
+impl Role<'_> {
+    /// The slot's description, to name both sides of a duplicate.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Role::Event(name) => format!("handlers for event {name:?}"),
+            Role::CatchAll => "catch-all handlers".into(),
+            Role::Connect => "connect handlers".into(),
+            Role::Disconnect => "disconnect handlers".into(),
+            Role::Error => "error handlers".into(),
+            Role::ErrorDefault => "default error handlers".into(),
+        }
+    }
+}
+
+/// A handler with its types erased, as a registration hands it over.
+#[doc(hidden)]
+pub struct Handler(pub(crate) ErasedHandler);
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handler")
+    }
+}
+
+/// One handler registered by `#[on]`, `#[on_error]` or `#[on_error_default]`.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Registration {
-    /// The namespace (`*` for a default error handler).
+    /// The namespace (ignored for [`Role::ErrorDefault`]).
     pub namespace: &'static str,
-    /// The event name (`connect`, `disconnect`, `*` for the lifecycle and catch-all handlers).
-    pub event: &'static str,
+    /// What the handler is for.
+    pub role: Role<'static>,
     /// The function's name.
     pub handler: &'static str,
     /// Where the attribute sits.
     pub file: &'static str,
     /// Where the attribute sits.
     pub line: u32,
-    /// The generated entry point.
-    pub call: Call,
-}
-
-/// A generated entry point, by handler role.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub enum Call {
-    /// An event handler.
-    Event(fn(MessageContext) -> BoxFuture<()>),
-    /// A catch-all handler.
-    CatchAll(fn(MessageContext) -> BoxFuture<()>),
-    /// A connect handler.
-    Connect(fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>>),
-    /// A disconnect handler.
-    Disconnect(fn(DisconnectContext) -> BoxFuture<()>),
-    /// A namespace's error handler.
-    Error(fn(ErrorContext) -> BoxFuture<()>),
-    /// The default error handler.
-    ErrorDefault(fn(ErrorContext) -> BoxFuture<()>),
+    /// Erases the function (called once, when a server is built).
+    pub make: fn() -> Handler,
 }
 
 inventory::collect!(Registration);
 
 impl Registration {
-    /// Where the handler was declared, as `file:line`.
+    /// Where the handler was declared, as `name (file:line)`.
     pub(crate) fn location(&self) -> String {
         format!("{} ({}:{})", self.handler, self.file, self.line)
     }
@@ -53,36 +78,46 @@ impl Registration {
 /// Every registration linked into the binary, in a stable order (inventory's is unspecified).
 pub(crate) fn collect() -> Vec<&'static Registration> {
     let mut all: Vec<&'static Registration> = inventory::iter::<Registration>.into_iter().collect();
-    all.sort_by_key(|r| (r.namespace, r.event, r.file, r.line));
+    all.sort_by_key(|r| (r.namespace, r.role, r.file, r.line));
     all
 }
 
 /// What the generated code calls. Not a stable API: only the macros may use it.
+///
+/// The macros emit, for each handler, compile-time checks that carry the user's spans (each
+/// argument is an extractor of the handler's role, the return type fits the role, the future is
+/// `Send`, the names follow the protocol's rules) and a [`Registration`] whose `make` erases the
+/// function with the runtime's own functions. When a check fails, the registration falls back
+/// (by autoref) to a quiet placeholder, so the user sees one error, on their own token.
 #[doc(hidden)]
 pub mod __private {
     use std::future::Future;
     use std::marker::PhantomData;
 
-    pub use super::{Call, Registration};
-    pub use crate::handler::BoxFuture;
+    pub use super::{Handler, Registration, Role};
     pub use inventory;
 
-    use crate::error::{BoxError, Error, ErrorKind};
     use crate::extract::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts};
-    use crate::handler::ConnectContext;
     use crate::handler::{
-        fail, AckResponder, ConnectError, DisconnectContext, ErrorContext, IntoAck,
-        IntoConnectResult, MessageContext, Site,
+        erase_connect, erase_disconnect, erase_error, erase_message, ConnectHandler,
+        DisconnectHandler, ErrorHandler, IntoAck, IntoConnectResult, MessageHandler,
     };
+    use crate::protocol::{check_event_name, check_namespace};
 
-    /// Names the type of one handler argument, for the extraction below.
-    pub struct Part<T>(PhantomData<fn() -> T>);
+    /// `namespace`, if it is a valid namespace; a compile-time error on the literal otherwise.
+    pub const fn namespace(namespace: &'static str) -> &'static str {
+        match check_namespace(namespace) {
+            Ok(()) => namespace,
+            Err(why) => panic!("{}", why),
+        }
+    }
 
-    impl<T> Part<T> {
-        /// A marker for the argument type `T`.
-        #[allow(clippy::new_without_default)]
-        pub fn new() -> Self {
-            Part(PhantomData)
+    /// `event`, if a handler may be registered for it; a compile-time error on the literal
+    /// otherwise.
+    pub const fn event(event: &'static str) -> &'static str {
+        match check_event_name(event) {
+            Ok(()) => event,
+            Err(why) => panic!("{}", why),
         }
     }
 
@@ -98,102 +133,14 @@ pub mod __private {
     /// Fails to compile, at the argument's type, unless it is an error-handler extractor.
     pub fn assert_error_part<T: FromErrorParts>() {}
 
-    /// Defines, for one handler role, the extraction used when the argument type is an
-    /// extractor, and a fallback (chosen by autoref when it is not) that type-checks quietly:
-    /// the `assert_*_part` call at the argument's type is then the only error the user sees, on
-    /// their own token, instead of a second one on the attribute.
-    macro_rules! parts {
-        ($trait:ident, $fallback:ident, $method:ident, $ctx:ty, $extractor:ident, $call:ident) => {
-            /// Extraction for a type that is an extractor of this role.
-            pub trait $trait<T> {
-                /// Extracts the argument.
-                fn $method<'a>(
-                    &self,
-                    ctx: &'a $ctx,
-                ) -> impl Future<Output = Result<T, BoxError>> + Send + 'a;
-            }
+    /// Fails to compile, at the return type, unless it can answer an acknowledgement.
+    pub fn assert_ack<R: IntoAck>() {}
 
-            impl<T: $extractor> $trait<T> for Part<T> {
-                fn $method<'a>(
-                    &self,
-                    ctx: &'a $ctx,
-                ) -> impl Future<Output = Result<T, BoxError>> + Send + 'a {
-                    async move { T::$call(ctx).await.map_err(Into::into) }
-                }
-            }
+    /// Fails to compile, at the return type, unless it is a connect handler's verdict.
+    pub fn assert_connect_result<R: IntoConnectResult>() {}
 
-            /// The quiet fallback for a type that is not (its bound check already failed).
-            pub trait $fallback<T> {
-                /// Never resolves; only reached in code that does not compile.
-                fn $method(&self, ctx: &$ctx) -> std::future::Pending<Result<T, BoxError>>;
-            }
-
-            impl<T> $fallback<T> for &Part<T> {
-                fn $method(&self, _ctx: &$ctx) -> std::future::Pending<Result<T, BoxError>> {
-                    std::future::pending()
-                }
-            }
-        };
-    }
-
-    parts!(
-        MessagePart,
-        MessagePartFallback,
-        message_part,
-        MessageContext,
-        FromMessageParts,
-        from_message_parts
-    );
-    parts!(
-        ConnectPart,
-        ConnectPartFallback,
-        connect_part,
-        ConnectContext,
-        FromConnectParts,
-        from_connect_parts
-    );
-    parts!(
-        DisconnectPart,
-        DisconnectPartFallback,
-        disconnect_part,
-        DisconnectContext,
-        FromDisconnectParts,
-        from_disconnect_parts
-    );
-    parts!(
-        ErrorPart,
-        ErrorPartFallback,
-        error_part,
-        ErrorContext,
-        FromErrorParts,
-        from_error_parts
-    );
-
-    /// Boxes a handler's future; a `!Send` handler fails to compile here.
-    pub fn boxed<F, T>(future: F) -> BoxFuture<T>
-    where
-        F: Future<Output = T> + Send + 'static,
-    {
-        Box::pin(future)
-    }
-
-    /// Answers the event's acknowledgement with the handler's return value.
-    pub fn reply<R: IntoAck>(ctx: &MessageContext, value: R) {
-        value.into_ack(AckResponder::new(ctx));
-    }
-
-    /// Answers the pending acknowledgement with an error handler's return value.
-    pub fn reply_error<R: IntoAck>(ctx: &ErrorContext, value: R) {
-        value.into_ack(AckResponder::for_error(ctx));
-    }
-
-    /// A connect handler's verdict.
-    pub fn connect_result<R: IntoConnectResult>(value: R) -> Result<(), ConnectError> {
-        value.into_connect_result()
-    }
-
-    /// A disconnect handler returns nothing.
-    pub fn disconnect_done<R: DisconnectOutput>(_value: R) {}
+    /// Fails to compile, at the return type, unless it is `()`.
+    pub fn assert_disconnect_output<R: DisconnectOutput>() {}
 
     /// A disconnect handler's return type.
     #[diagnostic::on_unimplemented(
@@ -204,27 +151,85 @@ pub mod __private {
 
     impl DisconnectOutput for () {}
 
-    /// An event extractor refused.
-    pub fn message_rejected(ctx: &MessageContext, error: BoxError) {
-        fail(Site::message(ctx), Error::new(ErrorKind::Extract, error));
+    /// An `async fn` taking `Args` (a tuple of its argument types), and the future it returns.
+    pub trait HandlerFn<Args> {
+        /// The future the function returns.
+        type Future;
     }
 
-    /// A connect extractor refused: the connection is refused with its message.
-    pub fn connect_rejected(error: BoxError) -> Result<(), ConnectError> {
-        Err(ConnectError::new(error.to_string()))
+    macro_rules! handler_fn {
+        ($($ty:ident),*) => {
+            impl<F, Fut, $($ty,)*> HandlerFn<($($ty,)*)> for F
+            where
+                F: Fn($($ty),*) -> Fut,
+            {
+                type Future = Fut;
+            }
+        };
     }
 
-    /// A disconnect extractor refused.
-    pub fn disconnect_rejected(ctx: &DisconnectContext, error: BoxError) {
-        fail(
-            Site::socket(&ctx.socket),
-            Error::new(ErrorKind::Extract, error),
-        );
+    handler_fn!();
+    handler_fn!(T1);
+    handler_fn!(T1, T2);
+    handler_fn!(T1, T2, T3);
+    handler_fn!(T1, T2, T3, T4);
+    handler_fn!(T1, T2, T3, T4, T5);
+    handler_fn!(T1, T2, T3, T4, T5, T6);
+    handler_fn!(T1, T2, T3, T4, T5, T6, T7);
+    handler_fn!(T1, T2, T3, T4, T5, T6, T7, T8);
+
+    /// Fails to compile, at the function's name, unless its future can move between threads.
+    pub fn assert_send<Args, F: HandlerFn<Args>>(_function: &F)
+    where
+        F::Future: Future + Send + 'static,
+    {
     }
 
-    /// An error handler's extractor refused: logged, never re-entered.
-    pub fn error_rejected(ctx: &ErrorContext, error: BoxError) {
-        let error = Error::new(ErrorKind::Extract, error);
-        tracing::warn!(%error, original = %ctx.error, "an error handler could not run");
+    /// A user's function `F` with argument types `Args`, to be erased for its role.
+    pub struct Function<F, Args>(F, PhantomData<fn() -> Args>);
+
+    impl<F, Args> Function<F, Args> {
+        /// Wraps `function`.
+        pub fn new(function: F) -> Self {
+            Function(function, PhantomData)
+        }
+    }
+
+    /// Defines, for one handler role, the erasure used when the function has that role's
+    /// signature, and a fallback (chosen by autoref when it has not) that type-checks quietly:
+    /// the assertions above are then the only errors the user sees.
+    macro_rules! roles {
+        ($($trait:ident, $fallback:ident, $method:ident, $bound:ident, $erase:ident;)*) => {$(
+            /// Erasure for a function with this role's signature.
+            pub trait $trait {
+                /// Erases the function.
+                fn $method(&self) -> Handler;
+            }
+
+            impl<F: $bound<Args> + Clone, Args> $trait for Function<F, Args> {
+                fn $method(&self) -> Handler {
+                    Handler($erase(self.0.clone()))
+                }
+            }
+
+            /// The quiet fallback for a function without this role's signature.
+            pub trait $fallback {
+                /// Never called: only reached in code that does not compile.
+                fn $method(&self) -> Handler;
+            }
+
+            impl<F, Args> $fallback for &Function<F, Args> {
+                fn $method(&self) -> Handler {
+                    unreachable!("reached only in code that does not compile")
+                }
+            }
+        )*};
+    }
+
+    roles! {
+        MessageRole, MessageRoleFallback, message, MessageHandler, erase_message;
+        ConnectRole, ConnectRoleFallback, connect, ConnectHandler, erase_connect;
+        DisconnectRole, DisconnectRoleFallback, disconnect, DisconnectHandler, erase_disconnect;
+        ErrorRole, ErrorRoleFallback, error, ErrorHandler, erase_error;
     }
 }

@@ -338,7 +338,7 @@ async fn close_ends_the_connection_with_transport_close() {
     client.close().await;
     assert!(!client.is_connected());
     assert_eq!(log.all(), ["transport close"]);
-    assert_eq!(io.engine().session_count(), 0);
+    assert_eq!(io.connection_count(), 0);
     assert!(matches!(
         client.recv().await,
         Err(TestError::Closed(CloseReason::TransportClose))
@@ -561,7 +561,7 @@ async fn invalid_handshake_input_is_reported_before_connecting() {
         .await
         .unwrap_err();
     assert!(matches!(err, TestError::Serialize(_)), "{err:?}");
-    assert_eq!(io.engine().session_count(), 0);
+    assert_eq!(io.connection_count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,11 @@
 //! The in-memory adapter: rooms of one process.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
-use super::{Adapter, EncodedPacket, LocalSockets, Target};
-use crate::Sid;
+use super::{Adapter, EncodedPacket, LocalSockets, Selection, Target};
+use crate::engineio::Sid;
+use crate::sync::RwLock;
 
 /// Rooms kept in memory, for a server running as one process.
 ///
@@ -27,29 +28,25 @@ impl LocalAdapter {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> RwLockWriteGuard<'_, Index> {
+        self.index.write()
     }
 
-    /// The sockets of `rooms` (including sockets addressed by id), as a set.
-    fn collect(&self, rooms: &[String], local: &dyn LocalSockets) -> HashSet<Sid> {
-        let index = self.read();
-        let mut sids = HashSet::new();
-        for room in rooms {
-            if let Some(members) = index.rooms.get(room) {
-                sids.extend(members.iter().copied());
-            }
-            if let Ok(sid) = room.parse::<Sid>() {
-                if local.contains(sid) {
-                    sids.insert(sid);
+    /// The sockets `target` selects.
+    fn select(&self, target: &Target, local: &dyn LocalSockets) -> Selection {
+        let index = self.index.read();
+        target.resolve(
+            |room, into| {
+                if let Some(members) = index.rooms.get(room) {
+                    into.extend(members.iter().copied());
                 }
-            }
-        }
-        sids
+            },
+            local,
+        )
     }
 }
 
@@ -129,15 +126,15 @@ impl Adapter for LocalAdapter {
     }
 
     fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets) {
-        let excluded = self.collect(&target.except, local);
-        let skip = |sid: Sid| Some(sid) == target.exclude || excluded.contains(&sid);
-        if target.rooms.is_empty() {
-            local.send_all(packet, &skip);
-            return;
-        }
-        for sid in self.collect(&target.rooms, local) {
-            if !skip(sid) {
-                local.send_to(sid, packet);
+        let selection = self.select(target, local);
+        match &selection.rooms {
+            None => local.send_all(packet, &|sid| selection.skips(sid)),
+            Some(members) => {
+                for &sid in members {
+                    if !selection.skips(sid) {
+                        local.send_to(sid, packet);
+                    }
+                }
             }
         }
     }

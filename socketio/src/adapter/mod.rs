@@ -10,25 +10,16 @@ mod local;
 
 pub use local::LocalAdapter;
 
-use std::sync::Weak;
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crate::engineio::Frame;
-use crate::{AckFuture, Sid};
+use crate::ack::AckFuture;
+use crate::engineio::Sid;
+pub use crate::packet::EncodedPacket;
 
-/// One encoded packet (its text frame and any binary attachments), shared by every recipient:
-/// cloning it clones reference counts, never bytes.
-#[derive(Debug, Clone, Default)]
-pub struct EncodedPacket {
-    pub(crate) frames: Vec<Frame>,
-}
-
-impl EncodedPacket {
-    /// The frames, text first, attachments after.
-    pub fn frames(&self) -> &[Frame] {
-        &self.frames
-    }
-}
+/// Makes the adapter of each namespace, given its path.
+pub(crate) type AdapterFactory = Arc<dyn Fn(&str) -> Arc<dyn Adapter> + Send + Sync>;
 
 /// Who a broadcast goes to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,36 +55,66 @@ pub trait LocalSockets: Send + Sync {
     ) -> Option<AckFuture>;
 }
 
-/// The ids of the sockets connected here that `target` selects, according to `adapter`'s
-/// rooms: the helper behind the default [`Adapter`] methods that act on sockets rather than send
-/// to them.
-pub fn select<A: Adapter + ?Sized>(
-    adapter: &A,
-    target: &Target,
-    local: &dyn LocalSockets,
-) -> Vec<Sid> {
-    let members_of = |rooms: &[String]| -> Vec<Sid> {
-        let mut sids = Vec::new();
-        for room in rooms {
-            sids.extend(adapter.members(room));
-            if let Ok(sid) = room.parse::<Sid>() {
-                if local.contains(sid) {
-                    sids.push(sid);
+impl Target {
+    /// Resolves the target against the rooms `members_into` knows and the sockets connected
+    /// here: the one place where the selection rules live. A room named by a socket id selects
+    /// that socket when it is connected here.
+    pub(crate) fn resolve(
+        &self,
+        members_into: impl Fn(&str, &mut HashSet<Sid>),
+        local: &dyn LocalSockets,
+    ) -> Selection {
+        let collect = |rooms: &[String]| {
+            let mut sids = HashSet::new();
+            for room in rooms {
+                members_into(room, &mut sids);
+                if let Ok(sid) = room.parse::<Sid>() {
+                    if local.contains(sid) {
+                        sids.insert(sid);
+                    }
                 }
             }
+            sids
+        };
+        Selection {
+            rooms: (!self.rooms.is_empty()).then(|| collect(&self.rooms)),
+            excluded: collect(&self.except),
+            exclude: self.exclude,
         }
+    }
+}
+
+/// The sockets a [`Target`] selects, resolved against the rooms of the moment.
+pub(crate) struct Selection {
+    /// The members of the target's rooms; `None` means every socket of the namespace.
+    pub(crate) rooms: Option<HashSet<Sid>>,
+    excluded: HashSet<Sid>,
+    exclude: Option<Sid>,
+}
+
+impl Selection {
+    /// Whether `sid`, if it is in the rooms, is left out.
+    pub(crate) fn skips(&self, sid: Sid) -> bool {
+        Some(sid) == self.exclude || self.excluded.contains(&sid)
+    }
+
+    /// The selected sockets connected here, sorted.
+    pub(crate) fn sids(&self, local: &dyn LocalSockets) -> Vec<Sid> {
+        let mut sids: Vec<Sid> = match &self.rooms {
+            Some(members) => members.iter().copied().collect(),
+            None => local.sids(),
+        };
+        sids.retain(|sid| !self.skips(*sid));
+        sids.sort_unstable();
         sids
-    };
-    let excluded = members_of(&target.except);
-    let mut sids = if target.rooms.is_empty() {
-        local.sids()
-    } else {
-        members_of(&target.rooms)
-    };
-    sids.sort_unstable();
-    sids.dedup();
-    sids.retain(|sid| Some(*sid) != target.exclude && !excluded.contains(sid));
-    sids
+    }
+}
+
+/// The ids of the sockets connected here that `target` selects, according to `adapter`'s rooms.
+fn select<A: Adapter + ?Sized>(adapter: &A, target: &Target, local: &dyn LocalSockets) -> Vec<Sid> {
+    target
+        .resolve(|room, into| into.extend(adapter.members(room)), local)
+        .sids(local)
 }
 
 /// Rooms and broadcasts for one namespace.
@@ -162,10 +183,5 @@ pub trait Adapter: Send + Sync + 'static {
         local: &dyn LocalSockets,
     ) -> Option<AckFuture> {
         local.send_with_ack(sid, packet, timeout)
-    }
-
-    /// The message queue's health and counters, for adapters that have one.
-    fn queue_stats(&self) -> Option<crate::queue::QueueStats> {
-        None
     }
 }

@@ -1,8 +1,8 @@
 //! The engine: the session table, the request router and the heartbeat.
 
-use std::collections::HashMap;
+use std::any::Any;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Weak};
 
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::cors;
 use super::query::{Query, TransportParam};
-use super::session::{CloseReason, Handshake, Session, Transport};
-use super::{polling, websocket, EngineConfig, HttpError, Sid, Str};
-use bytes::Bytes;
+use super::session::{CloseReason, EngineSession, Handshake, Transport};
+use super::state::EngineState;
+use super::{polling, websocket, EngineConfig, EngineHandler, HttpError, Sid};
 
 /// Bytes of outgoing WebSocket frames gathered before they are written to the socket. The pump
 /// flushes after every batch of queued frames, so this only decides how many writes (syscalls) a
@@ -22,39 +22,12 @@ use bytes::Bytes;
 /// The buffer grows only as frames come, and keeps at most this much (plus one frame) afterwards.
 const WS_WRITE_BUFFER: usize = 4096;
 
-/// What the layer above Engine.IO implements: it is told of sessions opening, messages arriving
-/// and sessions closing. Calls for one session never overlap and arrive in order.
-pub trait EngineHandler: Send + Sync + 'static {
-    /// Data kept per session, created when the session opens.
-    type Data: Default + Send + Sync + 'static;
-
-    /// A session opened. Frames sent from here go out right after the open packet.
-    fn on_open(&self, session: &Arc<Session<Self::Data>>);
-
-    /// A text message arrived.
-    fn on_message(&self, session: &Arc<Session<Self::Data>>, text: Str);
-
-    /// A binary message arrived.
-    fn on_binary(&self, session: &Arc<Session<Self::Data>>, data: Bytes);
-
-    /// The session closed; it is already gone from the table.
-    fn on_close(&self, session: &Arc<Session<Self::Data>>, reason: CloseReason);
-}
-
-/// The shared state behind an [`Engine`] handle (not part of the public API).
-#[doc(hidden)]
-pub struct Inner<H: EngineHandler> {
-    pub(crate) config: EngineConfig,
-    pub(crate) handler: H,
-    sessions: RwLock<HashMap<Sid, Arc<Session<H::Data>>>>,
-}
-
 /// An Engine.IO v4 server: a cheap handle to share.
 ///
 /// It answers HTTP requests on its path through [`Engine::handle`], or as an axum service
 /// through [`Engine::router`].
 pub struct Engine<H: EngineHandler> {
-    pub(crate) inner: Arc<Inner<H>>,
+    pub(crate) inner: Arc<EngineState<H>>,
 }
 
 impl<H: EngineHandler> Clone for Engine<H> {
@@ -69,20 +42,22 @@ impl<H: EngineHandler> Engine<H> {
     /// A new engine with its handler.
     pub fn new(config: EngineConfig, handler: H) -> Self {
         Engine {
-            inner: Arc::new(Inner {
-                config,
-                handler,
-                sessions: RwLock::new(HashMap::new()),
-            }),
+            inner: Arc::new(EngineState::new(config, handler)),
         }
     }
 
-    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner<H>> {
-        Arc::downgrade(&self.inner)
+    /// A handle that does not keep the engine alive, with its handler type erased: for a
+    /// layer that must reach the engine without naming its handler.
+    pub(crate) fn downgrade_opaque(&self) -> Weak<dyn Any + Send + Sync> {
+        let weak: Weak<EngineState<H>> = Arc::downgrade(&self.inner);
+        weak
     }
 
-    pub(crate) fn from_inner(inner: Arc<Inner<H>>) -> Self {
-        Engine { inner }
+    /// The engine behind a handle from [`downgrade_opaque`](Self::downgrade_opaque), if it
+    /// still exists and its handler is `H`.
+    pub(crate) fn upgrade_opaque(handle: &Weak<dyn Any + Send + Sync>) -> Option<Self> {
+        let inner = handle.upgrade()?.downcast::<EngineState<H>>().ok()?;
+        Some(Engine { inner })
     }
 
     /// The options.
@@ -96,18 +71,18 @@ impl<H: EngineHandler> Engine<H> {
     }
 
     /// A live session.
-    pub fn session(&self, sid: Sid) -> Option<Arc<Session<H::Data>>> {
+    pub fn session(&self, sid: Sid) -> Option<Arc<EngineSession<H::Data>>> {
         self.inner.session(sid)
     }
 
     /// How many sessions are live.
     pub fn session_count(&self) -> usize {
-        self.inner.read_sessions().len()
+        self.inner.session_count()
     }
 
     /// Closes every session with `reason` (e.g. [`CloseReason::ServerShutdown`]).
     pub fn close_all(&self, reason: CloseReason) {
-        let sessions: Vec<_> = self.inner.read_sessions().values().cloned().collect();
+        let sessions = self.inner.sessions();
         for session in sessions {
             session.close(reason);
         }
@@ -210,7 +185,7 @@ impl<H: EngineHandler> Engine<H> {
         &self,
         parts: &axum::http::request::Parts,
         transport: Transport,
-    ) -> Arc<Session<H::Data>> {
+    ) -> Arc<EngineSession<H::Data>> {
         let handshake = Handshake {
             headers: owned_headers(&parts.headers),
             uri: owned_uri(&parts.uri),
@@ -228,28 +203,19 @@ impl<H: EngineHandler> Engine<H> {
         &self,
         handshake: Handshake,
         transport: Transport,
-    ) -> Arc<Session<H::Data>> {
+    ) -> Arc<EngineSession<H::Data>> {
         let opened = tokio::time::Instant::now();
         let config = &self.inner.config;
         let session = {
-            let mut sessions = self
-                .inner
-                .sessions
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
-            let mut sid = Sid::random();
-            while sessions.contains_key(&sid) {
-                sid = Sid::random();
-            }
-            let session = Arc::new(Session::new(
-                sid,
-                handshake,
-                transport,
-                config.max_queued_packets,
-                H::Data::default(),
-            ));
-            sessions.insert(sid, session.clone());
-            session
+            self.inner.insert_new(|sid| {
+                EngineSession::new(
+                    sid,
+                    handshake,
+                    transport,
+                    config.max_queued_packets,
+                    H::Data::default(),
+                )
+            })
         };
         tracing::debug!(sid = %session.sid(), ?transport, "session opened");
         tokio::spawn(heartbeat(self.inner.clone(), session.clone(), opened));
@@ -257,7 +223,7 @@ impl<H: EngineHandler> Engine<H> {
         session
     }
 
-    fn set_cookie(&self, response: &mut Response, session: &Session<H::Data>) {
+    fn set_cookie(&self, response: &mut Response, session: &EngineSession<H::Data>) {
         let Some(cookie) = &self.inner.config.cookie else {
             return;
         };
@@ -275,46 +241,6 @@ impl<H: EngineHandler> Engine<H> {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
-    }
-}
-
-impl<H: EngineHandler> Inner<H> {
-    fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Arc<Session<H::Data>>>> {
-        self.sessions.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn remove(&self, session: &Session<H::Data>) {
-        self.sessions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&session.sid());
-    }
-
-    /// A session that requests may still address: a session closed for any reason but the
-    /// client's own close request counts as gone, even before the table forgets it.
-    pub(crate) fn session(&self, sid: Sid) -> Option<Arc<Session<H::Data>>> {
-        let session = self.read_sessions().get(&sid).cloned()?;
-        match session.close_reason() {
-            None | Some(CloseReason::TransportClose) => Some(session),
-            Some(_) => None,
-        }
-    }
-
-    /// Hands a decoded message to the handler.
-    pub(crate) fn deliver_text(&self, session: &Arc<Session<H::Data>>, text: Str) {
-        if text.len() > self.config.max_http_buffer_size {
-            session.close(CloseReason::ParseError);
-            return;
-        }
-        self.handler.on_message(session, text);
-    }
-
-    pub(crate) fn deliver_binary(&self, session: &Arc<Session<H::Data>>, data: Bytes) {
-        if data.len() > self.config.max_http_buffer_size {
-            session.close(CloseReason::ParseError);
-            return;
-        }
-        self.handler.on_binary(session, data);
     }
 }
 
@@ -354,8 +280,8 @@ fn valid_websocket_key(headers: &HeaderMap) -> bool {
 /// Deadlines count from when the session opened (not from when this task first ran), so a
 /// client sees the same timing the reference server gives.
 async fn heartbeat<H: EngineHandler>(
-    inner: Arc<Inner<H>>,
-    session: Arc<Session<H::Data>>,
+    inner: Arc<EngineState<H>>,
+    session: Arc<EngineSession<H::Data>>,
     opened: tokio::time::Instant,
 ) {
     let interval = inner.config.ping_interval;

@@ -7,22 +7,22 @@
 
 use std::sync::Arc;
 
-use super::engine::{Engine, EngineHandler};
 use super::packet::decode_text;
 use super::polling::receive;
-use super::session::{CloseReason, Handshake, Session, Transport};
+use super::session::{CloseReason, EngineSession, Handshake, Transport};
+use super::{Engine, EngineHandler};
 use super::{Frame, Str};
 
 impl<H: EngineHandler> Engine<H> {
     /// Opens a session for `handshake` without any HTTP request: it gets a sid, a heartbeat and
     /// the handler's `on_open`, like a session opened over WebSocket.
-    pub(crate) fn open_in_process(&self, handshake: Handshake) -> Arc<Session<H::Data>> {
+    pub(crate) fn open_in_process(&self, handshake: Handshake) -> Arc<EngineSession<H::Data>> {
         self.open_with(handshake, Transport::WebSocket)
     }
 
     /// Hands one frame from an in-process client to its session, as a transport would: a text
     /// frame is one Engine.IO packet (`"3"`, `"4..."`), a binary frame one binary message.
-    pub(crate) fn receive_in_process(&self, session: &Arc<Session<H::Data>>, frame: Frame) {
+    pub(crate) fn receive_in_process(&self, session: &Arc<EngineSession<H::Data>>, frame: Frame) {
         if session.is_closed() {
             return;
         }

@@ -10,6 +10,7 @@ mod config;
 mod cors;
 mod engine;
 mod error;
+mod handler;
 mod in_process;
 mod packet;
 mod payload;
@@ -18,16 +19,16 @@ mod query;
 mod serve;
 mod session;
 mod sid;
+mod state;
 mod text;
 mod websocket;
 
 pub use config::{AllowedOrigins, Cookie, EngineConfig};
-#[doc(hidden)]
-pub use engine::Inner as EngineInner;
-pub use engine::{Engine, EngineHandler};
+pub use engine::Engine;
 pub use error::HttpError;
+pub use handler::EngineHandler;
 pub use packet::{Frame, MessageBuf, PacketError};
 pub use serve::serve;
-pub use session::{cookie, CloseReason, Handshake, SendError, Session, Transport};
+pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;

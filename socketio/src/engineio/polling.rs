@@ -7,17 +7,18 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::engine::{EngineHandler, Inner};
 use super::packet::Inbound;
-use super::session::{CloseReason, Session, Transport};
+use super::session::{CloseReason, EngineSession, Transport};
+use super::state::EngineState;
+use super::EngineHandler;
 use super::{payload, HttpError};
 
 const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 
 /// The open packet that answers a handshake.
 pub(crate) fn open_packet<H: EngineHandler>(
-    inner: &Inner<H>,
-    session: &Session<H::Data>,
+    inner: &EngineState<H>,
+    session: &EngineSession<H::Data>,
     upgrades: bool,
 ) -> String {
     let config = &inner.config;
@@ -37,8 +38,8 @@ pub(crate) fn open_packet<H: EngineHandler>(
 
 /// The response to a polling handshake.
 pub(crate) fn handshake_response<H: EngineHandler>(
-    inner: &Inner<H>,
-    session: &Session<H::Data>,
+    inner: &EngineState<H>,
+    session: &EngineSession<H::Data>,
 ) -> Response {
     text_response(open_packet(inner, session, true))
 }
@@ -50,8 +51,8 @@ fn text_response(body: String) -> Response {
 /// A polling GET: waits for frames, then answers with up to `max_packets_per_poll` of them.
 /// Only one GET may wait at a time; an overlapping one closes the session.
 pub(crate) async fn get<H: EngineHandler>(
-    inner: &Inner<H>,
-    session: &Arc<Session<H::Data>>,
+    inner: &EngineState<H>,
+    session: &Arc<EngineSession<H::Data>>,
 ) -> Response {
     if session.transport() != Transport::Polling {
         return HttpError::BadRequest.into_response();
@@ -91,7 +92,7 @@ pub(crate) async fn get<H: EngineHandler>(
     text_response(payload::encode(&frames))
 }
 
-struct CloseOnDrop<'a, D>(Option<&'a Session<D>>);
+struct CloseOnDrop<'a, D>(Option<&'a EngineSession<D>>);
 
 impl<D> Drop for CloseOnDrop<'_, D> {
     fn drop(&mut self) {
@@ -105,8 +106,8 @@ impl<D> Drop for CloseOnDrop<'_, D> {
 /// its packets over in order. Only one POST may run at a time; an overlapping one closes the
 /// session.
 pub(crate) async fn post<H: EngineHandler>(
-    inner: &Inner<H>,
-    session: &Arc<Session<H::Data>>,
+    inner: &EngineState<H>,
+    session: &Arc<EngineSession<H::Data>>,
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
@@ -176,7 +177,7 @@ pub(crate) async fn post<H: EngineHandler>(
     text_response("ok".to_owned())
 }
 
-struct PostingGuard<'a, D>(&'a Session<D>);
+struct PostingGuard<'a, D>(&'a EngineSession<D>);
 
 impl<D> Drop for PostingGuard<'_, D> {
     fn drop(&mut self) {
@@ -188,8 +189,8 @@ impl<D> Drop for PostingGuard<'_, D> {
 
 /// Acts on one packet from the client, on either transport.
 pub(crate) fn receive<H: EngineHandler>(
-    inner: &Inner<H>,
-    session: &Arc<Session<H::Data>>,
+    inner: &EngineState<H>,
+    session: &Arc<EngineSession<H::Data>>,
     packet: Inbound,
 ) {
     match packet {

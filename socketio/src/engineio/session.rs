@@ -142,7 +142,7 @@ pub enum Transport {
 /// One live Engine.IO session.
 ///
 /// `D` is the data the layer above keeps per session ([`EngineHandler::Data`](super::EngineHandler::Data)).
-pub struct Session<D> {
+pub struct EngineSession<D> {
     sid: Sid,
     handshake: Handshake,
     tx: mpsc::Sender<Frame>,
@@ -160,7 +160,7 @@ pub struct Session<D> {
     data: D,
 }
 
-impl<D> Session<D> {
+impl<D> EngineSession<D> {
     pub(crate) fn new(
         sid: Sid,
         handshake: Handshake,
@@ -169,7 +169,7 @@ impl<D> Session<D> {
         data: D,
     ) -> Self {
         let (tx, rx) = mpsc::channel(queue.max(1));
-        Session {
+        EngineSession {
             sid,
             handshake,
             tx,
@@ -270,9 +270,9 @@ impl<D> Session<D> {
     }
 }
 
-impl<D> std::fmt::Debug for Session<D> {
+impl<D> std::fmt::Debug for EngineSession<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("EngineSession")
             .field("sid", &self.sid)
             .field("transport", &self.transport())
             .field("closed", &self.close_reason())

@@ -12,10 +12,11 @@ use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, Stream};
 use tokio::sync::{mpsc, MutexGuard};
 
-use super::engine::{EngineHandler, Inner};
 use super::packet::{decode_text, Inbound};
 use super::polling::{open_packet, receive};
-use super::session::{CloseReason, Session};
+use super::session::{CloseReason, EngineSession};
+use super::state::EngineState;
+use super::EngineHandler;
 use super::{Frame, Str};
 
 /// Frames written before one flush.
@@ -27,8 +28,8 @@ const MAX_BATCH: usize = 64;
 /// captured and as a local, so the WebSocket (368 bytes) passed by value down to [`pump`] took
 /// four slots of the connection's task instead of one allocation.
 pub(crate) async fn run_direct<H: EngineHandler>(
-    inner: Arc<Inner<H>>,
-    session: Arc<Session<H::Data>>,
+    inner: Arc<EngineState<H>>,
+    session: Arc<EngineSession<H::Data>>,
     mut socket: Box<WebSocket>,
 ) {
     let open = open_packet(&inner, &session, false);
@@ -44,8 +45,8 @@ pub(crate) async fn run_direct<H: EngineHandler>(
 /// noop, wait for `5`, then take over the outbound queue. Fails (closing only this WebSocket)
 /// when another upgrade is under way, on any other packet, or after `upgrade_timeout`.
 pub(crate) async fn upgrade<H: EngineHandler>(
-    inner: Arc<Inner<H>>,
-    session: Arc<Session<H::Data>>,
+    inner: Arc<EngineState<H>>,
+    session: Arc<EngineSession<H::Data>>,
     mut socket: Box<WebSocket>,
 ) {
     use std::sync::atomic::Ordering;
@@ -75,7 +76,7 @@ pub(crate) async fn upgrade<H: EngineHandler>(
 }
 
 /// Runs the probe exchange; `true` once the client sent `5`.
-async fn probe<D>(session: &Session<D>, socket: &mut WebSocket) -> bool {
+async fn probe<D>(session: &EngineSession<D>, socket: &mut WebSocket) -> bool {
     loop {
         let message = tokio::select! {
             _ = session.closed() => return false,
@@ -104,8 +105,8 @@ async fn probe<D>(session: &Session<D>, socket: &mut WebSocket) -> bool {
 
 /// Moves frames both ways until the session or the socket closes.
 async fn pump<H: EngineHandler>(
-    inner: &Inner<H>,
-    session: &Arc<Session<H::Data>>,
+    inner: &EngineState<H>,
+    session: &Arc<EngineSession<H::Data>>,
     mut socket: Box<WebSocket>,
     mut rx: MutexGuard<'_, mpsc::Receiver<Frame>>,
 ) {

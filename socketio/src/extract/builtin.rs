@@ -4,9 +4,10 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
+use super::context::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
 use super::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts, Infallible};
-use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
-use crate::Args;
+use crate::args::Args;
+use crate::dispatch::Socket;
 
 /// The event's arguments as `T` (see [`Args`] for how arguments map onto types).
 ///
@@ -175,13 +176,9 @@ impl fmt::Display for MissingState {
 
 impl std::error::Error for MissingState {}
 
-fn state<T: Clone + Send + Sync + 'static>(
-    socket: &crate::Socket,
-) -> Result<State<T>, MissingState> {
+fn state<T: Clone + Send + Sync + 'static>(socket: &Socket) -> Result<State<T>, MissingState> {
     socket
-        .inner
-        .ns
-        .shared
+        .core()
         .state
         .get::<T>()
         .cloned()

@@ -2,20 +2,26 @@
 //!
 //! A handler is an `async fn` whose arguments each implement the extractor trait of its moment:
 //! [`FromMessageParts`] for events, [`FromConnectParts`] for connections, [`FromDisconnectParts`]
-//! for disconnections. Argument order never matters: extractors only read the context.
+//! for disconnections and [`FromErrorParts`] for error handlers. Each reads the moment's
+//! context ([`MessageContext`], [`ConnectContext`], [`DisconnectContext`], [`ErrorContext`]);
+//! argument order never matters: extractors only read the context.
 //!
 //! Write your own by implementing the trait (see the `CurrentUser` pattern in the examples).
 
 mod builtin;
+mod context;
 mod session;
 
 pub use builtin::{Auth, Bin, Data, DataError, Event, MissingState, NoEvent, State, TryData};
+pub use context::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
 pub use session::Session;
 
 use std::future::Future;
 
-use crate::error::BoxError;
-use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+use crate::dispatch::Socket;
+use crate::engineio::{Handshake, Sid};
+use crate::error::{BoxError, Error};
+use crate::reason::DisconnectReason;
 
 /// Builds a handler argument from a received event.
 #[diagnostic::on_unimplemented(
@@ -127,11 +133,9 @@ macro_rules! from_socket {
     };
 }
 
-from_socket!(crate::Socket, |socket| socket.clone());
-from_socket!(crate::Sid, |socket| socket.id());
-from_socket!(crate::engineio::Handshake, |socket| socket
-    .handshake()
-    .clone());
+from_socket!(Socket, |socket| socket.clone());
+from_socket!(Sid, |socket| socket.id());
+from_socket!(Handshake, |socket| socket.handshake().clone());
 
 /// The server a socket belongs to could not be reached: it was dropped while a handler ran.
 #[derive(Debug)]
@@ -145,34 +149,14 @@ impl std::fmt::Display for ServerGone {
 
 impl std::error::Error for ServerGone {}
 
-/// The server the socket belongs to, for emits beyond the socket: `io.emit(..)` reaches every
-/// socket of `/`, the sender included, like Flask-SocketIO's `socketio.emit`.
-macro_rules! server_extractor {
-    ($($trait:ident $method:ident $ctx:ty),*) => {$(
-        impl $trait for crate::SocketIo {
-            type Rejection = ServerGone;
-            async fn $method(ctx: &$ctx) -> Result<Self, ServerGone> {
-                crate::SocketIo::of_socket(&ctx.socket).ok_or(ServerGone)
-            }
-        }
-    )*};
-}
-
-server_extractor!(
-    FromMessageParts from_message_parts MessageContext,
-    FromConnectParts from_connect_parts ConnectContext,
-    FromDisconnectParts from_disconnect_parts DisconnectContext,
-    FromErrorParts from_error_parts ErrorContext
-);
-
-impl FromErrorParts for crate::Error {
+impl FromErrorParts for Error {
     type Rejection = Infallible;
     async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, Infallible> {
         Ok(ctx.error.clone())
     }
 }
 
-impl FromDisconnectParts for crate::DisconnectReason {
+impl FromDisconnectParts for DisconnectReason {
     type Rejection = Infallible;
     async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, Infallible> {
         Ok(ctx.reason)

@@ -2,9 +2,9 @@
 
 use std::marker::PhantomData;
 
+use super::context::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
 use super::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts, Infallible};
-use crate::handler::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
-use crate::Socket;
+use crate::dispatch::Socket;
 
 /// The socket's session value of type `T`: set it in the connect handler (or any handler) and
 /// every later handler of the same socket sees it; it goes away with the socket.
@@ -31,17 +31,17 @@ pub struct Session<T> {
 impl<T: Clone + Send + Sync + 'static> Session<T> {
     /// A copy of the value, if one was set.
     pub fn get(&self) -> Option<T> {
-        self.socket.inner.values().get::<T>().cloned()
+        self.socket.values().get::<T>().cloned()
     }
 
     /// Sets the value.
     pub fn set(&self, value: T) {
-        self.socket.inner.values().insert(value);
+        self.socket.values().insert(value);
     }
 
     /// Changes the value in place (`None` when unset); returns what `f` returns.
     pub fn update<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
-        let mut map = self.socket.inner.values();
+        let mut map = self.socket.values();
         let mut value = map.remove::<T>();
         let out = f(&mut value);
         if let Some(value) = value {
@@ -52,7 +52,7 @@ impl<T: Clone + Send + Sync + 'static> Session<T> {
 
     /// Removes the value and returns it.
     pub fn take(&self) -> Option<T> {
-        self.socket.inner.values().remove::<T>()
+        self.socket.values().remove::<T>()
     }
 }
 

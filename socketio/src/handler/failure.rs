@@ -1,9 +1,16 @@
 //! The error pipeline: every failure goes to the namespace's error handler, then the default
-//! one, then a built-in handler that logs.
+//! one, then a built-in handler that logs; and running handler futures with their panics caught.
 
-use super::{run_error_handler, ErrorContext, MessageContext};
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+
+use crate::args::Args;
+use crate::dispatch::BoxFuture;
+use crate::dispatch::{run_now, Socket};
 use crate::engineio::Str;
-use crate::{Args, Error, Socket};
+use crate::error::{Error, ErrorKind};
+use crate::extract::MessageContext;
 
 /// Where a failure happened: enough to run the error handler and answer the pending ack.
 #[derive(Clone)]
@@ -46,20 +53,46 @@ impl Site {
     }
 }
 
-/// Hands `error` to the most specific error handler, or logs it.
+/// Hands `error` to the most specific error handler of the socket's namespace, or logs it.
 pub(crate) fn fail(site: Site, error: Error) {
-    let socket = &site.socket;
-    let error = error.at(socket.namespace(), site.event.as_deref(), socket.id());
-    match socket.inner.ns.error_handler() {
-        Some(handler) => {
-            let ctx = ErrorContext {
-                error,
-                socket: site.socket.clone(),
-                event: site.event.map(|name| (name, site.args)),
-                ack_id: site.ack_id,
-            };
-            run_error_handler(handler(ctx));
-        }
-        None => error.report(),
-    }
+    let Site {
+        socket,
+        event,
+        args,
+        ack_id,
+    } = site;
+    let event = event.map(|name| (name, args));
+    socket.ns().report(&socket, error, event, ack_id);
+}
+
+/// Runs a handler's future with [`run_now`]; a panic is caught and goes to the error
+/// pipeline, it never reaches the connection.
+pub(crate) fn run(future: BoxFuture<()>, site: Site) {
+    run_now(Box::pin(AssertUnwindSafe(future).catch_unwind().map(
+        move |result| {
+            if let Err(panic) = result {
+                fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
+            }
+        },
+    )));
+}
+
+/// Runs an error handler; its own failures are only logged, so the pipeline cannot loop.
+pub(crate) fn run_error_handler(future: BoxFuture<()>) {
+    run_now(Box::pin(AssertUnwindSafe(future).catch_unwind().map(
+        |result| {
+            if let Err(panic) = result {
+                tracing::error!(panic = %panic_message(&*panic), "an error handler panicked");
+            }
+        },
+    )));
+}
+
+/// The message a panic carried.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a handler panicked".to_owned())
 }

@@ -1,39 +1,23 @@
 //! Handlers: `async fn`s whose arguments are extractors, registered once per server.
 
 mod connect;
-mod context;
 mod failure;
 mod reply;
+mod table;
 
-pub use connect::{ConnectError, IntoConnectResult};
-pub use context::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+pub use crate::dispatch::BoxFuture;
+pub use connect::IntoConnectResult;
 pub(crate) use failure::{fail, Site};
 pub use reply::{Ack, AckResponder, IntoAck};
+pub(crate) use table::{ErasedHandler, HandlerTable};
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Waker};
 
-use futures_util::FutureExt;
-
-use crate::error::{Error, ErrorKind};
-use crate::extract::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts};
-
-/// A boxed, `Send` future, as handlers return them once their types are erased.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// An event handler with its types erased; one per event per namespace.
-pub(crate) type ErasedMessageHandler = Arc<dyn Fn(MessageContext) -> BoxFuture<()> + Send + Sync>;
-/// A connect handler with its types erased; `Err` refuses the connection.
-pub(crate) type ErasedConnectHandler =
-    Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
-/// An error handler with its types erased.
-pub(crate) type ErasedErrorHandler = Arc<dyn Fn(ErrorContext) -> BoxFuture<()> + Send + Sync>;
-/// A disconnect handler with its types erased.
-pub(crate) type ErasedDisconnectHandler =
-    Arc<dyn Fn(DisconnectContext) -> BoxFuture<()> + Send + Sync>;
+use crate::error::{ConnectError, Error, ErrorKind};
+use crate::extract::{
+    ConnectContext, DisconnectContext, ErrorContext, FromConnectParts, FromDisconnectParts,
+    FromErrorParts, FromMessageParts, MessageContext,
+};
 
 /// An `async fn` usable as an event handler: every argument implements [`FromMessageParts`]
 /// and the return value implements [`IntoAck`].
@@ -193,54 +177,23 @@ impl_handlers!(T1 t1, T2 t2, T3 t3, T4 t4, T5 t5, T6 t6);
 impl_handlers!(T1 t1, T2 t2, T3 t3, T4 t4, T5 t5, T6 t6, T7 t7);
 impl_handlers!(T1 t1, T2 t2, T3 t3, T4 t4, T5 t5, T6 t6, T7 t7, T8 t8);
 
-pub(crate) fn erase_message<H: MessageHandler<T>, T>(handler: H) -> ErasedMessageHandler {
-    Arc::new(move |ctx| handler.call(ctx))
+/// Erases an event handler's types: the one path from a user's `async fn` to what a namespace
+/// stores, for the builder's `.on(..)` and for `#[on]` alike.
+pub(crate) fn erase_message<H: MessageHandler<T>, T>(handler: H) -> ErasedHandler {
+    ErasedHandler::Message(std::sync::Arc::new(move |ctx| handler.call(ctx)))
 }
 
-pub(crate) fn erase_error<H: ErrorHandler<T>, T>(handler: H) -> ErasedErrorHandler {
-    Arc::new(move |ctx| handler.call(ctx))
+/// Erases a connect handler's types (see [`erase_message`]).
+pub(crate) fn erase_connect<H: ConnectHandler<T>, T>(handler: H) -> ErasedHandler {
+    ErasedHandler::Connect(std::sync::Arc::new(move |ctx| handler.call(ctx)))
 }
 
-pub(crate) fn erase_connect<H: ConnectHandler<T>, T>(handler: H) -> ErasedConnectHandler {
-    Arc::new(move |ctx| handler.call(ctx))
+/// Erases a disconnect handler's types (see [`erase_message`]).
+pub(crate) fn erase_disconnect<H: DisconnectHandler<T>, T>(handler: H) -> ErasedHandler {
+    ErasedHandler::Disconnect(std::sync::Arc::new(move |ctx| handler.call(ctx)))
 }
 
-pub(crate) fn erase_disconnect<H: DisconnectHandler<T>, T>(handler: H) -> ErasedDisconnectHandler {
-    Arc::new(move |ctx| handler.call(ctx))
-}
-
-/// Runs a handler's future: polled once right here (most handlers finish without waiting, so
-/// they cost no task), and spawned only if it has to wait. A panic is caught and goes to the
-/// error pipeline; it never reaches the connection.
-pub(crate) fn run(future: BoxFuture<()>, site: Site) {
-    let mut guarded = Box::pin(AssertUnwindSafe(future).catch_unwind().map(move |result| {
-        if let Err(panic) = result {
-            fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
-        }
-    }));
-    let mut cx = Context::from_waker(Waker::noop());
-    if guarded.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(guarded);
-    }
-}
-
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a handler panicked".to_owned())
-}
-
-/// Runs an error handler; its own failures are only logged, so the pipeline cannot loop.
-pub(crate) fn run_error_handler(future: BoxFuture<()>) {
-    let mut guarded = Box::pin(AssertUnwindSafe(future).catch_unwind().map(|result| {
-        if let Err(panic) = result {
-            tracing::error!(panic = %panic_message(&*panic), "an error handler panicked");
-        }
-    }));
-    let mut cx = Context::from_waker(Waker::noop());
-    if guarded.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(guarded);
-    }
+/// Erases an error handler's types (see [`erase_message`]).
+pub(crate) fn erase_error<H: ErrorHandler<T>, T>(handler: H) -> ErasedHandler {
+    ErasedHandler::Error(std::sync::Arc::new(move |ctx| handler.call(ctx)))
 }

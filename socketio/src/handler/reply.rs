@@ -3,13 +3,17 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{fail, ErrorContext, MessageContext, Site};
-use crate::encode;
-use crate::error::{BoxError, Error, ErrorKind};
+use super::failure::{fail, Site};
+use crate::args::Args;
+use crate::dispatch::Socket;
+use crate::error::{BoxError, EmitError, Error, ErrorKind};
+use crate::extract::{ErrorContext, MessageContext};
+use crate::packet;
+use crate::protocol::Binary;
 
 /// Answers the client's acknowledgement for one event.
 pub struct AckResponder<'a> {
-    socket: &'a crate::Socket,
+    socket: &'a Socket,
     ack_id: Option<u64>,
     origin: Origin<'a>,
 }
@@ -43,11 +47,11 @@ impl<'a> AckResponder<'a> {
             return;
         };
         let socket = self.socket;
-        let sent = encode::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
+        let sent = packet::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
         match sent {
             Ok(()) => {}
             // The socket left (or the handler disconnected it): nobody waits for the answer.
-            Err(crate::EmitError::Disconnected) => {
+            Err(EmitError::Disconnected) => {
                 tracing::debug!(sid = %socket.id(), "acknowledgement dropped: the socket is gone");
             }
             Err(e) => self.fail(Error::new(ErrorKind::Handler, e)),
@@ -136,11 +140,11 @@ ack_single!(
     f32,
     f64,
     char,
-    crate::Binary
+    Binary
 );
 
 /// Acknowledges with these arguments, unchanged.
-impl IntoAck for crate::Args {
+impl IntoAck for Args {
     fn into_ack(self, responder: AckResponder<'_>) {
         responder.send(&self);
     }

@@ -26,6 +26,7 @@ mod encode;
 mod error;
 mod event;
 mod json;
+mod names;
 mod packet;
 mod shape;
 
@@ -43,4 +44,5 @@ pub use encode::{
 pub use error::DecodeError;
 pub use event::{split_args, split_event, EventArgs, RESERVED_EVENTS};
 pub use json::MAX_NESTING;
+pub use names::{check_event_name, check_namespace};
 pub use packet::{Limits, Packet, PacketKind};

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::bus::{Bus, Route};
 use super::wire::{self, Header, Message, Op, WireError};
-use super::QueueStats;
+use crate::ack::AckFuture;
 use crate::adapter::{Adapter, EncodedPacket, LocalSockets, Target};
-use crate::{AckFuture, Sid};
+use crate::engineio::Sid;
+use crate::error::AckError;
 
 /// One namespace's adapter on a server with a message queue.
 pub(crate) struct QueueAdapter {
@@ -136,10 +137,6 @@ impl Adapter for QueueAdapter {
         header.sid = Some(sid.as_str().to_owned());
         Some(self.bus.request_ack(header, packet, timeout))
     }
-
-    fn queue_stats(&self) -> Option<QueueStats> {
-        Some(self.bus.stats())
-    }
 }
 
 impl Route for QueueAdapter {
@@ -203,7 +200,7 @@ impl QueueAdapter {
             reply.req = Some(req);
             let payload = match answer.await {
                 Ok(args) => wire::encode_args(reply, &args),
-                Err(crate::AckError::Timeout) => return, // the asker times out by itself
+                Err(AckError::Timeout) => return, // the asker times out by itself
                 Err(e) => {
                     reply.error = Some(e.to_string());
                     wire::encode(reply, &[])

@@ -1,16 +1,19 @@
-//! The one internal interface every message queue implements, and the choice of backend by URL
-//! scheme.
+//! The one internal interface every message queue implements, and the timing every backend
+//! keeps to.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
-use super::QueueError;
-use crate::BoxError;
+use crate::error::BoxError;
+
+/// Longest wait for one publish (a batch) before the connection counts as broken.
+pub(crate) const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait for a connection (and its subscription) to open.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A boxed, sendable future.
 pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,51 +47,6 @@ pub(crate) struct Subscription {
     pub(crate) messages: BoxStream<'static, Result<Bytes, BoxError>>,
     pub(crate) pinger: Option<Box<dyn Pinger>>,
     pub(crate) _keep: Box<dyn Send>,
-}
-
-/// The backend for `url`, chosen by its scheme; `channel` is the Redis channel or the AMQP
-/// exchange. Nothing is connected yet.
-pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueError> {
-    let Some((scheme, _)) = url.split_once("://") else {
-        return Err(QueueError::InvalidUrl(format!(
-            "{:?} has no scheme (expected redis://, rediss://, redis+unix://, unix://, amqp:// or amqps://)",
-            redact(url)
-        )));
-    };
-    if channel.is_empty() {
-        return Err(QueueError::InvalidUrl("the channel name is empty".into()));
-    }
-    match scheme.to_ascii_lowercase().as_str() {
-        "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys" => {
-            #[cfg(feature = "redis")]
-            {
-                super::redis::RedisBackend::open(url, channel)
-                    .map(|b| Arc::new(b) as Arc<dyn Backend>)
-            }
-            #[cfg(not(feature = "redis"))]
-            {
-                Err(QueueError::FeatureDisabled {
-                    scheme: scheme.to_owned(),
-                    feature: "redis",
-                })
-            }
-        }
-        "amqp" | "amqps" => {
-            #[cfg(feature = "amqp")]
-            {
-                super::amqp::AmqpBackend::open(url, channel)
-                    .map(|b| Arc::new(b) as Arc<dyn Backend>)
-            }
-            #[cfg(not(feature = "amqp"))]
-            {
-                Err(QueueError::FeatureDisabled {
-                    scheme: scheme.to_owned(),
-                    feature: "amqp",
-                })
-            }
-        }
-        other => Err(QueueError::UnsupportedScheme(other.to_owned())),
-    }
 }
 
 /// `url` with the password (between `:` and `@` in the authority) replaced by `***`.
@@ -170,21 +128,5 @@ mod tests {
         assert!(delays[9] >= BACKOFF_MAX.mul_f64(0.8));
         b.reset();
         assert_eq!(b.failures(), 0);
-    }
-
-    #[test]
-    fn schemes_choose_the_backend() {
-        assert!(matches!(
-            open("kafka://x", "c").err(),
-            Some(QueueError::UnsupportedScheme(_))
-        ));
-        assert!(matches!(
-            open("127.0.0.1:6379", "c").err(),
-            Some(QueueError::InvalidUrl(_))
-        ));
-        assert!(matches!(
-            open("redis://127.0.0.1/", "").err(),
-            Some(QueueError::InvalidUrl(_))
-        ));
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,17 +14,15 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::backend::{Backend, Backoff, Subscription};
+use super::backend::{Backend, Backoff, Subscription, CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
 use super::wire::{self, Header, Message, Op, WireError};
 use super::{QueueError, QueueStats};
-use crate::ack::PendingAck;
-use crate::adapter::EncodedPacket;
-use crate::{AckFuture, Args, BoxError};
+use crate::ack::{AckFuture, DEFAULT_ACK_TIMEOUT};
+use crate::args::Args;
+use crate::error::{BoxError, EmitError};
+use crate::packet::EncodedPacket;
+use crate::sync::{Mutex, RwLock};
 
-/// Longest wait for one publish (a batch) before the connection counts as broken.
-pub(crate) const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
-/// Longest wait for a connection (and its subscription) to open.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often an idle subscription is checked with a PING (where the backend has one).
 const HEALTH_EVERY: Duration = Duration::from_secs(10);
 /// How long that PING may take.
@@ -64,7 +62,7 @@ struct LogLimiter {
 impl LogLimiter {
     /// `Some(held back since the last line)` when a line may be logged now.
     fn allow(&self) -> Option<u64> {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = self.last.lock();
         if last.is_some_and(|t| t.elapsed() < LOG_EVERY) {
             self.suppressed.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -75,7 +73,7 @@ impl LogLimiter {
 }
 
 /// What the bus and its tasks share.
-pub(crate) struct Shared {
+pub(crate) struct BusState {
     pub(crate) uid: String,
     endpoint: String,
     connected: watch::Sender<bool>,
@@ -96,7 +94,7 @@ pub(crate) struct Shared {
     malformed_log: LogLimiter,
 }
 
-impl Shared {
+impl BusState {
     fn is_connected(&self) -> bool {
         *self.connected.borrow()
     }
@@ -110,7 +108,7 @@ impl Shared {
     }
 
     fn record_error(&self, error: &dyn std::fmt::Display) {
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
+        *self.last_error.lock() = Some(error.to_string());
     }
 
     /// Counts `n` publishes that did not reach the broker, and says so (rate-limited).
@@ -128,7 +126,7 @@ impl Shared {
     }
 
     fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
-        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+        self.acks.lock()
     }
 
     /// Handles one received message; whatever it contains, this returns (a panic in the code
@@ -177,7 +175,6 @@ impl Shared {
         let route = self
             .routes
             .read()
-            .unwrap_or_else(|e| e.into_inner())
             .get(&message.header.ns)
             .and_then(Weak::upgrade);
         match route {
@@ -192,7 +189,7 @@ impl Shared {
 
 /// Forgets an acknowledgement request when its waiter goes away.
 struct AckGuard {
-    shared: Weak<Shared>,
+    shared: Weak<BusState>,
     req: u64,
 }
 
@@ -207,7 +204,7 @@ impl Drop for AckGuard {
 /// A connection to a message queue, shared by the namespaces of one server or by one emitter.
 /// Dropping the last handle stops its tasks.
 pub(crate) struct Bus {
-    shared: Arc<Shared>,
+    shared: Arc<BusState>,
     tx: mpsc::Sender<Outgoing>,
     _stop: DropGuard,
 }
@@ -222,7 +219,7 @@ impl Bus {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| QueueError::NoRuntime)?;
         let uid = format!("{:016x}", rand::random::<u64>());
         let (connected, _) = watch::channel(false);
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(BusState {
             uid,
             endpoint: backend.endpoint().to_owned(),
             connected,
@@ -271,11 +268,7 @@ impl Bus {
 
     /// Sends messages for namespace `ns` to `route`.
     pub(crate) fn route(&self, ns: &str, route: Weak<dyn Route>) {
-        self.shared
-            .routes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ns.to_owned(), route);
+        self.shared.routes.write().insert(ns.to_owned(), route);
     }
 
     /// Queues `payload` for publication without waiting. Fails at once (counted and logged)
@@ -303,11 +296,7 @@ impl Bus {
         let shared = &self.shared;
         if !shared.is_connected() {
             shared.count_failed(1, "not connected");
-            let last = shared
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
+            let last = shared.last_error.lock().clone();
             return Err(QueueError::Unavailable(
                 last.unwrap_or_else(|| "not connected yet".into()),
             ));
@@ -347,15 +336,15 @@ impl Bus {
         let failed = self
             .publish(wire::encode_packet(header, packet))
             .err()
-            .map(|e| crate::EmitError::MessageQueue(e.to_string()));
-        AckFuture::new(rx, PendingAck::Remote(Box::new(guard)), timeout, failed)
+            .map(|e| EmitError::MessageQueue(e.to_string()));
+        AckFuture::new(rx, Box::new(guard), timeout, failed)
     }
 
     /// How long a remote acknowledgement request may keep a socket waiting.
     pub(crate) fn remote_ack_timeout(requested: Option<u64>) -> Duration {
         requested
             .map(Duration::from_millis)
-            .unwrap_or(crate::socket::DEFAULT_ACK_TIMEOUT)
+            .unwrap_or(DEFAULT_ACK_TIMEOUT)
             .min(MAX_REMOTE_ACK_TIMEOUT)
     }
 
@@ -382,11 +371,7 @@ impl Bus {
             reconnects: s.reconnects.load(Ordering::Relaxed),
             connect_failures: s.connect_failures.load(Ordering::Relaxed),
             pending_acks: s.lock_acks().len(),
-            last_error: s
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            last_error: s.last_error.lock().clone(),
         }
     }
 }
@@ -401,7 +386,7 @@ impl std::fmt::Debug for Bus {
 }
 
 /// Fails a message that will not be published.
-fn fail(shared: &Shared, message: Outgoing, why: &str) {
+fn fail(shared: &BusState, message: Outgoing, why: &str) {
     shared
         .queued_bytes
         .fetch_sub(message.payload.len(), Ordering::AcqRel);
@@ -413,7 +398,7 @@ fn fail(shared: &Shared, message: Outgoing, why: &str) {
 
 /// Sleeps `delay`, failing whatever is queued meanwhile; `false` when the bus stopped.
 async fn wait_failing(
-    shared: &Shared,
+    shared: &BusState,
     rx: &mut mpsc::Receiver<Outgoing>,
     stop: &CancellationToken,
     delay: Duration,
@@ -433,7 +418,7 @@ async fn wait_failing(
 }
 
 async fn publisher_task(
-    shared: Arc<Shared>,
+    shared: Arc<BusState>,
     backend: Arc<dyn Backend>,
     mut rx: mpsc::Receiver<Outgoing>,
     stop: CancellationToken,
@@ -534,7 +519,11 @@ async fn publisher_task(
     }
 }
 
-async fn subscriber_task(shared: Weak<Shared>, backend: Arc<dyn Backend>, stop: CancellationToken) {
+async fn subscriber_task(
+    shared: Weak<BusState>,
+    backend: Arc<dyn Backend>,
+    stop: CancellationToken,
+) {
     let mut backoff = Backoff::default();
     let mut ever_subscribed = false;
     loop {
@@ -602,7 +591,7 @@ async fn subscriber_task(shared: Weak<Shared>, backend: Arc<dyn Backend>, stop: 
 
 /// Reads a subscription until it breaks (`Some(reason)`) or the bus stops (`None`).
 async fn listen(
-    shared: &Weak<Shared>,
+    shared: &Weak<BusState>,
     subscription: Subscription,
     stop: &CancellationToken,
 ) -> Option<BoxError> {

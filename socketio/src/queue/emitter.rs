@@ -6,11 +6,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::bus::{Bus, CONNECT_TIMEOUT};
+use super::backend::CONNECT_TIMEOUT;
+use super::bus::Bus;
 use super::wire::{self, Header, Op};
 use super::{QueueError, QueueStats, DEFAULT_CHANNEL};
 use crate::adapter::Target;
-use crate::encode;
+use crate::packet;
 
 /// A write-only handle on the servers of a message queue, for processes that serve no clients:
 /// workers, cron jobs, other services (Flask-SocketIO's `SocketIO(message_queue=...)` without an
@@ -130,7 +131,7 @@ impl Emitter {
         event: &str,
         data: &T,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
-        let payload = encode::event(&self.ns, event, data, None)
+        let payload = packet::event(&self.ns, event, data, None)
             .map(|packet| wire::encode_packet(self.header(Op::Broadcast), &packet))
             .map_err(QueueError::from);
         self.send_payload(payload)

@@ -108,6 +108,8 @@ mod adapter;
 mod backend;
 mod bus;
 mod emitter;
+mod options;
+mod url;
 mod wire;
 
 #[cfg(feature = "amqp")]
@@ -115,17 +117,15 @@ mod amqp;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub(crate) use adapter::QueueAdapter;
-pub(crate) use backend::open;
 pub(crate) use bus::Bus;
 pub use emitter::{Emitter, EmitterBuilder};
+pub(crate) use options::QueueOptions;
+pub(crate) use url::open;
+pub use url::DEFAULT_CHANNEL;
 
 use std::fmt;
 
-use crate::EmitError;
-
-/// The default channel (Redis channel, AMQP exchange), as in python-socketio.
-pub const DEFAULT_CHANNEL: &str = "socketio";
+use crate::error::EmitError;
 
 /// A message queue's health and counters: [`SocketIo::queue_stats`](crate::SocketIo::queue_stats)
 /// and [`Emitter::stats`].

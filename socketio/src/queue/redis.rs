@@ -7,7 +7,7 @@ use redis::aio::{MultiplexedConnection, PubSubSink};
 use redis::AsyncConnectionConfig;
 
 use super::backend::{redact, Backend, BoxFut, Pinger, Publisher, Subscription};
-use super::bus::{CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
+use super::backend::{CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
 use super::QueueError;
 use crate::BoxError;
 

@@ -4,8 +4,9 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
-use crate::adapter::{EncodedPacket, Target};
+use crate::adapter::Target;
 use crate::engineio::{Frame, MessageBuf, Str};
+use crate::packet::EncodedPacket;
 use crate::protocol::{self, PacketKind};
 use crate::{Args, Sid};
 
@@ -267,7 +268,8 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{encode, Binary};
+    use crate::packet;
+    use crate::protocol::Binary;
 
     fn text(packet: &EncodedPacket) -> String {
         match &packet.frames()[0] {
@@ -278,7 +280,7 @@ mod tests {
 
     #[test]
     fn golden_broadcast() {
-        let packet = encode::event("/", "tick", &serde_json::json!({"n": 1}), None).unwrap();
+        let packet = packet::event("/", "tick", &serde_json::json!({"n": 1}), None).unwrap();
         let target = Target {
             rooms: vec!["news".into()],
             ..Target::default()
@@ -301,7 +303,7 @@ mod tests {
     #[test]
     fn binary_attachments_survive_byte_for_byte() {
         let blob: Vec<u8> = (0..=255u8).cycle().take(900_000).collect();
-        let packet = encode::event(
+        let packet = packet::event(
             "/chat",
             "file",
             &(

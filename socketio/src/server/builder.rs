@@ -4,19 +4,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{shared, Config, SocketIo, StateMap};
-use crate::adapter::{Adapter, LocalAdapter};
-use crate::client::Client;
+use super::SocketIo;
+use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
+use crate::dispatch::{Config, Dispatcher, Namespace, ServerCore};
 use crate::engineio::{AllowedOrigins, Cookie, Engine};
 use crate::handler::{
     erase_connect, erase_disconnect, erase_error, erase_message, ConnectHandler, DisconnectHandler,
-    ErasedErrorHandler, ErrorHandler, MessageHandler,
+    ErasedHandler, ErrorHandler, HandlerTable, MessageHandler,
 };
-use crate::namespace::{Handlers, Namespace};
-use crate::protocol::{Limits, RESERVED_EVENTS};
-use crate::registry::{self, Call};
-
-type AdapterFactory = Arc<dyn Fn(&str) -> Arc<dyn Adapter> + Send + Sync>;
+use crate::protocol::{check_event_name, check_namespace};
+use crate::queue::QueueOptions;
+use crate::registry::{self, Role};
+use crate::typemap::TypeMap;
 
 /// Configures a [`SocketIo`] server: options (Flask-SocketIO's names and defaults) and handlers.
 ///
@@ -37,16 +36,15 @@ type AdapterFactory = Arc<dyn Fn(&str) -> Arc<dyn Adapter> + Send + Sync>;
 #[must_use = "call `build()` to get the server"]
 pub struct Builder {
     config: Config,
-    limits: Limits,
-    state: StateMap,
-    namespaces: BTreeMap<String, Handlers>,
+    state: TypeMap,
+    namespaces: BTreeMap<String, HandlerTable>,
     adapter: AdapterFactory,
-    /// Message queue (`message_queue`, `channel`): see server/queue.rs.
-    pub(super) queue: super::queue::QueueOptions,
+    /// Message queue (`message_queue`, `channel`).
+    queue: QueueOptions,
     errors: Vec<String>,
     /// Where each slot's handler came from, to name both sides of a duplicate.
     origins: HashMap<(String, String), String>,
-    default_error: Option<ErasedErrorHandler>,
+    default_error: Option<ErasedHandler>,
 }
 
 /// The builder was given handlers or options that cannot work together.
@@ -91,11 +89,10 @@ macro_rules! engine_options {
 impl Builder {
     pub(crate) fn new() -> Self {
         let mut namespaces = BTreeMap::new();
-        namespaces.insert("/".to_owned(), Handlers::default());
+        namespaces.insert("/".to_owned(), HandlerTable::default());
         Builder {
             config: Config::default(),
-            limits: Limits::default(),
-            state: StateMap::default(),
+            state: TypeMap::default(),
             namespaces,
             adapter: Arc::new(|_| Arc::new(LocalAdapter::new())),
             queue: Default::default(),
@@ -164,7 +161,7 @@ impl Builder {
 
     /// Binary attachments allowed in one packet (default 10).
     pub fn max_attachments(mut self, max: usize) -> Self {
-        self.limits.max_attachments = max;
+        self.config.limits.max_attachments = max;
         self
     }
 
@@ -189,42 +186,55 @@ impl Builder {
         self
     }
 
-    fn handlers(&mut self, namespace: &str) -> Option<&mut Handlers> {
-        if !namespace.starts_with('/') || namespace.contains(',') {
-            self.errors.push(format!(
-                "namespace {namespace:?} must start with '/' and contain no ','"
-            ));
+    fn handlers(&mut self, namespace: &str) -> Option<&mut HandlerTable> {
+        if let Err(why) = check_namespace(namespace) {
+            self.errors.push(format!("namespace {namespace:?}: {why}"));
             return None;
         }
         Some(self.namespaces.entry(namespace.to_owned()).or_default())
     }
 
-    /// Installs a handler in its slot, refusing a second one for the same slot with both
-    /// locations.
-    fn install(
-        &mut self,
-        namespace: &str,
-        slot: Slot,
-        origin: String,
-        install: impl FnOnce(&mut Handlers, Option<&mut Option<ErasedErrorHandler>>),
-    ) {
-        let key = (namespace.to_owned(), slot.key());
+    /// Installs `handler` in the slot `role` of `namespace`, refusing a second one for the same
+    /// slot with both locations. The builder's methods and the registry both end here.
+    fn install(&mut self, namespace: &str, role: Role<'_>, handler: ErasedHandler, origin: String) {
+        let namespace = if role == Role::ErrorDefault {
+            "*"
+        } else {
+            namespace
+        };
+        let key = (namespace.to_owned(), role.describe());
         if let Some(first) = self.origins.get(&key) {
             self.errors.push(format!(
                 "two {} in namespace {namespace:?}: {first} and {origin}",
-                slot.describe()
+                role.describe()
             ));
             return;
         }
-        if slot == Slot::ErrorDefault {
+        if role == Role::ErrorDefault {
             self.origins.insert(key, origin);
-            install(&mut Handlers::default(), Some(&mut self.default_error));
+            self.default_error = Some(handler);
             return;
         }
-        if let Some(handlers) = self.handlers(namespace) {
-            install(handlers, None);
-            self.origins.insert(key, origin);
+        let Some(table) = self.handlers(namespace) else {
+            return;
+        };
+        match (role, handler) {
+            (Role::Event(event), ErasedHandler::Message(h)) => {
+                table.events.insert(event.into(), h);
+            }
+            (Role::CatchAll, ErasedHandler::Message(h)) => table.catch_all = Some(h),
+            (Role::Connect, ErasedHandler::Connect(h)) => table.connect = Some(h),
+            (Role::Disconnect, ErasedHandler::Disconnect(h)) => table.disconnect = Some(h),
+            (Role::Error, ErasedHandler::Error(h)) => table.error = Some(h),
+            _ => {
+                self.errors.push(format!(
+                    "{origin} does not have the signature of {}",
+                    role.describe()
+                ));
+                return;
+            }
         }
+        self.origins.insert(key, origin);
     }
 
     /// Registers the handler of `event` in `namespace`.
@@ -235,21 +245,12 @@ impl Builder {
             ));
             return self;
         }
-        if RESERVED_EVENTS.contains(&event) {
-            self.errors.push(format!(
-                "{event:?} is reserved by Socket.IO and can never arrive"
-            ));
+        if let Err(why) = check_event_name(event) {
+            self.errors.push(format!("event {event:?}: {why}"));
             return self;
         }
         let handler = erase_message(handler);
-        self.install(
-            namespace,
-            Slot::Event(event.to_owned()),
-            BUILDER.into(),
-            |h, _| {
-                h.events.insert(event.into(), handler);
-            },
-        );
+        self.install(namespace, Role::Event(event), handler, BUILDER.into());
         self
     }
 
@@ -257,18 +258,14 @@ impl Builder {
     /// handler of its own (read the name with the [`Event`](crate::Event) extractor).
     pub fn on_any<H: MessageHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_message(handler);
-        self.install(namespace, Slot::CatchAll, BUILDER.into(), |h, _| {
-            h.catch_all = Some(handler);
-        });
+        self.install(namespace, Role::CatchAll, handler, BUILDER.into());
         self
     }
 
     /// Registers the connect handler of `namespace`; returning `Err` refuses the connection.
     pub fn on_connect<H: ConnectHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_connect(handler);
-        self.install(namespace, Slot::Connect, BUILDER.into(), |h, _| {
-            h.connect = Some(handler);
-        });
+        self.install(namespace, Role::Connect, handler, BUILDER.into());
         self
     }
 
@@ -279,9 +276,7 @@ impl Builder {
         handler: H,
     ) -> Self {
         let handler = erase_disconnect(handler);
-        self.install(namespace, Slot::Disconnect, BUILDER.into(), |h, _| {
-            h.disconnect = Some(handler);
-        });
+        self.install(namespace, Role::Disconnect, handler, BUILDER.into());
         self
     }
 
@@ -290,55 +285,23 @@ impl Builder {
     /// client's pending acknowledgement.
     pub fn on_error<H: ErrorHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_error(handler);
-        self.install(namespace, Slot::Error, BUILDER.into(), |h, _| {
-            h.error = Some(handler);
-        });
+        self.install(namespace, Role::Error, handler, BUILDER.into());
         self
     }
 
     /// Registers the error handler of every namespace without one of its own.
     pub fn on_error_default<H: ErrorHandler<T>, T>(mut self, handler: H) -> Self {
         let handler = erase_error(handler);
-        self.install("*", Slot::ErrorDefault, BUILDER.into(), |_, default| {
-            if let Some(default) = default {
-                *default = Some(handler);
-            }
-        });
+        self.install("/", Role::ErrorDefault, handler, BUILDER.into());
         self
     }
 
     /// Adds the handlers that `#[on]`, `#[on_error]` and `#[on_error_default]` registered.
     fn collect_registry(mut self) -> Self {
         for registration in registry::collect() {
+            let handler = (registration.make)().0;
             let origin = registration.location();
-            let ns = registration.namespace;
-            match registration.call {
-                Call::Event(call) => {
-                    let event = registration.event;
-                    self.install(ns, Slot::Event(event.to_owned()), origin, |h, _| {
-                        h.events.insert(event.into(), Arc::new(call));
-                    })
-                }
-                Call::CatchAll(call) => self.install(ns, Slot::CatchAll, origin, |h, _| {
-                    h.catch_all = Some(Arc::new(call));
-                }),
-                Call::Connect(call) => self.install(ns, Slot::Connect, origin, |h, _| {
-                    h.connect = Some(Arc::new(call));
-                }),
-                Call::Disconnect(call) => self.install(ns, Slot::Disconnect, origin, |h, _| {
-                    h.disconnect = Some(Arc::new(call));
-                }),
-                Call::Error(call) => self.install(ns, Slot::Error, origin, |h, _| {
-                    h.error = Some(Arc::new(call));
-                }),
-                Call::ErrorDefault(call) => {
-                    self.install("*", Slot::ErrorDefault, origin, |_, default| {
-                        if let Some(default) = default {
-                            *default = Some(Arc::new(call));
-                        }
-                    })
-                }
-            }
+            self.install(registration.namespace, registration.role, handler, origin);
         }
         self
     }
@@ -348,71 +311,83 @@ impl Builder {
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
-        // With a message queue, each namespace's adapter is wrapped (server/queue.rs).
-        let adapter = self
+        // With a message queue, each namespace's adapter is wrapped.
+        let (adapter, bus) = self
             .queue
             .wrap(self.adapter)
             .map_err(|p| BuildError(vec![p]))?;
-        let shared = shared(self.config, self.limits, self.state);
-        let default_error = self.default_error;
+        let core = Arc::new(ServerCore::new(self.config, self.state, bus));
+        let default_error = match self.default_error {
+            Some(ErasedHandler::Error(handler)) => Some(handler),
+            _ => None,
+        };
         let namespaces = self
             .namespaces
             .into_iter()
-            .map(|(path, mut handlers)| {
+            .map(|(path, mut table)| {
                 tracing::info!(
                     namespace = %path,
-                    events = handlers.events.len(),
-                    connect = handlers.connect.is_some(),
-                    disconnect = handlers.disconnect.is_some(),
-                    catch_all = handlers.catch_all.is_some(),
-                    error_handler = handlers.error.is_some() || default_error.is_some(),
+                    events = table.events.len(),
+                    connect = table.connect.is_some(),
+                    disconnect = table.disconnect.is_some(),
+                    catch_all = table.catch_all.is_some(),
+                    error_handler = table.error.is_some() || default_error.is_some(),
                     "namespace ready"
                 );
-                if handlers.error.is_none() {
-                    handlers.error = default_error.clone();
+                if table.error.is_none() {
+                    table.error = default_error.clone();
                 }
                 let adapter = adapter(&path);
-                let ns = Namespace::new(path.clone(), handlers, adapter, shared.clone());
-                (path, Arc::new(ns))
+                let ns = Namespace::new(path.clone(), Box::new(table), adapter, core.clone());
+                (path, ns)
             })
             .collect();
-        let engine_config = shared.config.engine.clone();
-        let client = Client { namespaces, shared };
-        Ok(SocketIo::from_engine(Engine::new(engine_config, client)))
+        let engine_config = core.config.engine.clone();
+        let dispatcher = Dispatcher { namespaces, core };
+        Ok(SocketIo::from_engine(Engine::new(
+            engine_config,
+            dispatcher,
+        )))
     }
 }
 
 /// Where a registration came from when it is not an attribute.
 const BUILDER: &str = "a builder call";
 
-/// A handler slot of a namespace; each holds one handler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Slot {
-    Event(String),
-    CatchAll,
-    Connect,
-    Disconnect,
-    Error,
-    ErrorDefault,
-}
-
-impl Slot {
-    fn key(&self) -> String {
-        match self {
-            Slot::Event(name) => format!("event {name:?}"),
-            other => other.describe().to_owned(),
-        }
+/// Message-queue options (Flask-SocketIO's `message_queue` and `channel`).
+impl Builder {
+    /// Runs this server as one of several processes connected by a message queue:
+    /// `redis://[:password@]host[:port][/db]`, `rediss://` (TLS), `redis+unix:///path`,
+    /// `amqp://user:password@host[:port][/vhost]` or `amqps://`. Every broadcast, room emit,
+    /// socket-specific emit, `close_room`, server-side disconnect and join/leave of a socket by
+    /// id then reaches the sockets of every process (see [`crate::queue`] for the delivery
+    /// rules and the wire format).
+    ///
+    /// The scheme needs the matching cargo feature (`redis`, `amqp`, plus `mq-tls` for TLS).
+    /// `build()` must then run on a tokio runtime; it does not wait for the broker: the server
+    /// starts and serves its own sockets while the connection is retried in the background.
+    /// The adapter set with [`adapter`](Self::adapter) keeps this process's rooms.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let io = socketio::SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .channel("chat-app")
+    ///     .build()?;
+    /// io.serve("127.0.0.1:5000").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn message_queue(mut self, url: impl Into<String>) -> Self {
+        self.queue.url = Some(url.into());
+        self
     }
 
-    fn describe(&self) -> String {
-        match self {
-            Slot::Event(name) => format!("handlers for event {name:?}"),
-            Slot::CatchAll => "catch-all handlers".into(),
-            Slot::Connect => "connect handlers".into(),
-            Slot::Disconnect => "disconnect handlers".into(),
-            Slot::Error => "error handlers".into(),
-            Slot::ErrorDefault => "default error handlers".into(),
-        }
+    /// The channel of the message queue: the Redis channel, or the AMQP exchange (default
+    /// `socketio`). Processes of one application share it; independent applications on one
+    /// broker use different ones.
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.queue.channel = Some(channel.into());
+        self
     }
 }
 

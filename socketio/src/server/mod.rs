@@ -1,38 +1,20 @@
 //! The server: [`SocketIo`], its [`Builder`], and running it.
 
 mod builder;
-mod config;
-mod queue;
-mod state;
+mod extract;
 
 pub use builder::{BuildError, Builder};
-pub(crate) use config::Config;
-pub(crate) use state::StateMap;
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::Router;
 use serde::Serialize;
 use tokio::net::{TcpListener, ToSocketAddrs};
 
-use crate::client::Client;
-use crate::engineio::{CloseReason, Engine};
+use crate::dispatch::{BroadcastOperator, Dispatcher, Socket};
+use crate::engineio::{CloseReason, Engine, Sid};
 use crate::error::EmitError;
-use crate::operator::BroadcastOperator;
-use crate::protocol::Limits;
-use crate::{Sid, Socket};
-
-/// What every namespace shares: options, limits and application state.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) limits: Limits,
-    pub(crate) state: StateMap,
-    /// The server itself, for the [`SocketIo`] extractor; weak, so the server owns its parts and
-    /// not the other way round.
-    pub(crate) server: std::sync::OnceLock<std::sync::Weak<crate::engineio::EngineInner<Client>>>,
-}
+use crate::queue::QueueStats;
 
 /// A Socket.IO server: a cheap handle (clone it into background tasks and HTTP routes).
 ///
@@ -50,7 +32,7 @@ pub(crate) struct Shared {
 /// ```
 #[derive(Clone)]
 pub struct SocketIo {
-    engine: Engine<Client>,
+    engine: Engine<Dispatcher>,
 }
 
 impl SocketIo {
@@ -59,28 +41,35 @@ impl SocketIo {
         Builder::new()
     }
 
-    pub(crate) fn from_engine(engine: Engine<Client>) -> Self {
-        let _ = engine.handler().shared.server.set(engine.downgrade());
-        let io = SocketIo { engine };
-        io.attach_adapters(); // server/queue.rs
-        io
+    pub(crate) fn from_engine(engine: Engine<Dispatcher>) -> Self {
+        let _ = engine.handler().core.engine.set(engine.downgrade_opaque());
+        SocketIo { engine }
     }
 
     /// The server a socket belongs to (`None` once the server is gone).
     pub(crate) fn of_socket(socket: &Socket) -> Option<SocketIo> {
-        let inner = socket.inner.ns.shared.server.get()?.upgrade()?;
-        Some(SocketIo {
-            engine: Engine::from_inner(inner),
-        })
+        let handle = socket.core().engine.get()?;
+        let engine = Engine::upgrade_opaque(handle)?;
+        Some(SocketIo { engine })
     }
 
-    fn client(&self) -> &Client {
+    fn client(&self) -> &Dispatcher {
         self.engine.handler()
     }
 
     /// The Engine.IO layer underneath.
-    pub fn engine(&self) -> &Engine<Client> {
+    pub(crate) fn engine(&self) -> &Engine<Dispatcher> {
         &self.engine
+    }
+
+    /// How many Engine.IO connections are open (each holds one socket per namespace it joined).
+    pub fn connection_count(&self) -> usize {
+        self.engine.session_count()
+    }
+
+    /// Whether the Engine.IO connection `sid` (the connection's id, not a socket's) is open.
+    pub fn connection_open(&self, sid: Sid) -> bool {
+        self.engine.session(sid).is_some()
     }
 
     /// Broadcasts in `namespace`. An unknown namespace makes every emit fail with
@@ -203,6 +192,11 @@ impl SocketIo {
         crate::engineio::serve(self.engine, app, listener, shutdown).await
     }
 
+    /// The health and counters of the message queue, `None` without one.
+    pub fn queue_stats(&self) -> Option<QueueStats> {
+        self.client().core.queue.as_ref().map(|bus| bus.stats())
+    }
+
     /// Closes every connection with the reason "server shutting down".
     pub fn shutdown(&self) {
         self.engine.close_all(CloseReason::ServerShutdown);
@@ -218,13 +212,4 @@ impl std::fmt::Debug for SocketIo {
             )
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn shared(config: Config, limits: Limits, state: StateMap) -> Arc<Shared> {
-    Arc::new(Shared {
-        config,
-        limits,
-        state,
-        server: std::sync::OnceLock::new(),
-    })
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -14,13 +14,16 @@ use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
 
 use super::{Received, TestError};
-use crate::client::{Client, EngineSession};
+use crate::args::Args;
+use crate::dispatch::{Connection, Dispatcher};
+use crate::engineio::Sid;
 use crate::engineio::{CloseReason, Engine, Frame, MessageBuf, Str};
 use crate::protocol::{self, BinaryCollector, Limits, Packet, PacketKind};
-use crate::{Args, Sid, SocketIo};
+use crate::server::SocketIo;
+use crate::sync::Mutex;
 
 /// A text frame no server ever queues: a barrier the client sends itself through the session's
-/// outbound queue (see [`Connection::settle`]).
+/// outbound queue (see [`ClientConnection::settle`]).
 const BARRIER: char = '\0';
 
 /// The client knows every attachment count the server may send.
@@ -81,14 +84,14 @@ impl State {
 
 /// The state plus a signal raised on every change.
 #[derive(Default)]
-pub(super) struct Shared {
+pub(super) struct Inbox {
     state: Mutex<State>,
     changed: Notify,
 }
 
-impl Shared {
+impl Inbox {
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {
@@ -99,17 +102,17 @@ impl Shared {
 
 /// An open in-process connection; closed when the last [`TestClient`](super::TestClient)
 /// handle is dropped.
-pub(super) struct Connection {
+pub(super) struct ClientConnection {
     pub(super) io: SocketIo,
-    pub(super) session: Arc<EngineSession>,
-    pub(super) shared: Arc<Shared>,
+    pub(super) session: Arc<Connection>,
+    pub(super) inbox: Arc<Inbox>,
     pub(super) timeout: Duration,
     reader: AbortHandle,
     next_ack: AtomicU64,
     next_barrier: AtomicU64,
 }
 
-impl Connection {
+impl ClientConnection {
     /// Opens the engine session and starts the reader.
     pub(super) fn open(
         io: SocketIo,
@@ -119,12 +122,12 @@ impl Connection {
     ) -> Self {
         let engine = io.engine().clone();
         let session = engine.open_in_process(handshake);
-        let shared = Arc::new(Shared::default());
-        let reader = tokio::spawn(read(engine, session.clone(), shared.clone(), answer_pings));
-        Connection {
+        let inbox = Arc::new(Inbox::default());
+        let reader = tokio::spawn(read(engine, session.clone(), inbox.clone(), answer_pings));
+        ClientConnection {
             io,
             session,
-            shared,
+            inbox,
             timeout,
             reader: reader.abort_handle(),
             next_ack: AtomicU64::new(0),
@@ -151,13 +154,13 @@ impl Connection {
     pub(super) fn register_ack(&self) -> (u64, oneshot::Receiver<Args>) {
         let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.shared.lock().acks.insert(id, tx);
+        self.inbox.lock().acks.insert(id, tx);
         (id, rx)
     }
 
     /// Forgets an acknowledgement nobody waits for any more.
     pub(super) fn forget_ack(&self, id: u64) {
-        self.shared.lock().acks.remove(&id);
+        self.inbox.lock().acks.remove(&id);
     }
 
     /// Returns once the reader has taken in every frame the server queued for this client
@@ -182,10 +185,10 @@ impl Connection {
     ) -> Result<T, TestError> {
         let waiting = async {
             loop {
-                let notified = self.shared.changed.notified();
+                let notified = self.inbox.changed.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                if let Some(value) = check(&mut self.shared.lock()) {
+                if let Some(value) = check(&mut self.inbox.lock()) {
                     return value;
                 }
                 notified.await;
@@ -197,7 +200,7 @@ impl Connection {
     }
 }
 
-impl Drop for Connection {
+impl Drop for ClientConnection {
     fn drop(&mut self) {
         self.session.close(CloseReason::TransportClose);
         self.reader.abort();
@@ -207,9 +210,9 @@ impl Drop for Connection {
 /// The reader: takes every frame the server queues for the client, in order, like a
 /// WebSocket writer would, and records it. Ends when the session closes.
 async fn read(
-    engine: Engine<Client>,
-    session: Arc<EngineSession>,
-    shared: Arc<Shared>,
+    engine: Engine<Dispatcher>,
+    session: Arc<Connection>,
+    inbox: Arc<Inbox>,
     answer_pings: bool,
 ) {
     let mut rx = session.rx.lock().await;
@@ -224,13 +227,13 @@ async fn read(
             engine.receive_in_process(&session, Frame::Text(Utf8Bytes::from_static("3")));
             continue;
         }
-        shared.update(|state| absorb(state, frame));
+        inbox.update(|state| absorb(state, frame));
     }
     // What the server queued before closing (a DISCONNECT, say) still counts.
     let reason = session
         .close_reason()
         .unwrap_or(CloseReason::TransportClose);
-    shared.update(|state| {
+    inbox.update(|state| {
         while let Ok(frame) = rx.try_recv() {
             absorb(state, frame);
         }

@@ -76,11 +76,14 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Uri};
 use serde::Serialize;
 use serde_json::Value;
 
-use connection::{Connection, Status};
+use connection::{ClientConnection, Status};
 
+use crate::args::Args;
+use crate::dispatch::Socket;
+use crate::engineio::Sid;
 use crate::engineio::{CloseReason, Frame, Handshake, MessageBuf};
 use crate::protocol::{self, RESERVED_EVENTS};
-use crate::{Args, Sid, Socket, SocketIo};
+use crate::server::SocketIo;
 
 /// How long a test client waits for an answer by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,7 +97,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// example and the Flask-SocketIO mapping.
 #[derive(Clone)]
 pub struct TestClient {
-    conn: Arc<Connection>,
+    conn: Arc<ClientConnection>,
     namespace: Arc<str>,
 }
 
@@ -139,7 +142,7 @@ impl TestClient {
 
     /// Whether this namespace is connected.
     pub fn is_connected(&self) -> bool {
-        let mut state = self.conn.shared.lock();
+        let mut state = self.conn.inbox.lock();
         state.closed.is_none()
             && matches!(
                 state.namespace(&self.namespace).status,
@@ -149,7 +152,7 @@ impl TestClient {
 
     /// The socket id the server gave this namespace's connection, once connected.
     pub fn sid(&self) -> Option<Sid> {
-        match self.conn.shared.lock().namespace(&self.namespace).status {
+        match self.conn.inbox.lock().namespace(&self.namespace).status {
             Status::Connected(sid) => sid,
             _ => None,
         }
@@ -226,7 +229,7 @@ impl TestClient {
     /// `get_received`): what the server queued for this client before the call, included.
     pub async fn get_received(&self) -> Vec<Received> {
         self.conn.settle().await;
-        let mut state = self.conn.shared.lock();
+        let mut state = self.conn.inbox.lock();
         state
             .namespace(&self.namespace)
             .received
@@ -263,7 +266,7 @@ impl TestClient {
     /// disconnect handler. The connection and its other namespaces stay.
     pub async fn disconnect(&self) {
         {
-            let mut state = self.conn.shared.lock();
+            let mut state = self.conn.inbox.lock();
             let ns = state.namespace(&self.namespace);
             if !matches!(ns.status, Status::Connected(_) | Status::Connecting) {
                 return;
@@ -303,7 +306,7 @@ impl TestClient {
         let namespace = &*self.namespace;
         check_connect(namespace, auth)?;
         {
-            let mut state = self.conn.shared.lock();
+            let mut state = self.conn.inbox.lock();
             if let Some(reason) = state.closed {
                 return Err(TestError::Closed(reason));
             }
@@ -377,7 +380,7 @@ impl TestClient {
     }
 
     fn gone(&self) -> TestError {
-        match self.conn.shared.lock().closed {
+        match self.conn.inbox.lock().closed {
             Some(reason) => TestError::Closed(reason),
             None => TestError::NotConnected(self.namespace.to_string()),
         }
@@ -547,7 +550,7 @@ impl TestClientBuilder {
             uri,
             remote_addr: self.remote_addr,
         };
-        let conn = Connection::open(self.io, handshake, self.timeout, self.answer_pings);
+        let conn = ClientConnection::open(self.io, handshake, self.timeout, self.answer_pings);
         let client = TestClient {
             conn: Arc::new(conn),
             namespace: self.namespace.into(),

@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use socketio::engineio::{CloseReason, Engine, EngineConfig, EngineHandler, Frame, Session, Str};
+use socketio::engineio::{
+    CloseReason, Engine, EngineConfig, EngineHandler, EngineSession, Frame, Str,
+};
 
 /// How long any wait for the server may take before the test fails. Generous: the machine has
 /// two cores and the tests of a binary run in parallel.
@@ -103,7 +105,7 @@ pub struct Echo(pub Arc<State>);
 impl EngineHandler for Echo {
     type Data = ();
 
-    fn on_open(&self, session: &Arc<Session<()>>) {
+    fn on_open(&self, session: &Arc<EngineSession<()>>) {
         self.0.opened.fetch_add(1, Ordering::Relaxed);
         self.0
             .opened_at
@@ -112,7 +114,7 @@ impl EngineHandler for Echo {
             .insert(session.sid().to_string(), Instant::now());
     }
 
-    fn on_message(&self, session: &Arc<Session<()>>, text: Str) {
+    fn on_message(&self, session: &Arc<EngineSession<()>>, text: Str) {
         if &*text == "panic!" {
             panic!("deliberate panic in the handler (harness self-test)");
         }
@@ -144,11 +146,11 @@ impl EngineHandler for Echo {
         let _ = session.send(Frame::message(&text));
     }
 
-    fn on_binary(&self, session: &Arc<Session<()>>, data: Bytes) {
+    fn on_binary(&self, session: &Arc<EngineSession<()>>, data: Bytes) {
         let _ = session.send(Frame::binary(data));
     }
 
-    fn on_close(&self, session: &Arc<Session<()>>, reason: CloseReason) {
+    fn on_close(&self, session: &Arc<EngineSession<()>>, reason: CloseReason) {
         self.0
             .closes
             .lock()

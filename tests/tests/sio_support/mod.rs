@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use socketio::extract::ConnectContext;
 use socketio::extract::FromConnectParts;
-use socketio::handler::ConnectContext;
 use socketio::{Args, Builder, DisconnectReason, Event, Sid, Socket, SocketIo, State};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -126,7 +126,7 @@ fn install_hooks() {
         }));
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "warn,socketio::client=debug",
+                "warn,socketio::dispatch=debug",
             ))
             .with_ansi(false)
             .with_writer(|| LogWriter)
@@ -402,7 +402,7 @@ impl Server {
 
     /// Live Engine.IO sessions.
     pub fn sessions(&self) -> usize {
-        self.io.engine().session_count()
+        self.io.connection_count()
     }
 
     /// Waits until the live-session gauge reads `expected`.
@@ -424,7 +424,7 @@ impl Server {
     /// Whether the Engine.IO session `eio_sid` is alive (known and not closed).
     pub fn alive(&self, eio_sid: &str) -> bool {
         let sid: Sid = eio_sid.parse().expect("a valid sid");
-        self.io.engine().session(sid).is_some()
+        self.io.connection_open(sid)
     }
 
     /// Waits until the Engine.IO session `eio_sid` is gone.

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::namespace::Namespace;
+use super::socket::Socket;
+use crate::ack::AckFuture;
 use crate::adapter::Target;
+use crate::engineio::Sid;
 use crate::error::EmitError;
-use crate::namespace::Namespace;
-use crate::{encode, AckFuture, Sid, Socket};
+use crate::packet;
 
 /// A broadcast under construction: pick rooms with [`to`](Self::to), leave some out with
 /// [`except`](Self::except), then [`emit`](Self::emit). The packet is encoded once and every
@@ -71,7 +74,7 @@ impl BroadcastOperator {
     /// Sends `event` with `data` to every selected socket.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let ns = self.namespace()?;
-        let packet = encode::event(&ns.path, event, data, None)?;
+        let packet = packet::event(&ns.path, event, data, None)?;
         ns.adapter.broadcast(&packet, &self.target, &**ns);
         Ok(())
     }
@@ -151,17 +154,41 @@ impl BroadcastOperator {
         let Some(sid) = sid.filter(|sid| Some(*sid) != self.target.exclude) else {
             return AckFuture::failed(EmitError::AckNeedsOneSocket);
         };
-        let timeout = self.timeout.unwrap_or(ns.shared.config.ack_timeout);
+        let timeout = self.timeout.unwrap_or(ns.core.config.ack_timeout);
         if let Some(socket) = ns.socket(sid) {
             return socket.emit_with_ack(event, data).timeout(timeout);
         }
-        let packet = match encode::event(&ns.path, event, data, None) {
+        let packet = match packet::event(&ns.path, event, data, None) {
             Ok(packet) => packet,
             Err(e) => return AckFuture::failed(e),
         };
         ns.adapter
             .emit_with_ack(sid, &packet, timeout, &**ns)
             .unwrap_or_else(|| AckFuture::failed(EmitError::Disconnected))
+    }
+}
+
+/// Broadcasts that start from a socket leave the socket itself out (socket.io's rule).
+impl Socket {
+    /// A broadcast to `room`, leaving this socket out.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// A broadcast to every socket of the namespace except this one and the members of `room`.
+    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// A broadcast to every socket of the namespace except this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(
+            self.ns().clone(),
+            Target {
+                exclude: Some(self.id()),
+                ..Target::default()
+            },
+        )
     }
 }
 

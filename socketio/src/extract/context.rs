@@ -1,7 +1,10 @@
 //! What a handler is called with: the moment's context, from which extractors take their parts.
 
+use crate::args::Args;
+use crate::dispatch::Socket;
 use crate::engineio::Str;
-use crate::{Args, DisconnectReason, Socket};
+use crate::error::Error;
+use crate::reason::DisconnectReason;
 
 /// The context of a received event.
 #[derive(Debug, Clone)]
@@ -75,7 +78,7 @@ impl DisconnectContext {
 /// The context of a failure, for error handlers.
 #[derive(Debug, Clone)]
 pub struct ErrorContext {
-    pub(crate) error: crate::Error,
+    pub(crate) error: Error,
     pub(crate) socket: Socket,
     pub(crate) event: Option<(Str, Args)>,
     pub(crate) ack_id: Option<u64>,
@@ -83,7 +86,7 @@ pub struct ErrorContext {
 
 impl ErrorContext {
     /// The failure.
-    pub fn error(&self) -> &crate::Error {
+    pub fn error(&self) -> &Error {
         &self.error
     }
 

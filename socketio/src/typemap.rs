@@ -1,13 +1,13 @@
-//! Application state, keyed by type.
+//! [`TypeMap`]: values keyed by their type.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 
 /// Values keyed by their type: the builder's application state, and each socket's session.
 #[derive(Default)]
-pub(crate) struct StateMap(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+pub(crate) struct TypeMap(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
 
-impl StateMap {
+impl TypeMap {
     pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
         self.0.insert(TypeId::of::<T>(), Box::new(value));
     }
@@ -22,8 +22,8 @@ impl StateMap {
     }
 }
 
-impl std::fmt::Debug for StateMap {
+impl std::fmt::Debug for TypeMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StateMap({} values)", self.0.len())
+        write!(f, "TypeMap({} values)", self.0.len())
     }
 }

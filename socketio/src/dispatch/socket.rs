@@ -2,21 +2,29 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::ack::{AckFuture, PendingAck};
-use crate::adapter::{EncodedPacket, Target};
-use crate::client::EngineSession;
-use crate::engineio::{Frame, Handshake};
+use super::connection::ConnectionState;
+use super::namespace::Namespace;
+use super::server_core::ServerCore;
+use crate::ack::AckFuture;
+use crate::args::Args;
+use crate::engineio::{EngineSession, Frame, Handshake, Sid};
 use crate::error::EmitError;
-use crate::namespace::Namespace;
-use crate::operator::BroadcastOperator;
-use crate::server::StateMap;
-use crate::{encode, Args, DisconnectReason, Sid};
+use crate::packet::{self, EncodedPacket};
+use crate::reason::DisconnectReason;
+use crate::sync::Mutex;
+use crate::typemap::TypeMap;
+
+/// One Engine.IO connection as Socket.IO sees it.
+pub(crate) type Connection = EngineSession<ConnectionState<Socket>>;
+
+/// The acknowledgements a socket waits for, by id.
+type AckTable = Mutex<HashMap<u64, oneshot::Sender<Args>>>;
 
 const CONNECTING: u8 = 0;
 const CONNECTED: u8 = 1;
@@ -38,30 +46,44 @@ pub struct Socket {
 }
 
 pub(crate) struct SocketInner {
-    pub(crate) id: Sid,
-    pub(crate) ns: Arc<Namespace>,
-    pub(crate) session: Arc<EngineSession>,
+    id: Sid,
+    ns: Arc<Namespace>,
+    connection: Arc<Connection>,
     state: AtomicU8,
     /// Packets emitted while the connect handler runs, sent right after the CONNECT answer.
     early: Mutex<Vec<Frame>>,
-    acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+    acks: Arc<AckTable>,
     next_ack: AtomicU64,
     /// The [`Session`](crate::Session) values, by type.
-    values: Mutex<StateMap>,
+    values: Mutex<TypeMap>,
+}
+
+/// Forgets one pending acknowledgement of a socket when its waiter goes away.
+struct AckSlot {
+    table: std::sync::Weak<AckTable>,
+    id: u64,
+}
+
+impl Drop for AckSlot {
+    fn drop(&mut self) {
+        if let Some(table) = self.table.upgrade() {
+            table.lock().remove(&self.id);
+        }
+    }
 }
 
 impl Socket {
-    pub(crate) fn new(ns: Arc<Namespace>, session: Arc<EngineSession>) -> Self {
+    pub(crate) fn new(ns: Arc<Namespace>, connection: Arc<Connection>) -> Self {
         Socket {
             inner: Arc::new(SocketInner {
                 id: Sid::random(),
                 ns,
-                session,
+                connection,
                 state: AtomicU8::new(CONNECTING),
                 early: Mutex::new(Vec::new()),
-                acks: Mutex::new(HashMap::new()),
+                acks: Arc::new(Mutex::new(HashMap::new())),
                 next_ack: AtomicU64::new(0),
-                values: Mutex::new(StateMap::default()),
+                values: Mutex::new(TypeMap::default()),
             }),
         }
     }
@@ -78,7 +100,7 @@ impl Socket {
 
     /// The HTTP request that opened the underlying connection.
     pub fn handshake(&self) -> &Handshake {
-        self.inner.session.handshake()
+        self.inner.connection.handshake()
     }
 
     /// Whether the socket is still connected.
@@ -89,7 +111,7 @@ impl Socket {
     /// Sends `event` with `data` to this client. A tuple sends several arguments, `()` none;
     /// a [`Binary`](crate::Binary) anywhere inside travels as a binary attachment.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        let packet = encode::event(&self.inner.ns.path, event, data, None)?;
+        let packet = packet::event(&self.inner.ns.path, event, data, None)?;
         self.send_packet(&packet)
     }
 
@@ -114,30 +136,36 @@ impl Socket {
     /// # Ok(()) }
     /// ```
     pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
-        let timeout = self.inner.ns.shared.config.ack_timeout;
+        let timeout = self.inner.ns.core.config.ack_timeout;
+        let (id, rx, slot) = self.register_ack();
+        let sent = packet::event(&self.inner.ns.path, event, data, Some(id))
+            .and_then(|packet| self.send_packet(&packet));
+        AckFuture::new(rx, slot, timeout, sent.err())
+    }
+
+    /// A fresh acknowledgement id, the receiver of its answer, and the guard that forgets it.
+    fn register_ack(&self) -> (u64, oneshot::Receiver<Args>, Box<AckSlot>) {
         let id = self.inner.next_ack.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.lock_acks().insert(id, tx);
-        let pending = PendingAck::new(Arc::downgrade(&self.inner), id);
-        let sent = encode::event(&self.inner.ns.path, event, data, Some(id))
-            .and_then(|packet| self.send_packet(&packet));
-        AckFuture::new(rx, pending, timeout, sent.err())
+        self.inner.acks.lock().insert(id, tx);
+        let slot = AckSlot {
+            table: Arc::downgrade(&self.inner.acks),
+            id,
+        };
+        (id, rx, Box::new(slot))
     }
 
     /// Sends an EVENT that was encoded without an acknowledgement id (by another process, see
     /// [`crate::queue`]) with a fresh id of this socket, and waits for the answer.
     pub(crate) fn send_with_ack(&self, packet: &EncodedPacket, timeout: Duration) -> AckFuture {
-        let id = self.inner.next_ack.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.lock_acks().insert(id, tx);
-        let pending = PendingAck::new(Arc::downgrade(&self.inner), id);
-        let sent = match encode::with_ack_id(packet, id) {
+        let (id, rx, slot) = self.register_ack();
+        let sent = match packet::with_ack_id(packet, id) {
             Some(packet) => self.send_packet(&packet),
             None => Err(EmitError::Serialize(serde::de::Error::custom(
                 "not an EVENT packet without acknowledgement id",
             ))),
         };
-        AckFuture::new(rx, pending, timeout, sent.err())
+        AckFuture::new(rx, slot, timeout, sent.err())
     }
 
     /// Adds the socket to `room`.
@@ -155,31 +183,10 @@ impl Socket {
         self.inner.ns.adapter.rooms(self.id())
     }
 
-    /// A broadcast to `room`, leaving this socket out.
-    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// A broadcast to every socket of the namespace except this one and the members of `room`.
-    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().except(room)
-    }
-
-    /// A broadcast to every socket of the namespace except this one.
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(
-            self.inner.ns.clone(),
-            Target {
-                exclude: Some(self.id()),
-                ..Target::default()
-            },
-        )
-    }
-
     /// Disconnects the socket from its namespace; the client sees `io server disconnect`.
     pub fn disconnect(&self) {
         if self.connected() {
-            let packet = encode::disconnect(&self.inner.ns.path);
+            let packet = packet::disconnect(&self.inner.ns.path);
             let _ = self.send_packet(&packet);
             self.inner
                 .ns
@@ -194,7 +201,7 @@ impl Socket {
             CONNECTED => self.send_frames(packet.frames()),
             DISCONNECTED => Err(EmitError::Disconnected),
             _ => {
-                let mut early = self.lock_early();
+                let mut early = self.inner.early.lock();
                 if self.inner.state.load(Ordering::Acquire) == CONNECTING {
                     early.extend(packet.frames().iter().cloned());
                     return Ok(());
@@ -207,7 +214,7 @@ impl Socket {
 
     pub(crate) fn send_frames(&self, frames: &[Frame]) -> Result<(), EmitError> {
         for frame in frames {
-            self.inner.session.send(frame.clone())?;
+            self.inner.connection.send(frame.clone())?;
         }
         Ok(())
     }
@@ -223,7 +230,7 @@ impl Socket {
     /// while its connect handler ran (the client left or the connection closed): a
     /// disconnected socket never comes back.
     pub(crate) fn mark_connected(&self, answer: &EncodedPacket) -> Result<(), EmitError> {
-        let mut early = self.lock_early();
+        let mut early = self.inner.early.lock();
         if self.inner.state.load(Ordering::Acquire) != CONNECTING {
             return Err(EmitError::Disconnected);
         }
@@ -241,43 +248,43 @@ impl Socket {
     /// (connected, not just connecting). Pending acknowledgements fail.
     pub(crate) fn mark_disconnected(&self) -> Option<bool> {
         let previous = self.inner.state.swap(DISCONNECTED, Ordering::AcqRel);
-        self.lock_early().clear();
-        self.lock_acks().clear();
+        self.inner.early.lock().clear();
+        self.inner.acks.lock().clear();
         (previous != DISCONNECTED).then_some(previous == CONNECTED)
     }
 
-    /// How many acknowledgements this socket still waits for (a diagnostic: it returns to 0 once
-    /// every [`emit_with_ack`](Self::emit_with_ack) was answered, timed out or dropped).
-    #[doc(hidden)]
+    /// How many acknowledgements this socket still waits for: it returns to 0 once every
+    /// [`emit_with_ack`](Self::emit_with_ack) was answered, timed out or dropped (a diagnostic,
+    /// for tests and metrics).
     pub fn pending_acks(&self) -> usize {
-        self.lock_acks().len()
+        self.inner.acks.lock().len()
     }
 
     /// Delivers a client's acknowledgement to whoever waits for it; unknown ids are ignored.
     pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
-        if let Some(tx) = self.lock_acks().remove(&id) {
+        if let Some(tx) = self.inner.acks.lock().remove(&id) {
             let _ = tx.send(args);
         }
     }
 
-    fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
-        self.inner.lock_acks()
+    /// The socket's [`Session`](crate::Session) values, by type.
+    pub(crate) fn values(&self) -> MutexGuard<'_, TypeMap> {
+        self.inner.values.lock()
     }
 
-    fn lock_early(&self) -> std::sync::MutexGuard<'_, Vec<Frame>> {
-        self.inner.early.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl SocketInner {
-    pub(crate) fn values(&self) -> std::sync::MutexGuard<'_, StateMap> {
-        self.values.lock().unwrap_or_else(|e| e.into_inner())
+    /// The namespace the socket belongs to.
+    pub(crate) fn ns(&self) -> &Arc<Namespace> {
+        &self.inner.ns
     }
 
-    pub(crate) fn lock_acks(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
-        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    /// What the socket's server shares with all its namespaces.
+    pub(crate) fn core(&self) -> &ServerCore {
+        &self.inner.ns.core
+    }
+
+    /// The connection the socket lives on.
+    pub(crate) fn connection(&self) -> &Arc<Connection> {
+        &self.inner.connection
     }
 }
 
@@ -290,6 +297,3 @@ impl std::fmt::Debug for Socket {
             .finish()
     }
 }
-
-/// Default time to wait for an acknowledgement.
-pub(crate) const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);

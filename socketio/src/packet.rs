@@ -1,11 +1,25 @@
-//! Encoding outgoing packets once, into frames every recipient shares.
+//! [`EncodedPacket`]: an outgoing Socket.IO packet, encoded once into the Engine.IO frames
+//! every recipient shares.
 
 use serde::Serialize;
 
-use crate::adapter::EncodedPacket;
 use crate::engineio::{Frame, MessageBuf};
 use crate::error::EmitError;
 use crate::protocol;
+
+/// One encoded packet (its text frame and any binary attachments), shared by every recipient:
+/// cloning it clones reference counts, never bytes.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedPacket {
+    pub(crate) frames: Vec<Frame>,
+}
+
+impl EncodedPacket {
+    /// The frames, text first, attachments after.
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+}
 
 fn finish(buf: MessageBuf, attachments: Vec<bytes::Bytes>) -> EncodedPacket {
     let mut frames = Vec::with_capacity(1 + attachments.len());

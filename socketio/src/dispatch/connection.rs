@@ -1,0 +1,103 @@
+//! [`ConnectionState`]: what one Engine.IO connection keeps for Socket.IO.
+
+use bytes::Bytes;
+use tokio::task::AbortHandle;
+
+use crate::protocol::BinaryCollector;
+use crate::sync::Mutex;
+
+/// The Socket.IO side of one connection: its namespace sockets (`S`, the socket handle type),
+/// a binary packet awaiting attachments, and the timer that closes the connection if it joins
+/// no namespace.
+pub(crate) struct ConnectionState<S> {
+    sockets: Mutex<Vec<S>>,
+    pending_binary: Mutex<Option<BinaryCollector>>,
+    connect_timer: Mutex<Option<AbortHandle>>,
+}
+
+impl<S> Default for ConnectionState<S> {
+    fn default() -> Self {
+        ConnectionState {
+            sockets: Mutex::new(Vec::new()),
+            pending_binary: Mutex::new(None),
+            connect_timer: Mutex::new(None),
+        }
+    }
+}
+
+impl<S: Clone> ConnectionState<S> {
+    /// The first socket for which `matches` holds.
+    pub(crate) fn find(&self, matches: impl Fn(&S) -> bool) -> Option<S> {
+        self.sockets.lock().iter().find(|s| matches(s)).cloned()
+    }
+
+    /// Adds a socket.
+    pub(crate) fn add(&self, socket: S) {
+        self.sockets.lock().push(socket);
+    }
+
+    /// Forgets the sockets for which `matches` holds.
+    pub(crate) fn forget(&self, matches: impl Fn(&S) -> bool) {
+        self.sockets.lock().retain(|s| !matches(s));
+    }
+
+    /// Whether the connection has joined no namespace.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sockets.lock().is_empty()
+    }
+
+    /// Takes every socket out (the connection closed).
+    pub(crate) fn take_all(&self) -> Vec<S> {
+        std::mem::take(&mut *self.sockets.lock())
+    }
+}
+
+impl<S> ConnectionState<S> {
+    /// Whether a binary packet waits for attachments.
+    pub(crate) fn awaits_attachments(&self) -> bool {
+        self.pending_binary.lock().is_some()
+    }
+
+    /// Keeps `collector` until its attachments arrived.
+    pub(crate) fn await_attachments(&self, collector: BinaryCollector) {
+        *self.pending_binary.lock() = Some(collector);
+    }
+
+    /// Adds an attachment to the waiting packet: `Ok(None)` while more are expected, the
+    /// complete packet once the last arrived; `Err` for an attachment nobody expects or one the
+    /// limits refuse.
+    pub(crate) fn push_attachment(&self, data: Bytes) -> Result<Option<BinaryCollector>, String> {
+        let mut pending = self.pending_binary.lock();
+        let Some(collector) = pending.as_mut() else {
+            return Err("binary message without a binary packet".into());
+        };
+        match collector.push(data) {
+            Ok(true) => Ok(pending.take()),
+            Ok(false) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Drops a half-received binary packet.
+    pub(crate) fn drop_pending(&self) {
+        self.pending_binary.lock().take();
+    }
+
+    /// Remembers the timer that closes a connection joining no namespace.
+    pub(crate) fn set_connect_timer(&self, timer: AbortHandle) {
+        *self.connect_timer.lock() = Some(timer);
+    }
+
+    /// Stops that timer (a namespace was joined, or the connection closed).
+    pub(crate) fn stop_connect_timer(&self) {
+        if let Some(timer) = self.connect_timer.lock().take() {
+            timer.abort();
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for ConnectionState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionState").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,24 @@
+//! Dispatch: connections, namespaces and sockets.
+//!
+//! The [`Dispatcher`] is the engine's handler: it decodes each connection's packets and routes
+//! them to the namespace [`Socket`]s of that connection. A [`Namespace`] keeps its sockets and
+//! its adapter, and calls its handlers through the [`NamespaceHandlers`] contract, which the
+//! handler layer above implements. [`BroadcastOperator`] reaches many sockets through the
+//! adapter.
+
+mod connection;
+mod namespace;
+mod operator;
+mod router;
+mod run;
+mod server_core;
+mod socket;
+
+pub(crate) use namespace::{Namespace, NamespaceHandlers};
+pub use operator::BroadcastOperator;
+pub(crate) use router::Dispatcher;
+pub(crate) use run::run_now;
+pub use run::BoxFuture;
+pub(crate) use server_core::{Config, ServerCore};
+pub(crate) use socket::Connection;
+pub use socket::Socket;

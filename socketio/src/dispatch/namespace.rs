@@ -1,0 +1,216 @@
+//! A namespace: its connected sockets, its adapter, and the handlers it runs for them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::run::BoxFuture;
+use super::server_core::ServerCore;
+use super::socket::{Connection, Socket};
+use crate::ack::AckFuture;
+use crate::adapter::{Adapter, LocalSockets, Target};
+use crate::args::Args;
+use crate::engineio::{CloseReason, Sid, Str};
+use crate::error::{ConnectError, Error};
+use crate::packet::{self, EncodedPacket};
+use crate::reason::DisconnectReason;
+use crate::sync::RwLock;
+
+/// What a namespace runs for its sockets. The handler layer implements it with the handlers
+/// registered by `#[on]` and the builder; the namespace only knows when to call them.
+pub(crate) trait NamespaceHandlers: Send + Sync + 'static {
+    /// Runs the connect handler; resolves to its verdict. Failures (a refusal, a panic) were
+    /// already reported when it resolves.
+    fn connect(&self, socket: &Socket, auth: Option<Str>) -> BoxFuture<Result<(), ConnectError>>;
+    /// Runs the handler of `event`, or the catch-all.
+    fn event(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>);
+    /// Runs the disconnect handler.
+    fn disconnect(&self, socket: &Socket, reason: DisconnectReason);
+    /// Hands a failure to the error handler (its return value answers `ack_id`), or logs it.
+    /// `event` is the event being handled, with its arguments.
+    fn report(
+        &self,
+        socket: &Socket,
+        error: Error,
+        event: Option<(Str, Args)>,
+        ack_id: Option<u64>,
+    );
+    /// The handled event names, sorted, plus `connect`, `disconnect`, `*` and `error` for the
+    /// lifecycle, catch-all and error handlers present.
+    fn handled_events(&self) -> Vec<String>;
+}
+
+pub(crate) struct Namespace {
+    pub(crate) path: String,
+    handlers: Box<dyn NamespaceHandlers>,
+    sockets: RwLock<HashMap<Sid, Socket>>,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) core: Arc<ServerCore>,
+}
+
+impl Namespace {
+    /// A namespace ready for sockets; its adapter is told how to reach them.
+    pub(crate) fn new(
+        path: String,
+        handlers: Box<dyn NamespaceHandlers>,
+        adapter: Arc<dyn Adapter>,
+        core: Arc<ServerCore>,
+    ) -> Arc<Self> {
+        let ns = Arc::new(Namespace {
+            path,
+            handlers,
+            sockets: RwLock::new(HashMap::new()),
+            adapter,
+            core,
+        });
+        let local: Weak<dyn LocalSockets> = Arc::downgrade(&ns) as Weak<Namespace>;
+        ns.adapter.attach(local);
+        ns
+    }
+
+    pub(crate) fn handled_events(&self) -> Vec<String> {
+        self.handlers.handled_events()
+    }
+
+    /// The connected sockets.
+    pub(crate) fn sockets(&self) -> Vec<Socket> {
+        self.sockets.read().values().cloned().collect()
+    }
+
+    pub(crate) fn socket(&self, sid: Sid) -> Option<Socket> {
+        self.sockets.read().get(&sid).cloned()
+    }
+
+    /// The connected sockets of this process that a broadcast target selects.
+    pub(crate) fn select(&self, target: &Target) -> Vec<Socket> {
+        let adapter = &self.adapter;
+        let sids = target
+            .resolve(|room, into| into.extend(adapter.members(room)), self)
+            .sids(self);
+        let sockets = self.sockets.read();
+        sids.iter()
+            .filter_map(|sid| sockets.get(sid).cloned())
+            .collect()
+    }
+
+    /// A new socket for `connection`, which asked to join: runs the connect handler, then
+    /// answers CONNECT (or CONNECT_ERROR). With `always_connect`, answers first and
+    /// disconnects on refusal.
+    pub(crate) async fn connect(self: Arc<Self>, socket: Socket, auth: Option<Str>) {
+        let always_connect = self.core.config.always_connect;
+        if always_connect {
+            self.accept(&socket);
+        }
+        match self.handlers.connect(&socket, auth).await {
+            Ok(()) if !always_connect => self.accept(&socket),
+            Ok(()) => {}
+            Err(_) if always_connect => socket.disconnect(),
+            Err(refusal) => {
+                // Already disconnected (the client left, the connection closed) while the
+                // handler ran: nobody to answer.
+                let connecting = socket.mark_disconnected().is_some();
+                self.adapter.leave_all(socket.id());
+                if connecting {
+                    let packet =
+                        packet::connect_error(&self.path, refusal.message(), refusal.get_data());
+                    let _ = socket.send_frames(packet.frames());
+                }
+                forget(&socket);
+            }
+        }
+    }
+
+    fn accept(&self, socket: &Socket) {
+        self.sockets.write().insert(socket.id(), socket.clone());
+        let answer = packet::connect(&self.path, socket.id().as_str());
+        if socket.mark_connected(&answer).is_err() {
+            // Disconnected while the connect handler ran, or the answer could not be queued:
+            // forget the socket and the rooms the handler joined (`remove_socket` does nothing
+            // for a socket already marked disconnected).
+            self.sockets.write().remove(&socket.id());
+            self.adapter.leave_all(socket.id());
+            self.remove_socket(
+                socket,
+                DisconnectReason::Transport(CloseReason::TransportError),
+            );
+        }
+    }
+
+    /// Hands an event to its handler, or to the catch-all.
+    pub(crate) fn dispatch(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>) {
+        self.handlers.event(socket, event, args, ack_id);
+    }
+
+    /// Hands a failure of one of this namespace's handlers to the error pipeline.
+    pub(crate) fn report(
+        &self,
+        socket: &Socket,
+        error: Error,
+        event: Option<(Str, Args)>,
+        ack_id: Option<u64>,
+    ) {
+        self.handlers.report(socket, error, event, ack_id);
+    }
+
+    /// Takes the socket out of the namespace and its rooms, then runs the disconnect handler
+    /// (only for a socket that was connected: one that leaves while its connect handler runs
+    /// never connected, as in socket.io).
+    pub(crate) fn remove_socket(&self, socket: &Socket, reason: DisconnectReason) {
+        let Some(was_connected) = socket.mark_disconnected() else {
+            return;
+        };
+        self.sockets.write().remove(&socket.id());
+        self.adapter.leave_all(socket.id());
+        forget(socket);
+        tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");
+        if was_connected {
+            self.handlers.disconnect(socket, reason);
+        }
+    }
+}
+
+/// Removes a socket from its connection's list (it left its namespace).
+fn forget(socket: &Socket) {
+    let connection: &Connection = socket.connection();
+    connection.data().forget(|s| s.id() == socket.id());
+}
+
+impl LocalSockets for Namespace {
+    fn send_to(&self, sid: Sid, packet: &EncodedPacket) {
+        if let Some(socket) = self.sockets.read().get(&sid) {
+            let _ = socket.send_packet(packet);
+        }
+    }
+
+    fn send_all(&self, packet: &EncodedPacket, skip: &dyn Fn(Sid) -> bool) {
+        for (sid, socket) in self.sockets.read().iter() {
+            if !skip(*sid) {
+                let _ = socket.send_packet(packet);
+            }
+        }
+    }
+
+    fn contains(&self, sid: Sid) -> bool {
+        self.sockets.read().contains_key(&sid)
+    }
+
+    fn sids(&self) -> Vec<Sid> {
+        self.sockets.read().keys().copied().collect()
+    }
+
+    fn disconnect(&self, sid: Sid) {
+        if let Some(socket) = self.socket(sid) {
+            socket.disconnect();
+        }
+    }
+
+    fn send_with_ack(
+        &self,
+        sid: Sid,
+        packet: &EncodedPacket,
+        timeout: Duration,
+    ) -> Option<AckFuture> {
+        let socket = self.socket(sid)?;
+        Some(socket.send_with_ack(packet, timeout))
+    }
+}

@@ -1,0 +1,189 @@
+//! [`Dispatcher`]: the Socket.IO layer as the engine's handler, routing each connection's
+//! packets to its namespace sockets.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::connection::ConnectionState;
+use super::namespace::Namespace;
+use super::run::run_now;
+use super::server_core::ServerCore;
+use super::socket::{Connection, Socket};
+use crate::args::Args;
+use crate::engineio::{CloseReason, EngineHandler, Str};
+use crate::packet;
+use crate::protocol::{self, BinaryCollector, PacketKind, SplitPacket};
+use crate::reason::DisconnectReason;
+
+/// The server's namespaces, as the handler of its Engine.IO connections.
+pub(crate) struct Dispatcher {
+    pub(crate) namespaces: HashMap<String, Arc<Namespace>>,
+    pub(crate) core: Arc<ServerCore>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ends a connection that broke the protocol.
+fn violation(connection: &Connection, what: &dyn std::fmt::Display) {
+    tracing::debug!(sid = %connection.sid(), error = %what, "protocol violation: closing the connection");
+    connection.close(CloseReason::ParseError);
+}
+
+impl EngineHandler for Dispatcher {
+    type Data = ConnectionState<Socket>;
+
+    fn on_open(&self, connection: &Arc<Connection>) {
+        let weak = Arc::downgrade(connection);
+        let timeout = self.core.config.connect_timeout;
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(connection) = weak.upgrade() {
+                if connection.data().is_empty() {
+                    tracing::debug!(sid = %connection.sid(), "no namespace joined within connect_timeout");
+                    connection.close(CloseReason::ForcedClose);
+                }
+            }
+        });
+        connection.data().set_connect_timer(timer.abort_handle());
+    }
+
+    fn on_message(&self, connection: &Arc<Connection>, text: Str) {
+        let state = connection.data();
+        if state.awaits_attachments() {
+            return violation(
+                connection,
+                &"text packet while binary attachments were expected",
+            );
+        }
+        let limits = &self.core.config.limits;
+        if matches!(text.as_bytes().first(), Some(b'5' | b'6')) {
+            let max = self.core.config.engine.get_max_http_buffer_size();
+            match BinaryCollector::new(Bytes::copy_from_slice(text.as_bytes()), limits, max) {
+                Ok(collector) if collector.is_complete() => {
+                    self.finish_binary(connection, collector)
+                }
+                Ok(collector) => state.await_attachments(collector),
+                Err(e) => violation(connection, &e),
+            }
+            return;
+        }
+        match protocol::decode_split(text.as_str(), limits) {
+            Ok(packet) => self.handle(connection, &text, packet, Vec::new()),
+            Err(e) => violation(connection, &e),
+        }
+    }
+
+    fn on_binary(&self, connection: &Arc<Connection>, data: Bytes) {
+        match connection.data().push_attachment(data) {
+            Ok(Some(collector)) => self.finish_binary(connection, collector),
+            Ok(None) => {}
+            Err(e) => violation(connection, &e),
+        }
+    }
+
+    fn on_close(&self, connection: &Arc<Connection>, reason: CloseReason) {
+        let state = connection.data();
+        state.stop_connect_timer();
+        state.drop_pending();
+        for socket in state.take_all() {
+            socket
+                .ns()
+                .remove_socket(&socket, DisconnectReason::Transport(reason));
+        }
+    }
+}
+
+impl Dispatcher {
+    fn finish_binary(&self, connection: &Arc<Connection>, collector: BinaryCollector) {
+        let (text, attachments) = collector.into_parts();
+        let text = Str::from(text);
+        match protocol::decode_split(text.as_str(), &self.core.config.limits) {
+            Ok(packet) => self.handle(connection, &text, packet, attachments),
+            Err(e) => violation(connection, &e),
+        }
+    }
+
+    fn handle(
+        &self,
+        connection: &Arc<Connection>,
+        text: &Str,
+        split: SplitPacket<'_>,
+        attachments: Vec<Bytes>,
+    ) {
+        let SplitPacket {
+            packet,
+            event,
+            args,
+        } = split;
+        let state = connection.data();
+        let socket_of = |namespace: &str| state.find(|s| s.namespace() == namespace);
+        match packet.kind {
+            PacketKind::Connect => {
+                let Some(ns) = self.namespaces.get(packet.namespace) else {
+                    let refusal =
+                        packet::connect_error(packet.namespace, "Invalid namespace", None);
+                    for frame in refusal.frames() {
+                        let _ = connection.send(frame.clone());
+                    }
+                    return;
+                };
+                if socket_of(packet.namespace).is_some() {
+                    return violation(connection, &"second CONNECT for a connected namespace");
+                }
+                state.stop_connect_timer();
+                let socket = Socket::new(ns.clone(), connection.clone());
+                state.add(socket.clone());
+                let auth = packet.payload.map(|p| text.slice_ref(p));
+                run_now(Box::pin(ns.clone().connect(socket, auth)));
+            }
+            PacketKind::Disconnect => {
+                if let Some(socket) = socket_of(packet.namespace) {
+                    socket
+                        .ns()
+                        .remove_socket(&socket, DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                // As in socket.io, a namespace socket exists for events only once its CONNECT
+                // was accepted: an event while the connect handler runs is a violation.
+                let Some(socket) =
+                    socket_of(packet.namespace).filter(|socket| socket.is_accepted())
+                else {
+                    return violation(connection, &"event for a namespace that is not connected");
+                };
+                // `decode_split` validated the payload and split it in the same pass.
+                let Some(name) = event else {
+                    return violation(connection, &"event without payload");
+                };
+                let name = match name {
+                    Cow::Borrowed(name) => text.slice_ref(name),
+                    Cow::Owned(name) => Str::from(name),
+                };
+                let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
+                socket
+                    .ns()
+                    .dispatch(&socket, name, Args::new(items, attachments), packet.id);
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                let (Some(socket), Some(id)) = (socket_of(packet.namespace), packet.id) else {
+                    return;
+                };
+                let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
+                socket.resolve_ack(id, Args::new(items, attachments));
+            }
+            PacketKind::ConnectError => violation(
+                connection,
+                &"CONNECT_ERROR packets only travel from server to client",
+            ),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Running handler futures without a task when they do not wait.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Waker};
+
+/// A boxed, `Send` future, as handlers return them once their types are erased.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Polls `future` once right here (most handlers finish without waiting, so they cost no
+/// task), and spawns it only if it has to wait.
+pub(crate) fn run_now(mut future: BoxFuture<()>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    if future.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(future);
+    }
+}

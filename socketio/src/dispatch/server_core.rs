@@ -1,0 +1,64 @@
+//! [`ServerCore`]: what every namespace of one server shares.
+
+use std::any::Any;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use crate::ack::DEFAULT_ACK_TIMEOUT;
+use crate::engineio::EngineConfig;
+use crate::protocol::Limits;
+use crate::queue::Bus;
+use crate::typemap::TypeMap;
+
+/// Server options on top of the Engine.IO ones; set them through the server's builder.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) engine: EngineConfig,
+    /// A connection that joins no namespace within this is closed (45 s).
+    pub(crate) connect_timeout: Duration,
+    /// Default wait for a client's acknowledgement (5 s).
+    pub(crate) ack_timeout: Duration,
+    /// Answer CONNECT before the connect handler runs, and disconnect on refusal.
+    pub(crate) always_connect: bool,
+    /// Packet limits of the Socket.IO decoder.
+    pub(crate) limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            engine: EngineConfig::default(),
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: DEFAULT_ACK_TIMEOUT,
+            always_connect: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What every namespace of one server shares: options, application state, and a way back to
+/// the server itself.
+#[derive(Debug)]
+pub(crate) struct ServerCore {
+    pub(crate) config: Config,
+    /// Application state, read by the `State<T>` extractor.
+    pub(crate) state: TypeMap,
+    /// The server's engine, for handlers that emit beyond their socket: weak, so that the
+    /// server owns its parts and not the other way round, and opaque, so that this layer does
+    /// not name the server above it (which turns it back into a server). Set once the engine
+    /// exists.
+    pub(crate) engine: OnceLock<Weak<dyn Any + Send + Sync>>,
+    /// The message-queue connection the namespaces' adapters share, if there is one.
+    pub(crate) queue: Option<Arc<Bus>>,
+}
+
+impl ServerCore {
+    pub(crate) fn new(config: Config, state: TypeMap, queue: Option<Arc<Bus>>) -> Self {
+        ServerCore {
+            config,
+            state,
+            engine: OnceLock::new(),
+            queue,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! [`EngineHandler`]: what the layer above Engine.IO implements.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{CloseReason, EngineSession, Str};
+
+/// What the layer above Engine.IO implements: it is told of sessions opening, messages arriving
+/// and sessions closing. Calls for one session never overlap and arrive in order.
+pub trait EngineHandler: Send + Sync + 'static {
+    /// Data kept per session, created when the session opens.
+    type Data: Default + Send + Sync + 'static;
+
+    /// A session opened. Frames sent from here go out right after the open packet.
+    fn on_open(&self, session: &Arc<EngineSession<Self::Data>>);
+
+    /// A text message arrived.
+    fn on_message(&self, session: &Arc<EngineSession<Self::Data>>, text: Str);
+
+    /// A binary message arrived.
+    fn on_binary(&self, session: &Arc<EngineSession<Self::Data>>, data: Bytes);
+
+    /// The session closed; it is already gone from the table.
+    fn on_close(&self, session: &Arc<EngineSession<Self::Data>>, reason: CloseReason);
+}

@@ -1,0 +1,146 @@
+//! [`HandlerTable`]: one namespace's handlers, as the namespace calls them.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+
+use super::failure::{fail, panic_message, run, run_error_handler, Site};
+use crate::args::Args;
+use crate::dispatch::BoxFuture;
+use crate::dispatch::{NamespaceHandlers, Socket};
+use crate::engineio::Str;
+use crate::error::{ConnectError, Error, ErrorKind};
+use crate::extract::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+use crate::reason::DisconnectReason;
+
+/// An event handler with its types erased; one per event per namespace.
+pub(crate) type ErasedMessageHandler = Arc<dyn Fn(MessageContext) -> BoxFuture<()> + Send + Sync>;
+/// A connect handler with its types erased; `Err` refuses the connection.
+pub(crate) type ErasedConnectHandler =
+    Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
+/// A disconnect handler with its types erased.
+pub(crate) type ErasedDisconnectHandler =
+    Arc<dyn Fn(DisconnectContext) -> BoxFuture<()> + Send + Sync>;
+/// An error handler with its types erased.
+pub(crate) type ErasedErrorHandler = Arc<dyn Fn(ErrorContext) -> BoxFuture<()> + Send + Sync>;
+
+/// A handler of any role with its types erased, as the builder and the registry hand it over.
+#[derive(Clone)]
+pub(crate) enum ErasedHandler {
+    /// For an event, or the catch-all.
+    Message(ErasedMessageHandler),
+    /// For connections.
+    Connect(ErasedConnectHandler),
+    /// For disconnections.
+    Disconnect(ErasedDisconnectHandler),
+    /// For failures.
+    Error(ErasedErrorHandler),
+}
+
+/// The handlers of one namespace, fixed when the server is built.
+#[derive(Default, Clone)]
+pub(crate) struct HandlerTable {
+    pub(crate) connect: Option<ErasedConnectHandler>,
+    pub(crate) disconnect: Option<ErasedDisconnectHandler>,
+    pub(crate) events: HashMap<Box<str>, ErasedMessageHandler>,
+    pub(crate) catch_all: Option<ErasedMessageHandler>,
+    /// The namespace's own error handler, or else the default one.
+    pub(crate) error: Option<ErasedErrorHandler>,
+}
+
+impl NamespaceHandlers for HandlerTable {
+    fn connect(&self, socket: &Socket, auth: Option<Str>) -> BoxFuture<Result<(), ConnectError>> {
+        let Some(handler) = self.connect.clone() else {
+            return Box::pin(std::future::ready(Ok(())));
+        };
+        let socket = socket.clone();
+        Box::pin(async move {
+            let ctx = ConnectContext {
+                socket: socket.clone(),
+                auth,
+            };
+            // A panicking connect handler refuses the connection (and is reported) rather than
+            // leaving the client without an answer.
+            let verdict = match AssertUnwindSafe(handler(ctx)).catch_unwind().await {
+                Ok(verdict) => verdict,
+                Err(panic) => {
+                    let error = Error::new(ErrorKind::Panic, panic_message(&*panic));
+                    fail(Site::socket(&socket), error);
+                    Err(ConnectError::new("Internal server error"))
+                }
+            };
+            if let Err(refusal) = &verdict {
+                let error = Error::new(ErrorKind::ConnectRefused, refusal.clone());
+                fail(Site::socket(&socket), error);
+            }
+            verdict
+        })
+    }
+
+    fn event(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>) {
+        let handler = self.events.get(event.as_str()).or(self.catch_all.as_ref());
+        let Some(handler) = handler else {
+            tracing::debug!(namespace = %socket.namespace(), event = %event, "no handler for event");
+            return;
+        };
+        let site = Site::event(socket, &event, ack_id);
+        let ctx = MessageContext {
+            socket: socket.clone(),
+            event,
+            args,
+            ack_id,
+        };
+        run(handler(ctx), site);
+    }
+
+    fn disconnect(&self, socket: &Socket, reason: DisconnectReason) {
+        if let Some(handler) = &self.disconnect {
+            let ctx = DisconnectContext {
+                socket: socket.clone(),
+                reason,
+            };
+            run(handler(ctx), Site::socket(socket));
+        }
+    }
+
+    fn report(
+        &self,
+        socket: &Socket,
+        error: Error,
+        event: Option<(Str, Args)>,
+        ack_id: Option<u64>,
+    ) {
+        let name = event.as_ref().map(|(name, _)| name.as_str());
+        let error = error.at(socket.namespace(), name, socket.id());
+        match &self.error {
+            Some(handler) => {
+                let ctx = ErrorContext {
+                    error,
+                    socket: socket.clone(),
+                    event,
+                    ack_id,
+                };
+                run_error_handler(handler(ctx));
+            }
+            None => error.report(),
+        }
+    }
+
+    fn handled_events(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.events.keys().map(|k| k.to_string()).collect();
+        for (present, name) in [
+            (self.connect.is_some(), "connect"),
+            (self.disconnect.is_some(), "disconnect"),
+            (self.catch_all.is_some(), "*"),
+            (self.error.is_some(), "error"),
+        ] {
+            if present {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        names
+    }
+}
