@@ -6,14 +6,14 @@
 //! takes a write lock that every other test of this binary holds for reading: it runs alone.
 //! Other test binaries do not use RabbitMQ (and `cargo test` runs binaries one after another).
 
-mod mq_support;
-
 use std::process::Command;
 use std::time::Duration;
 
-use mq_support::{cluster, until, Packet};
 use serde_json::json;
 use socketio::Emitter;
+use tests::mq::cluster;
+use tests::wait::{eventually, EXTERNAL_WAIT};
+use tests::ws::Packet;
 use tokio::sync::RwLock;
 
 const URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
@@ -55,7 +55,7 @@ async fn broadcast_and_room_emit_reach_the_other_server() {
     let servers = cluster(2, URL, &exchange("broadcast")).await;
     let mut on_a = servers[0].client().await;
     let mut on_b = servers[1].client().await;
-    on_b.join("room").await;
+    on_b.join_room("room").await;
 
     servers[0].io.emit("all", &1).unwrap();
     assert_eq!(on_a.expect("all").await.arg(), &json!(1));
@@ -96,7 +96,7 @@ async fn emitter_reaches_both_servers() {
     let servers = cluster(2, URL, &channel).await;
     let mut on_a = servers[0].client().await;
     let mut on_b = servers[1].client().await;
-    on_a.join("room").await;
+    on_a.join_room("room").await;
 
     let emitter = Emitter::builder(URL)
         .channel(&channel)
@@ -109,7 +109,7 @@ async fn emitter_reaches_both_servers() {
     emitter.to("room").emit("room-only", &()).await.unwrap();
     on_a.expect("room-only").await;
     emitter.close_room("room").await.unwrap();
-    until("room closed", || {
+    eventually(EXTERNAL_WAIT, "room closed", || {
         servers[0].io.to("room").sockets().is_empty()
     })
     .await;
@@ -131,9 +131,11 @@ async fn broker_restarted_mid_run_servers_reconnect() {
 
     let _restart = StartOnDrop; // the broker is started again even if this test fails
     rabbitmqctl(&["stop_app"]);
-    until("both subscriptions noticed the broker went away", || {
-        !a.stats().subscribed && !b.stats().subscribed
-    })
+    eventually(
+        EXTERNAL_WAIT,
+        "both subscriptions noticed the broker went away",
+        || !a.stats().subscribed && !b.stats().subscribed,
+    )
     .await;
     a.io.emit("during", &()).unwrap();
     on_a.expect("during").await; // local first, broker down

@@ -13,28 +13,14 @@ mod app;
 #[path = "../../examples/support/client_js.rs"]
 mod client_js;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::json;
 use socketio::testing::TestClient;
-
-/// How long the browser script may run (it waits at most 15 s per step).
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
+use tests::interop::{env_path, workspace};
+use tests::server::Options;
+use tests::wait::BROWSER_SCRIPT_TIMEOUT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browser_tabs_chat_in_a_room() {
@@ -59,13 +45,9 @@ async fn two_browser_tabs_chat_in_a_room() {
         .expect("the Socket.IO browser client");
 
     let io = app::socketio().expect("the chat server");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let site = app::pages().merge(client_js::route(client));
-    let server = tokio::spawn(io.clone().serve_with(listener, site, async {
-        let _ = stopped.await;
-    }));
+    let server = Options::new().test_runtime().routes(site).start(io.clone());
+    let addr = server.addr;
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser_chat");
     let node = env_path("SOCKETIO_TEST_NODE").unwrap_or_else(|| "node".into());
@@ -81,11 +63,11 @@ async fn two_browser_tabs_chat_in_a_room() {
     if let Some(success) = env_path("SOCKETIO_TEST_CHAT_SCREENSHOT") {
         command.arg(success); // a picture of the page when all went well
     }
-    let output = match tokio::time::timeout(SCRIPT_TIMEOUT, command.output()).await {
+    let output = match tokio::time::timeout(BROWSER_SCRIPT_TIMEOUT, command.output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => panic!("cannot run {} ({e}): install Node.js 20", node.display()),
         Err(_) => panic!(
-            "the browser script ran for more than {SCRIPT_TIMEOUT:?}; screenshots (if any) in {}",
+            "the browser script ran for more than {BROWSER_SCRIPT_TIMEOUT:?}; screenshots (if any) in {}",
             shots.display()
         ),
     };
@@ -131,6 +113,5 @@ async fn two_browser_tabs_chat_in_a_room() {
         )]
     );
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }

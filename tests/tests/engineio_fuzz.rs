@@ -13,17 +13,16 @@
 //!
 //! Bounded: a fixed number of cases, each bounded by [`WAIT`], plus a wall-clock budget.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::eio::{self, Ws};
-use common::http::Conn;
-use common::rng::{base64, unbase64, XorShift};
-use common::ws::{self, RawWs};
-use common::{Server, BAD_REQUEST, P, UNKNOWN_SID, WAIT};
-use futures_util::{SinkExt, StreamExt};
 use socketio::engineio::EngineConfig;
+use tests::eio::{self, BAD_REQUEST, P, UNKNOWN_SID};
+use tests::http::Conn;
+use tests::raw_ws::{self, RawWs};
+use tests::rng::{base64, unbase64, XorShift};
+use tests::server::Server;
+use tests::wait::WAIT;
+use tests::ws::{Client, Msg};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A long heartbeat so no ping lands in the middle of a compared exchange.
@@ -302,7 +301,7 @@ async fn fuzz_websocket_messages_against_the_model() {
     let srv = Server::start(quiet());
     let mut canary = srv.canary().await;
     let mut rng = XorShift::new(SEED);
-    let mut socket: Option<(Ws, String)> = None;
+    let mut socket: Option<(Client, String)> = None;
     let (mut closes, mut messages) = (0, 0);
     let budget = Instant::now();
     for case in 0..CASES {
@@ -311,7 +310,11 @@ async fn fuzz_websocket_messages_against_the_model() {
         }
         let (mut ws, sid) = match socket.take() {
             Some(s) => s,
-            None => eio::ws_open(srv.addr).await,
+            None => {
+                let ws = Client::open(srv.addr).await;
+                let sid = ws.eio_sid.clone();
+                (ws, sid)
+            }
         };
         let batch: Vec<Message> = (0..1 + rng.below(4))
             .map(|_| {
@@ -343,26 +346,30 @@ async fn fuzz_websocket_messages_against_the_model() {
             }
         }
         for message in &batch {
-            if ws.send(message.clone()).await.is_err() {
+            if !ws.try_send_message(message.clone()).await {
                 break;
             }
         }
         let marker = Message::text(format!("4sync-{case}"));
         if close.is_none() {
-            ws.send(marker.clone()).await.expect(&context);
+            assert!(ws.try_send_message(marker.clone()).await, "{context}");
         }
         let mut seen = Vec::new();
         let ending = loop {
-            let next = tokio::time::timeout(WAIT, ws.next())
+            let next = ws
+                .next_within(WAIT)
                 .await
                 .unwrap_or_else(|_| panic!("{context}: no answer"));
-            match next {
-                Some(Ok(m)) if close.is_none() && m == marker => break None,
-                Some(Ok(Message::Close(frame))) => break Some(frame.map(|f| u16::from(f.code))),
-                Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => seen.push(m),
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => break Some(None),
+            let m = match next {
+                Some(Msg::Text(t)) => Message::text(t),
+                Some(Msg::Binary(b)) => Message::binary(b),
+                // The close code (`Some(None)`: the connection ended without one).
+                None => break ws.ending(),
+            };
+            if close.is_none() && m == marker {
+                break None;
             }
+            seen.push(m);
         };
         match close {
             None => {
@@ -393,7 +400,11 @@ fn random_frame(rng: &mut XorShift) -> Vec<u8> {
     ]);
     let fin = !rng.one_in(6);
     let rsv = if rng.one_in(8) { rng.below(8) as u8 } else { 0 };
-    let mask = if rng.one_in(12) { None } else { Some(ws::MASK) };
+    let mask = if rng.one_in(12) {
+        None
+    } else {
+        Some(raw_ws::MASK)
+    };
     let len = if rng.one_in(10) {
         rng.below(300)
     } else {
@@ -406,7 +417,7 @@ fn random_frame(rng: &mut XorShift) -> Vec<u8> {
     } else {
         rng.bytes(len)
     };
-    ws::frame(fin, rsv, opcode, &payload, mask)
+    raw_ws::frame(fin, rsv, opcode, &payload, mask)
 }
 
 /// The legal answers to a broken connection.
@@ -442,19 +453,21 @@ async fn fuzz_raw_frames_keep_the_server_healthy() {
                 let (mut client, sid) = RawWs::open(addr).await;
                 let marker = format!("4sync-{case}");
                 let _ = client.send(&bytes).await;
-                let _ = client.send(&ws::text(&marker)).await;
+                let _ = client.send(&raw_ws::text(&marker)).await;
                 let echoed = loop {
                     match client.next_within(WAIT).await {
-                        Ok(Some(frame)) if frame.opcode == ws::TEXT && frame.text() == marker => {
+                        Ok(Some(frame))
+                            if frame.opcode == raw_ws::TEXT && frame.text() == marker =>
+                        {
                             break true
                         }
-                        Ok(Some(frame)) if frame.opcode == ws::CLOSE => {
+                        Ok(Some(frame)) if frame.opcode == raw_ws::CLOSE => {
                             let code = frame.close_code().unwrap();
                             assert!(CLOSE_CODES.contains(&code), "{context}: close {code}");
                             break false;
                         }
                         Ok(Some(frame)) => assert!(
-                            matches!(frame.opcode, ws::TEXT | ws::BINARY | ws::PONG),
+                            matches!(frame.opcode, raw_ws::TEXT | raw_ws::BINARY | raw_ws::PONG),
                             "{context}: {frame:?}"
                         ),
                         Ok(None) => break false,
@@ -463,7 +476,10 @@ async fn fuzz_raw_frames_keep_the_server_healthy() {
                 };
                 if echoed {
                     let _ = client
-                        .send(&ws::masked(ws::CLOSE, &ws::close_payload(1000, b"")))
+                        .send(&raw_ws::masked(
+                            raw_ws::CLOSE,
+                            &raw_ws::close_payload(1000, b""),
+                        ))
                         .await;
                 }
                 client.expect_eof().await;
@@ -491,7 +507,7 @@ async fn fuzz_raw_frames_keep_the_server_healthy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_raw_bytes_after_the_handshake_keep_the_server_healthy() {
     const SEED: u64 = 0x5eed_0004;
-    let srv = Server::start(common::fast_heartbeat());
+    let srv = Server::start(eio::fast_heartbeat());
     let mut canary = srv.canary().await;
     let mut rng = XorShift::new(SEED);
     let mut tasks = Vec::new();
@@ -503,10 +519,10 @@ async fn fuzz_raw_bytes_after_the_handshake_keep_the_server_healthy() {
             let context = format!("seed {SEED:#x} case {case} bytes {bytes:02x?}");
             let (mut client, sid) = RawWs::open(addr).await;
             let _ = client.send(&bytes).await;
-            let _ = client.send(&ws::text("4marker")).await;
+            let _ = client.send(&raw_ws::text("4marker")).await;
             loop {
                 match client.next_within(WAIT).await {
-                    Ok(Some(frame)) if frame.opcode == ws::CLOSE => {
+                    Ok(Some(frame)) if frame.opcode == raw_ws::CLOSE => {
                         let code = frame.close_code().unwrap();
                         assert!(CLOSE_CODES.contains(&code), "{context}: close {code}");
                     }

@@ -8,16 +8,14 @@
 //! Socket.IO layer (`44{"message":…}`). B34a needs EIO3, which the engine does not speak: B02
 //! checks that `EIO=3` is refused.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::eio::{self, Polling};
-use common::http::{self, Conn};
-use common::ws::{self, Ending, RawWs};
-use common::{config, Server, BAD_REQUEST, P, UNKNOWN_SID, W};
 use socketio::engineio::AllowedOrigins;
+use tests::eio::{self, config, Polling, BAD_REQUEST, P, UNKNOWN_SID, W};
+use tests::http::{self, Conn};
+use tests::raw_ws::{self, Ending, RawWs};
+use tests::server::Server;
 
 const UNSUPPORTED: &str = r#"{"code":5,"message":"Unsupported protocol version"}"#;
 const UNKNOWN_TRANSPORT: &str = r#"{"code":0,"message":"Transport unknown"}"#;
@@ -296,7 +294,7 @@ async fn handshake_open_packet_has_exactly_the_suite_keys() {
     assert_eq!(open["pingTimeout"], 20_000);
     assert_eq!(open["maxPayload"], 1_000_000);
     let (mut ws, _) = RawWs::open(srv.addr).await;
-    drop(ws.send(&ws::masked(ws::CLOSE, &[])).await);
+    drop(ws.send(&raw_ws::masked(raw_ws::CLOSE, &[])).await);
     assert_eq!(srv.panics(), 0);
 }
 
@@ -369,7 +367,7 @@ async fn b11_cross_origin_requests_follow_the_allowed_origins() {
         let response = http::request(srv.addr, "GET", P, &[("Origin", origin)], None).await;
         response.assert(400, BAD_ORIGIN);
         assert!(!response.has_cors_headers(), "{response:?}");
-        let request = ws::upgrade_request(srv.addr, W, &[("Origin", origin)]);
+        let request = raw_ws::upgrade_request(srv.addr, W, &[("Origin", origin)]);
         let refused = RawWs::connect_with(srv.addr, &request)
             .await
             .err()
@@ -383,7 +381,7 @@ async fn b11_cross_origin_requests_follow_the_allowed_origins() {
     assert!(!response.has_cors_headers());
     assert!(RawWs::connect_with(
         srv.addr,
-        &ws::upgrade_request(srv.addr, W, &[("Origin", &own)])
+        &raw_ws::upgrade_request(srv.addr, W, &[("Origin", &own)])
     )
     .await
     .is_ok());
@@ -402,7 +400,7 @@ async fn b11_cross_origin_requests_follow_the_allowed_origins() {
     assert_eq!(response.status, 200);
     assert_eq!(response.header("access-control-allow-origin"), Some("*"));
     assert_eq!(response.header("access-control-allow-credentials"), None);
-    let request = ws::upgrade_request(any.addr, W, &[("Origin", "http://evil.example")]);
+    let request = raw_ws::upgrade_request(any.addr, W, &[("Origin", "http://evil.example")]);
     assert!(RawWs::connect_with(any.addr, &request).await.is_ok());
     let preflight = http::request(
         any.addr,
@@ -445,7 +443,7 @@ async fn b11_cross_origin_requests_follow_the_allowed_origins() {
         let response = http::request(list.addr, "GET", P, &[("Origin", origin)], None).await;
         response.assert(400, BAD_ORIGIN);
         assert!(!response.has_cors_headers());
-        let request = ws::upgrade_request(list.addr, W, &[("Origin", origin)]);
+        let request = raw_ws::upgrade_request(list.addr, W, &[("Origin", origin)]);
         assert!(
             RawWs::connect_with(list.addr, &request).await.is_err(),
             "{origin}"
@@ -621,7 +619,7 @@ async fn b16_pathological_websocket_protocol_and_extension_headers_answer_fast()
         ("Sec-WebSocket-Protocol", protocol.as_str()),
         ("Sec-WebSocket-Extensions", extensions.as_str()),
     ] {
-        let request = ws::upgrade_request(srv.addr, W, &[header]);
+        let request = raw_ws::upgrade_request(srv.addr, W, &[header]);
         let start = Instant::now();
         let outcome = RawWs::connect_with(srv.addr, &request).await;
         let took = start.elapsed();
@@ -636,11 +634,14 @@ async fn b16_pathological_websocket_protocol_and_extension_headers_answer_fast()
                 // Accepted: no protocol or extension was negotiated, and the session works.
                 let open = ws.next_text().await.expect("open packet");
                 let sid = eio::sid_of(&open);
-                ws.send(&ws::text("4hi")).await.unwrap();
+                ws.send(&raw_ws::text("4hi")).await.unwrap();
                 assert_eq!(ws.next_text().await.as_deref(), Some("4hi"));
-                ws.send(&ws::masked(ws::CLOSE, &ws::close_payload(1000, b"")))
-                    .await
-                    .unwrap();
+                ws.send(&raw_ws::masked(
+                    raw_ws::CLOSE,
+                    &raw_ws::close_payload(1000, b""),
+                ))
+                .await
+                .unwrap();
                 eio::assert_sid_gone(srv.addr, &sid).await;
             }
             Err(response) => assert_eq!(response.status, 400),
@@ -708,7 +709,7 @@ async fn b18_garbage_right_after_the_upgrade_request_closes_only_that_connection
     let mut canary = srv.canary().await;
     let baseline = srv.tasks();
 
-    let mut request = ws::upgrade_request(srv.addr, W, &[]);
+    let mut request = raw_ws::upgrade_request(srv.addr, W, &[]);
     request.extend_from_slice(b"test");
     let mut ws = RawWs::connect_with(srv.addr, &request)
         .await
@@ -723,7 +724,7 @@ async fn b18_garbage_right_after_the_upgrade_request_closes_only_that_connection
     srv.wait_tasks(baseline).await;
 
     let session = Polling::open(srv.addr).await;
-    let mut request = ws::upgrade_request(srv.addr, &eio::websocket(&session.sid), &[]);
+    let mut request = raw_ws::upgrade_request(srv.addr, &eio::websocket(&session.sid), &[]);
     request.extend_from_slice(b"test");
     let mut ws = RawWs::connect_with(srv.addr, &request)
         .await
@@ -741,7 +742,7 @@ async fn b19_upgrade_to_foreign_path_then_reset_does_not_hurt() {
     let mut canary = srv.canary().await;
     for _ in 0..5 {
         let mut conn = Conn::open(srv.addr).await;
-        conn.write(&ws::upgrade_request(srv.addr, "/not-socketio", &[]))
+        conn.write(&raw_ws::upgrade_request(srv.addr, "/not-socketio", &[]))
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -749,7 +750,7 @@ async fn b19_upgrade_to_foreign_path_then_reset_does_not_hurt() {
     }
     let response = http::raw_outcome(
         srv.addr,
-        &ws::upgrade_request(srv.addr, "/not-socketio", &[]),
+        &raw_ws::upgrade_request(srv.addr, "/not-socketio", &[]),
     )
     .await
     .expect("an answer");

@@ -4,22 +4,22 @@
 //! checking the universal criteria: no panic on a server thread, the canary still echoes, and
 //! every session the case closes is unknown afterwards.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::eio::{self, Polling};
-use common::http::{self, Conn};
-use common::{config, fast_heartbeat, Server, BAD_REQUEST, WAIT};
 use socketio::engineio::CloseReason;
+use tests::eio::{self, config, fast_heartbeat, EchoServer, Polling, BAD_REQUEST};
+use tests::http::{self, Conn};
+use tests::server::Server;
+use tests::wait::WAIT;
+use tests::ws::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOO_LARGE: &str = r#"{"code":3,"message":"Payload too large"}"#;
 
 /// POSTs `body` on a fresh session and expects `400 Bad request`, the session closed for a parse
 /// error, and its sid gone.
-async fn assert_rejected_and_closed(srv: &Server, body: &[u8]) {
+async fn assert_rejected_and_closed(srv: &EchoServer, body: &[u8]) {
     let session = Polling::open(srv.addr).await;
     let response = session.post(body).await;
     assert_eq!(
@@ -27,7 +27,7 @@ async fn assert_rejected_and_closed(srv: &Server, body: &[u8]) {
         (400, BAD_REQUEST),
         "body {body:?}"
     );
-    let (reason, _) = srv.state.wait_close(&session.sid).await;
+    let (reason, _) = srv.state().wait_close(&session.sid).await;
     assert_eq!(reason, CloseReason::ParseError, "body {body:?}");
     eio::assert_sid_gone(srv.addr, &session.sid).await;
 }
@@ -86,7 +86,7 @@ async fn b23_unknown_packet_types_and_bad_base64_close_session() {
         assert_rejected_and_closed(&srv, body).await;
     }
     assert!(
-        srv.state.seqs.lock().unwrap().is_empty(),
+        srv.state().seqs.lock().unwrap().is_empty(),
         "a record of a rejected body was delivered"
     );
     srv.wait_sessions(1).await;
@@ -279,7 +279,7 @@ async fn b28_many_packets_in_one_body_are_processed_in_linear_time() {
     let start = Instant::now();
     session.post(body.as_bytes()).await.assert(200, "ok");
     let took = start.elapsed();
-    assert_eq!(srv.state.counted.load(Ordering::Relaxed), 100_000);
+    assert_eq!(srv.state().counted.load(Ordering::Relaxed), 100_000);
     assert!(took < Duration::from_secs(5), "took {took:?}");
     session.assert_echoes("after the burst").await;
     srv.assert_healthy(&mut canary).await;
@@ -294,7 +294,7 @@ async fn b28_burst_beyond_the_outbound_queue_closes_the_session() {
     let session = Polling::open(srv.addr).await;
     let body = vec!["4x"; 1_000].join("\x1e");
     session.post(body.as_bytes()).await.assert(200, "ok");
-    let (reason, _) = srv.state.wait_close(&session.sid).await;
+    let (reason, _) = srv.state().wait_close(&session.sid).await;
     assert_eq!(reason, CloseReason::TransportError);
     eio::assert_sid_gone(srv.addr, &session.sid).await;
     srv.assert_healthy(&mut canary).await;
@@ -400,7 +400,7 @@ async fn b31_slow_bodies_end_with_the_session_heartbeat() {
         response.assert(400, BAD_REQUEST);
         // pingInterval + pingTimeout = 500 ms; allow for scheduling on a loaded machine.
         assert!(took < Duration::from_secs(3), "answered after {took:?}");
-        let (reason, _) = srv.state.wait_close(&session.sid).await;
+        let (reason, _) = srv.state().wait_close(&session.sid).await;
         assert_eq!(reason, CloseReason::PingTimeout);
         eio::assert_sid_gone(srv.addr, &session.sid).await;
     }
@@ -429,7 +429,7 @@ async fn b32_reset_during_pending_get_closes_session() {
     let parked = tokio::time::timeout(Duration::from_millis(100), conn.response_within(WAIT)).await;
     assert!(parked.is_err(), "the GET should be waiting");
     http::reset(conn.stream);
-    let (reason, _) = srv.state.wait_close(&session.sid).await;
+    let (reason, _) = srv.state().wait_close(&session.sid).await;
     assert_eq!(reason, CloseReason::TransportClose);
     eio::assert_sid_gone(srv.addr, &session.sid).await;
     srv.wait_sessions(1).await;
@@ -445,11 +445,11 @@ async fn b33_polling_requests_after_upgrade_are_refused() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
     let session = Polling::open(srv.addr).await;
-    let (mut ws, _) = eio::upgrade(&session).await;
-    eio::ws_assert_echoes(&mut ws, "upgraded").await;
+    let (mut ws, _) = session.upgrade().await;
+    ws.assert_message_echoed("upgraded").await;
     session.get().await.assert(400, BAD_REQUEST);
     session.post(b"4x").await.assert(400, BAD_REQUEST);
-    eio::ws_assert_echoes(&mut ws, "hello").await;
+    ws.assert_message_echoed("hello").await;
     assert_eq!(srv.sessions(), 2);
     srv.assert_healthy(&mut canary).await;
 }
@@ -463,7 +463,7 @@ async fn b34_client_ping_closes_the_session() {
 
     let session = Polling::open(srv.addr).await;
     session.post(b"2").await.assert(200, "ok");
-    let (reason, _) = srv.state.wait_close(&session.sid).await;
+    let (reason, _) = srv.state().wait_close(&session.sid).await;
     assert_eq!(reason, CloseReason::ParseError);
     let last = session.get().await;
     assert!(
@@ -472,9 +472,10 @@ async fn b34_client_ping_closes_the_session() {
     );
     eio::assert_sid_gone(srv.addr, &session.sid).await;
 
-    let (mut ws, sid) = eio::ws_open(srv.addr).await;
-    eio::ws_send(&mut ws, "2").await;
-    assert_eq!(eio::ws_closed(&mut ws).await, Some(1002));
+    let mut ws = Client::open(srv.addr).await;
+    let sid = ws.eio_sid.clone();
+    ws.send("2").await;
+    assert_eq!(ws.closed().await, Some(1002));
     eio::assert_sid_gone(srv.addr, &sid).await;
 
     srv.wait_sessions(1).await;

@@ -5,14 +5,14 @@
 //! checking the universal criteria: no panic on a server thread, the canary still echoes, and
 //! every session the case closes is unknown afterwards.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::eio::{self, Polling};
-use common::ws::{self, RawWs};
-use common::{config, fast_heartbeat, Server, BAD_REQUEST};
 use socketio::engineio::CloseReason;
+use tests::eio::{self, config, fast_heartbeat, Polling, BAD_REQUEST};
+use tests::raw_ws::{self, RawWs};
+use tests::server::Server;
+use tests::wait::{eventually, WAIT};
+use tests::ws::Client;
 
 /// B43 (official suite): a second WebSocket for an already upgraded session is closed; the
 /// first keeps working.
@@ -21,13 +21,13 @@ async fn b43_second_websocket_after_upgrade_is_closed() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
     let session = Polling::open(srv.addr).await;
-    let (mut first, _) = eio::upgrade(&session).await;
-    eio::ws_assert_echoes(&mut first, "first").await;
-    let mut second = eio::ws_connect(srv.addr, &session.sid).await;
-    eio::ws_send(&mut second, "2probe").await;
-    let code = eio::ws_closed(&mut second).await;
+    let (mut first, _) = session.upgrade().await;
+    first.assert_message_echoed("first").await;
+    let mut second = Client::for_upgrade(srv.addr, &session.sid).await;
+    second.send("2probe").await;
+    let code = second.closed().await;
     assert!(code.is_some(), "closed without a close frame");
-    eio::ws_assert_echoes(&mut first, "still first").await;
+    first.assert_message_echoed("still first").await;
     assert_eq!(srv.sessions(), 2, "no second registration");
     srv.assert_healthy(&mut canary).await;
 }
@@ -52,13 +52,10 @@ async fn b44_racing_upgrades_have_one_winner_and_keep_order() {
 
     // Both sockets connect and probe at once.
     let (mut a, mut b) = tokio::join!(
-        eio::ws_connect(srv.addr, &session.sid),
-        eio::ws_connect(srv.addr, &session.sid)
+        Client::for_upgrade(srv.addr, &session.sid),
+        Client::for_upgrade(srv.addr, &session.sid)
     );
-    tokio::join!(
-        eio::ws_send(&mut a, "2probe"),
-        eio::ws_send(&mut b, "2probe")
-    );
+    tokio::join!(a.send("2probe"), b.send("2probe"));
     // Meanwhile the client keeps talking over polling.
     for i in 1..=50 {
         session
@@ -66,18 +63,14 @@ async fn b44_racing_upgrades_have_one_winner_and_keep_order() {
             .await
             .assert(200, "ok");
     }
-    let (ra, rb) = tokio::join!(eio::ws_text(&mut a), eio::ws_text(&mut b));
+    let (ra, rb) = tokio::join!(a.next_text(), b.next_text());
     let (mut winner, mut loser) = match (ra.as_deref(), rb.as_deref()) {
         (Some("3probe"), None) => (a, b),
         (None, Some("3probe")) => (b, a),
         other => panic!("expected exactly one 3probe, got {other:?}"),
     };
     // The loser is closed; its `5` changes nothing.
-    let _ = futures_util::SinkExt::send(
-        &mut loser,
-        tokio_tungstenite::tungstenite::Message::text("5"),
-    )
-    .await;
+    let _ = loser.try_send("5").await;
     // Drain polling until the noop that releases it.
     loop {
         let response = session.get().await;
@@ -88,17 +81,17 @@ async fn b44_racing_upgrades_have_one_winner_and_keep_order() {
             break;
         }
     }
-    eio::ws_send(&mut winner, "5").await;
+    winner.send("5").await;
     for i in 51..=100 {
-        eio::ws_send(&mut winner, &format!("4seq:{i}")).await;
+        winner.send(&format!("4seq:{i}")).await;
     }
     while echoes.len() < 100 {
-        let text = eio::ws_text(&mut winner).await.expect("echoes");
+        let text = winner.next_text().await.expect("echoes");
         collect(&text, &mut echoes);
     }
     let expected: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
     assert_eq!(echoes, expected, "echoes out of order or lost");
-    let seen = srv.state.seqs.lock().unwrap()[&session.sid].clone();
+    let seen = srv.state().seqs.lock().unwrap()[&session.sid].clone();
     let expected: Vec<String> = (1..=100).map(|i| format!("seq:{i}")).collect();
     assert_eq!(seen, expected, "the server saw the messages out of order");
     session.get().await.assert(400, BAD_REQUEST);
@@ -115,14 +108,14 @@ async fn b45_abandoned_upgrade_is_reaped() {
     let srv = Server::start(fast_heartbeat().upgrade_timeout(Duration::from_millis(300)));
     let mut canary = srv.canary().await;
     let session = Polling::open(srv.addr).await;
-    let mut ws = eio::ws_connect(srv.addr, &session.sid).await;
+    let mut ws = Client::for_upgrade(srv.addr, &session.sid).await;
     let start = Instant::now();
-    eio::ws_send(&mut ws, "2probe").await;
-    assert_eq!(eio::ws_text(&mut ws).await.as_deref(), Some("3probe"));
-    let code = eio::ws_closed(&mut ws).await;
+    ws.send("2probe").await;
+    assert_eq!(ws.next_text().await.as_deref(), Some("3probe"));
+    let code = ws.closed().await;
     assert_eq!(code, Some(1008));
     assert!(start.elapsed() < Duration::from_secs(3));
-    srv.state.wait_close(&session.sid).await;
+    srv.state().wait_close(&session.sid).await;
     eio::assert_sid_gone(srv.addr, &session.sid).await;
     srv.wait_sessions(1).await;
     srv.assert_healthy(&mut canary).await;
@@ -138,25 +131,25 @@ async fn b46_upgrade_out_of_order_keeps_the_session_order() {
 
     let session = Polling::open(srv.addr).await;
     session.post(b"4seq:1").await.assert(200, "ok");
-    let mut ws = eio::ws_connect(srv.addr, &session.sid).await;
-    eio::ws_send(&mut ws, "5").await;
-    assert_eq!(eio::ws_text(&mut ws).await.as_deref(), Some("4seq:1"));
-    eio::ws_send(&mut ws, "4seq:2").await;
-    assert_eq!(eio::ws_text(&mut ws).await.as_deref(), Some("4seq:2"));
+    let mut ws = Client::for_upgrade(srv.addr, &session.sid).await;
+    ws.send("5").await;
+    assert_eq!(ws.next_text().await.as_deref(), Some("4seq:1"));
+    ws.send("4seq:2").await;
+    assert_eq!(ws.next_text().await.as_deref(), Some("4seq:2"));
     session.get().await.assert(400, BAD_REQUEST);
 
     let session = Polling::open(srv.addr).await;
     session.post(b"4seq:1").await.assert(200, "ok");
-    let mut ws = eio::ws_connect(srv.addr, &session.sid).await;
-    eio::ws_send(&mut ws, "4hello").await;
-    assert_eq!(eio::ws_closed(&mut ws).await, Some(1008));
+    let mut ws = Client::for_upgrade(srv.addr, &session.sid).await;
+    ws.send("4hello").await;
+    assert_eq!(ws.closed().await, Some(1008));
     session.post(b"4seq:2").await.assert(200, "ok");
     session.get().await.assert(200, "4seq:1\x1e4seq:2");
     session.assert_echoes("still polling").await;
     // A proper upgrade still works afterwards.
-    let (mut upgraded, _) = eio::upgrade(&session).await;
-    eio::ws_assert_echoes(&mut upgraded, "upgraded").await;
-    let seen = srv.state.seqs.lock().unwrap()[&session.sid].clone();
+    let (mut upgraded, _) = session.upgrade().await;
+    upgraded.assert_message_echoed("upgraded").await;
+    let seen = srv.state().seqs.lock().unwrap()[&session.sid].clone();
     assert_eq!(seen, ["seq:1", "seq:2"]);
 
     srv.assert_healthy(&mut canary).await;
@@ -172,7 +165,7 @@ async fn b47_pong_flood_does_not_disturb_the_heartbeat() {
     let (mut client, sid) = RawWs::open(srv.addr).await;
     let start = Instant::now();
     let cpu_before = srv.cpu_time();
-    let pongs = ws::text("3").repeat(1_000);
+    let pongs = raw_ws::text("3").repeat(1_000);
     let mut pings = 0usize;
     let mut batches = 0usize;
     while start.elapsed() < Duration::from_millis(1_000) || batches < 20 {
@@ -184,7 +177,7 @@ async fn b47_pong_flood_does_not_disturb_the_heartbeat() {
         while let Ok(Some(frame)) = client.next_within(Duration::from_millis(1)).await {
             if frame.payload == b"2" {
                 pings += 1;
-                client.send(&ws::text("3")).await.unwrap();
+                client.send(&raw_ws::text("3")).await.unwrap();
             }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -196,13 +189,13 @@ async fn b47_pong_flood_does_not_disturb_the_heartbeat() {
         pings >= expected.saturating_sub(1) && pings <= expected + 1,
         "{pings} pings in {elapsed:?}"
     );
-    assert!(srv.state.close_of(&sid).is_none(), "the session closed");
+    assert!(srv.state().close_of(&sid).is_none(), "the session closed");
     let cpu = srv.cpu_time().saturating_sub(cpu_before);
     assert!(
         cpu < Duration::from_secs(1),
         "20 000 pongs cost {cpu:?} of CPU"
     );
-    client.send(&ws::text("4alive")).await.unwrap();
+    client.send(&raw_ws::text("4alive")).await.unwrap();
     assert_eq!(client.next_text().await.as_deref(), Some("4alive"));
     srv.assert_healthy(&mut canary).await;
 }
@@ -219,8 +212,8 @@ async fn b48_silent_client_is_closed_by_ping_timeout() {
     let session = Polling::open(srv.addr).await;
     let (mut client, ws_sid) = RawWs::open(srv.addr).await;
     for sid in [&session.sid, &ws_sid] {
-        let (reason, closed) = srv.state.wait_close(sid).await;
-        let opened = srv.state.opened_at.lock().unwrap()[sid.as_str()];
+        let (reason, closed) = srv.state().wait_close(sid).await;
+        let opened = srv.state().opened_at.lock().unwrap()[sid.as_str()];
         let after = closed - opened;
         assert_eq!(reason, CloseReason::PingTimeout);
         assert!(
@@ -247,8 +240,11 @@ async fn b50_non_reading_client_is_disconnected() {
     let mut canary = srv.canary().await;
     let baseline = srv.tasks();
     let (mut client, sid) = RawWs::open(srv.addr).await;
-    client.send(&ws::text("4flood:2000:10000")).await.unwrap();
-    let (reason, _) = srv.state.wait_close(&sid).await;
+    client
+        .send(&raw_ws::text("4flood:2000:10000"))
+        .await
+        .unwrap();
+    let (reason, _) = srv.state().wait_close(&sid).await;
     assert_eq!(reason, CloseReason::TransportError);
     let latency = canary.latency().await;
     assert!(
@@ -274,15 +270,19 @@ async fn b50_stalled_writer_does_not_outlive_its_session() {
     let (mut client, sid) = RawWs::open(srv.addr).await;
     for _ in 0..50 {
         // 100 frames of 10 KB per round; rounds stop being read once the writer stalls.
-        if client.send(&ws::text("4flood:100:10000")).await.is_err() {
+        if client
+            .send(&raw_ws::text("4flood:100:10000"))
+            .await
+            .is_err()
+        {
             break;
         }
-        if srv.state.close_of(&sid).is_some() {
+        if srv.state().close_of(&sid).is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    srv.state.wait_close(&sid).await;
+    srv.state().wait_close(&sid).await;
     eio::assert_sid_gone(srv.addr, &sid).await;
     srv.wait_tasks(baseline).await;
     drop(client);
@@ -297,7 +297,7 @@ async fn harness_counts_panics_on_server_threads() {
     let srv = Server::start(config());
     let quiet = Server::start(config());
     let (mut client, _) = RawWs::open(srv.addr).await;
-    client.send(&ws::text("4panic!")).await.unwrap();
-    common::eventually("the panic to be counted", || srv.panics() == 1).await;
+    client.send(&raw_ws::text("4panic!")).await.unwrap();
+    eventually(WAIT, "the panic to be counted", || srv.panics() == 1).await;
     assert_eq!(quiet.panics(), 0, "counted for the wrong server");
 }

@@ -5,17 +5,16 @@
 //! checking the universal criteria: no panic on a server thread, the canary still echoes, and
 //! every session the case closes is unknown afterwards.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::eio::{self, Polling};
-use common::ws::{self, Ending, RawWs};
-use common::{config, fast_heartbeat, Server, WAIT};
 use socketio::engineio::CloseReason;
+use tests::eio::{self, config, fast_heartbeat, EchoServer, Polling};
+use tests::raw_ws::{self, Ending, RawWs};
+use tests::server::Server;
+use tests::wait::WAIT;
 
 /// Opens a direct session, sends `bytes`, and expects the server to close it with `code`.
-async fn assert_closes_with(srv: &Server, bytes: &[u8], code: u16) -> String {
+async fn assert_closes_with(srv: &EchoServer, bytes: &[u8], code: u16) -> String {
     let (mut client, sid) = RawWs::open(srv.addr).await;
     client.send(bytes).await.unwrap();
     assert_eq!(
@@ -33,19 +32,19 @@ async fn assert_closes_with(srv: &Server, bytes: &[u8], code: u16) -> String {
 async fn b35_invalid_utf8_text_frame_closes_with_1007() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
-    let sid = assert_closes_with(&srv, &ws::masked(ws::TEXT, &[0xc3, 0x28]), 1007).await;
+    let sid = assert_closes_with(&srv, &raw_ws::masked(raw_ws::TEXT, &[0xc3, 0x28]), 1007).await;
     assert_eq!(
-        srv.state.wait_close(&sid).await.0,
+        srv.state().wait_close(&sid).await.0,
         CloseReason::TransportError
     );
     // Also when the bad byte only shows up in a later fragment.
-    let mut bytes = ws::frame(false, 0, ws::TEXT, b"4ok", Some(ws::MASK));
-    bytes.extend(ws::frame(
+    let mut bytes = raw_ws::frame(false, 0, raw_ws::TEXT, b"4ok", Some(raw_ws::MASK));
+    bytes.extend(raw_ws::frame(
         true,
         0,
-        ws::CONTINUATION,
+        raw_ws::CONTINUATION,
         &[0xed, 0xa0, 0x80],
-        Some(ws::MASK),
+        Some(raw_ws::MASK),
     ));
     assert_closes_with(&srv, &bytes, 1007).await;
     srv.wait_sessions(1).await;
@@ -69,14 +68,14 @@ async fn b37_reserved_bits_and_opcodes_close_with_1002() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
     for bytes in [
-        ws::frame(true, 0b100, ws::TEXT, b"4hi", Some(ws::MASK)), // RSV1 (C1 ..)
-        ws::frame(true, 0b010, ws::TEXT, b"4hi", Some(ws::MASK)), // RSV2
-        ws::frame(true, 0b001, ws::BINARY, b"hi", Some(ws::MASK)), // RSV3
-        ws::frame(true, 0, 0x3, b"4hi", Some(ws::MASK)),          // reserved data opcode
-        ws::frame(true, 0, 0xb, b"", Some(ws::MASK)),             // reserved control opcode
-        ws::frame(true, 0, ws::CONTINUATION, b"4hi", Some(ws::MASK)), // nothing to continue
-        ws::frame(false, 0, ws::PING, b"", Some(ws::MASK)),       // fragmented control frame
-        ws::masked(ws::PING, &[b'x'; 126]),                       // control payload > 125
+        raw_ws::frame(true, 0b100, raw_ws::TEXT, b"4hi", Some(raw_ws::MASK)), // RSV1 (C1 ..)
+        raw_ws::frame(true, 0b010, raw_ws::TEXT, b"4hi", Some(raw_ws::MASK)), // RSV2
+        raw_ws::frame(true, 0b001, raw_ws::BINARY, b"hi", Some(raw_ws::MASK)), // RSV3
+        raw_ws::frame(true, 0, 0x3, b"4hi", Some(raw_ws::MASK)), // reserved data opcode
+        raw_ws::frame(true, 0, 0xb, b"", Some(raw_ws::MASK)),    // reserved control opcode
+        raw_ws::frame(true, 0, raw_ws::CONTINUATION, b"4hi", Some(raw_ws::MASK)), // nothing to continue
+        raw_ws::frame(false, 0, raw_ws::PING, b"", Some(raw_ws::MASK)), // fragmented control frame
+        raw_ws::masked(raw_ws::PING, &[b'x'; 126]),                     // control payload > 125
     ] {
         assert_closes_with(&srv, &bytes, 1002).await;
     }
@@ -97,7 +96,10 @@ async fn b38_oversized_messages_close_with_1009() {
         let (mut client, _) = RawWs::open(srv.addr).await;
         let mut at_limit = vec![b'a'; limit];
         at_limit[0] = b'4';
-        client.send(&ws::masked(ws::TEXT, &at_limit)).await.unwrap();
+        client
+            .send(&raw_ws::masked(raw_ws::TEXT, &at_limit))
+            .await
+            .unwrap();
         let echo = client.next().await.expect("echo");
         assert_eq!(echo.payload.len(), limit);
         drop(client);
@@ -107,7 +109,7 @@ async fn b38_oversized_messages_close_with_1009() {
         let (client, sid) = RawWs::open(srv.addr).await;
         let mut over = at_limit.clone();
         over.push(b'a');
-        let frame = ws::masked(ws::TEXT, &over);
+        let frame = raw_ws::masked(raw_ws::TEXT, &over);
         let (mut reader, mut writer) = client.stream.into_split();
         let write = tokio::spawn(async move {
             let _ = tokio::io::AsyncWriteExt::write_all(&mut writer, &frame).await;
@@ -144,13 +146,13 @@ async fn b38_oversized_messages_close_with_1009() {
 
         // Over the limit across fragments (each fragment under it).
         let half = &over[..over.len() / 2];
-        let mut bytes = ws::frame(false, 0, ws::TEXT, half, Some(ws::MASK));
-        bytes.extend(ws::frame(
+        let mut bytes = raw_ws::frame(false, 0, raw_ws::TEXT, half, Some(raw_ws::MASK));
+        bytes.extend(raw_ws::frame(
             true,
             0,
-            ws::CONTINUATION,
+            raw_ws::CONTINUATION,
             &over[half.len()..],
-            Some(ws::MASK),
+            Some(raw_ws::MASK),
         ));
         let (mut client, sid) = RawWs::open(srv.addr).await;
         let (mut reader, mut writer) = client.stream.into_split();
@@ -179,7 +181,7 @@ async fn b38_oversized_messages_close_with_1009() {
         for len in [0x7fff_ffff_ffff_ffffu64, u64::MAX] {
             let mut bytes = vec![0x81, 0xff];
             bytes.extend_from_slice(&len.to_be_bytes());
-            bytes.extend_from_slice(&ws::MASK);
+            bytes.extend_from_slice(&raw_ws::MASK);
             bytes.extend_from_slice(b"4aaaa");
             let (mut client, sid) = RawWs::open(srv.addr).await;
             client.send(&bytes).await.unwrap();
@@ -209,7 +211,7 @@ async fn b39_endless_empty_continuation_frames_end_with_the_heartbeat() {
     let (mut reader, mut writer) = client.stream.into_split();
     let flood = tokio::spawn(async move {
         let mut sent = 0usize;
-        let first = ws::frame(false, 0, ws::TEXT, b"", Some(ws::MASK));
+        let first = raw_ws::frame(false, 0, raw_ws::TEXT, b"", Some(raw_ws::MASK));
         if tokio::io::AsyncWriteExt::write_all(&mut writer, &first)
             .await
             .is_err()
@@ -217,7 +219,7 @@ async fn b39_endless_empty_continuation_frames_end_with_the_heartbeat() {
             return sent;
         }
         let batch: Vec<u8> =
-            ws::frame(false, 0, ws::CONTINUATION, b"", Some(ws::MASK)).repeat(10_000);
+            raw_ws::frame(false, 0, raw_ws::CONTINUATION, b"", Some(raw_ws::MASK)).repeat(10_000);
         while sent < 1_000_000 {
             if tokio::io::AsyncWriteExt::write_all(&mut writer, &batch)
                 .await
@@ -233,7 +235,7 @@ async fn b39_endless_empty_continuation_frames_end_with_the_heartbeat() {
     let mut worst = Duration::ZERO;
     let (reason, closed_at) = loop {
         worst = worst.max(canary.latency().await);
-        if let Some(close) = srv.state.close_of(&sid) {
+        if let Some(close) = srv.state().close_of(&sid) {
             break close;
         }
         assert!(
@@ -282,7 +284,7 @@ async fn b40_ping_flood_from_a_non_reading_client_is_bounded() {
     let mut canary = srv.canary().await;
     let (client, sid) = RawWs::open(srv.addr).await;
     let (mut reader, mut writer) = client.stream.into_split();
-    let ping = ws::masked(ws::PING, &[b'p'; 125]);
+    let ping = raw_ws::masked(raw_ws::PING, &[b'p'; 125]);
     let start = Instant::now();
     // The writer half is kept (returned) so that the connection stays open after the burst.
     let flood = tokio::spawn(async move {
@@ -290,7 +292,7 @@ async fn b40_ping_flood_from_a_non_reading_client_is_bounded() {
         for _ in 0..100 {
             tokio::io::AsyncWriteExt::write_all(&mut writer, &batch).await?;
         }
-        tokio::io::AsyncWriteExt::write_all(&mut writer, &ws::text("4after the flood")).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut writer, &raw_ws::text("4after the flood")).await?;
         Ok::<_, std::io::Error>(writer)
     });
     // Do not read until the writer is done or stalled by back-pressure.
@@ -306,14 +308,14 @@ async fn b40_ping_flood_from_a_non_reading_client_is_bounded() {
     let mut buf = client.buf;
     let mut pongs = 0usize;
     let outcome = 'read: loop {
-        while let Some(frame) = ws::take_frame(&mut buf) {
+        while let Some(frame) = raw_ws::take_frame(&mut buf) {
             match frame.opcode {
-                ws::PONG => {
+                raw_ws::PONG => {
                     assert_eq!(frame.payload, [b'p'; 125]);
                     pongs += 1;
                 }
-                ws::TEXT if frame.text() == "4after the flood" => break 'read "echoed",
-                ws::CLOSE => break 'read "closed",
+                raw_ws::TEXT if frame.text() == "4after the flood" => break 'read "echoed",
+                raw_ws::CLOSE => break 'read "closed",
                 _ => panic!("unexpected {frame:?}"),
             }
         }
@@ -336,7 +338,7 @@ async fn b40_ping_flood_from_a_non_reading_client_is_bounded() {
         "draining the flood took {took:?}"
     );
     if outcome == "closed" {
-        let (reason, _) = srv.state.wait_close(&sid).await;
+        let (reason, _) = srv.state().wait_close(&sid).await;
         assert_eq!(
             reason,
             CloseReason::TransportError,
@@ -360,19 +362,22 @@ async fn b41_malformed_close_frames_are_answered_with_protocol_errors() {
     let mut bad_reason = vec![b'r'; 121];
     bad_reason[60] = 0xff;
     let cases = [
-        (ws::close_payload(999, b""), 1002),
-        (ws::close_payload(1005, b""), 1002),
-        (ws::close_payload(1006, b""), 1002),
-        (ws::close_payload(5000, b""), 1002),
+        (raw_ws::close_payload(999, b""), 1002),
+        (raw_ws::close_payload(1005, b""), 1002),
+        (raw_ws::close_payload(1006, b""), 1002),
+        (raw_ws::close_payload(5000, b""), 1002),
         (vec![0x03], 1002),
-        (ws::close_payload(1000, &bad_reason), 1007),
-        (ws::close_payload(1000, b"bye"), 1000),
+        (raw_ws::close_payload(1000, &bad_reason), 1007),
+        (raw_ws::close_payload(1000, b"bye"), 1000),
         (Vec::new(), 1005), // no status in, none out (1005 is "no status")
     ];
     for (payload, expected) in cases {
         assert!(payload.len() <= 125);
         let (mut client, sid) = RawWs::open(srv.addr).await;
-        client.send(&ws::masked(ws::CLOSE, &payload)).await.unwrap();
+        client
+            .send(&raw_ws::masked(raw_ws::CLOSE, &payload))
+            .await
+            .unwrap();
         match client.ending().await {
             Ending::Close(code) => assert_eq!(code, expected, "close payload {payload:02x?}"),
             Ending::Eof => panic!("no close frame for {payload:02x?}"),
@@ -391,19 +396,19 @@ async fn b42_invalid_packets_over_websocket_close_the_session() {
     let srv = Server::start(config());
     let mut canary = srv.canary().await;
     for text in ["", "abc", "9", "0", "1x", "5", "2probe", "\u{0}"] {
-        let sid = assert_closes_with(&srv, &ws::text(text), 1002).await;
+        let sid = assert_closes_with(&srv, &raw_ws::text(text), 1002).await;
         assert_eq!(
-            srv.state.wait_close(&sid).await.0,
+            srv.state().wait_close(&sid).await.0,
             CloseReason::ParseError,
             "{text:?}"
         );
     }
     for text in ["", "abc", "9"] {
         let session = Polling::open(srv.addr).await;
-        let (mut upgraded, _) = eio::upgrade(&session).await;
-        eio::ws_assert_echoes(&mut upgraded, "upgraded").await;
-        eio::ws_send(&mut upgraded, text).await;
-        assert_eq!(eio::ws_closed(&mut upgraded).await, Some(1002), "{text:?}");
+        let (mut upgraded, _) = session.upgrade().await;
+        upgraded.assert_message_echoed("upgraded").await;
+        upgraded.send(text).await;
+        assert_eq!(upgraded.closed().await, Some(1002), "{text:?}");
         eio::assert_sid_gone(srv.addr, &session.sid).await;
     }
     srv.wait_sessions(1).await;
@@ -416,24 +421,33 @@ async fn b42_invalid_packets_over_websocket_close_the_session() {
 async fn well_formed_frames_are_echoed() {
     let srv = Server::start(config());
     let (mut client, sid) = RawWs::open(srv.addr).await;
-    let mut bytes = ws::frame(false, 0, ws::TEXT, b"4hel", Some(ws::MASK));
-    bytes.extend(ws::masked(ws::PING, b"mid"));
-    bytes.extend(ws::frame(true, 0, ws::CONTINUATION, b"lo", Some(ws::MASK)));
-    bytes.extend(ws::masked(ws::BINARY, &[0, 1, 2, 255]));
+    let mut bytes = raw_ws::frame(false, 0, raw_ws::TEXT, b"4hel", Some(raw_ws::MASK));
+    bytes.extend(raw_ws::masked(raw_ws::PING, b"mid"));
+    bytes.extend(raw_ws::frame(
+        true,
+        0,
+        raw_ws::CONTINUATION,
+        b"lo",
+        Some(raw_ws::MASK),
+    ));
+    bytes.extend(raw_ws::masked(raw_ws::BINARY, &[0, 1, 2, 255]));
     client.send(&bytes).await.unwrap();
     let pong = client.next().await.unwrap();
     assert_eq!(
         (pong.opcode, pong.payload.as_slice()),
-        (ws::PONG, &b"mid"[..])
+        (raw_ws::PONG, &b"mid"[..])
     );
     assert_eq!(client.next_text().await.as_deref(), Some("4hello"));
     let binary = client.next().await.unwrap();
     assert_eq!(
         (binary.opcode, binary.payload),
-        (ws::BINARY, vec![0, 1, 2, 255])
+        (raw_ws::BINARY, vec![0, 1, 2, 255])
     );
     client
-        .send(&ws::masked(ws::CLOSE, &ws::close_payload(1000, b"")))
+        .send(&raw_ws::masked(
+            raw_ws::CLOSE,
+            &raw_ws::close_payload(1000, b""),
+        ))
         .await
         .unwrap();
     assert_eq!(client.ending().await, Ending::Close(1000));

@@ -3,12 +3,13 @@
 
 #[path = "../../examples/auth/app.rs"]
 mod app;
-mod common;
 
 use std::sync::Arc;
 
 use socketio::testing::{TestClient, TestError};
 use socketio::SocketIo;
+use tests::http::Conn;
+use tests::server::Options;
 
 fn server() -> (SocketIo, Arc<app::Logins>) {
     let logins = Arc::new(app::Logins::default());
@@ -105,15 +106,12 @@ async fn an_event_after_logout_disconnects_the_socket() {
 
 #[tokio::test]
 async fn the_login_form_sets_the_cookie_the_socket_needs() {
-    use common::http::Conn;
-
     let (io, logins) = server();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(io.clone().serve_with(listener, app::pages(logins), async {
-        let _ = stopped.await;
-    }));
+    let server = Options::new()
+        .test_runtime()
+        .routes(app::pages(logins))
+        .start(io.clone());
+    let addr = server.addr;
 
     let anonymous = Conn::open(addr).await.send("GET", "/", &[], None).await;
     assert_eq!(anonymous.status, 303);
@@ -168,6 +166,5 @@ async fn the_login_form_sets_the_cookie_the_socket_needs() {
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert!(refusal(private(&io, Some(&token)).await).contains("not logged in"));
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -2,12 +2,13 @@
 
 #[path = "../../examples/chat/app.rs"]
 mod app;
-mod common;
 
 use app::{Joined, Message, Presence, RoomInfo, Typing};
 use serde_json::{json, Value};
 use socketio::testing::{Received, TestClient};
 use socketio::SocketIo;
+use tests::http::Conn;
+use tests::server::Options;
 
 /// A client that joined `room` as `nick`, with what it received until then dropped.
 async fn member(io: &SocketIo, nick: &str, room: &str) -> (TestClient, Joined) {
@@ -252,18 +253,14 @@ async fn bad_input_is_refused_in_the_acknowledgement() {
 #[tokio::test]
 async fn the_page_and_its_scripts_are_served() {
     let io = app::socketio().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(io.serve_with(listener, app::pages(), async {
-        let _ = stopped.await;
-    }));
+    let server = Options::new().test_runtime().routes(app::pages()).start(io);
+    let addr = server.addr;
     for (path, content_type, marker) in [
         ("/", "text/html", "socket.io.min.js"),
         ("/static/chat.js", "text/javascript", "socket.emit(\"join\""),
         ("/static/chat.css", "text/css", "#messages"),
     ] {
-        let mut conn = common::http::Conn::open(addr).await;
+        let mut conn = Conn::open(addr).await;
         let response = conn.send("GET", path, &[], None).await;
         assert_eq!(response.status, 200, "{path}");
         assert!(
@@ -276,6 +273,5 @@ async fn the_page_and_its_scripts_are_served() {
         );
         assert!(response.text().contains(marker), "{path}");
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -1,22 +1,22 @@
 //! The cluster example (`examples/cluster`): two servers on one Redis (a `redis-server` of this
 //! test), each with its own test clients, plus the emitter worker. "Processes" are two
 //! `SocketIo` instances with their own message-queue connections: to Redis and to each other
-//! they are separate servers (see `mq_support`).
+//! they are separate servers (see `tests::mq`).
 
 #[path = "../../examples/cluster/app.rs"]
 mod app;
-mod mq_support;
 
 use std::time::Duration;
 
 use app::Relayed;
-use mq_support::{until, Redis};
 use socketio::testing::TestClient;
 use socketio::SocketIo;
+use tests::redis::Redis;
+use tests::wait::{eventually, EXTERNAL_WAIT};
 
 async fn server(redis: &Redis, name: &str) -> SocketIo {
     let io = app::socketio(&redis.url(), name).unwrap();
-    until("the server's message queue is up", || {
+    eventually(EXTERNAL_WAIT, "the server's message queue is up", || {
         io.queue_stats()
             .is_some_and(|s| s.connected && s.subscribed)
     })

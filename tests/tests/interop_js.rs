@@ -1,10 +1,10 @@
 //! Interop with the official JavaScript client, socket.io-client 4.8.4 on Node (issue 3): every
 //! scenario over polling only, WebSocket only, and polling upgraded to WebSocket. See
-//! `interop_support` for the harness and `tests/js/interop.js` for the client side.
+//! `tests::interop` for the harness and `tests/js/interop.js` for the client side.
 
-mod interop_support;
+use tests::interop::ScriptClient;
 
-interop_tests!(
-    interop_support::Client::Js;
+tests::interop_tests!(
+    ScriptClient::Js;
     auth, refused, events, acks, binary, rooms, namespaces, kick, order, limit,
 );

@@ -1,6 +1,6 @@
 //! Interop with the Rust client `rust_socketio` 0.6 (async API) (issue 3), over polling only,
 //! WebSocket only and polling upgraded to WebSocket, against the same scenario servers as the
-//! JavaScript and Python clients (`interop_support::servers`).
+//! JavaScript and Python clients (`tests::interop::servers`).
 //!
 //! Covered: auth (1), refused connection (2), events both ways (3), client → server acks with
 //! several arguments (4), server-side disconnect (8). Not covered, because rust_socketio 0.6
@@ -9,19 +9,15 @@
 //! BINARY_ACK packet), several namespaces on one connection (one client per namespace). It also
 //! does not tell which transport it ended on, so the transport is not asserted.
 
-mod interop_support;
-
-use std::time::Duration;
-
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use interop_support::{servers, Mode, Recorder, Server};
 use rust_socketio::asynchronous::{Client as RsClient, ClientBuilder};
 use rust_socketio::{Payload, TransportType};
 use serde_json::{json, Value};
+use tests::interop::{servers, Mode, Recorder};
+use tests::server::Server;
+use tests::wait::EXTERNAL_WAIT;
 use tokio::sync::mpsc;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 fn transport(mode: Mode) -> TransportType {
     match mode {
@@ -64,7 +60,7 @@ fn builder(url: &str, mode: Mode, events: &[&str]) -> (ClientBuilder, Events) {
 
 /// The next event named `name`, skipping others.
 async fn next(rx: &mut Events, name: &str) -> Value {
-    let found = tokio::time::timeout(WAIT, async {
+    let found = tokio::time::timeout(EXTERNAL_WAIT, async {
         while let Some((event, payload)) = rx.recv().await {
             if event == name {
                 return Some(payload);
@@ -76,13 +72,13 @@ async fn next(rx: &mut Events, name: &str) -> Value {
     match found {
         Ok(Some(payload)) => payload,
         Ok(None) => panic!("the client stopped before {name:?}"),
-        Err(_) => panic!("no {name:?} within {WAIT:?}"),
+        Err(_) => panic!("no {name:?} within {EXTERNAL_WAIT:?}"),
     }
 }
 
 /// Connects and waits for the namespace CONNECT (rust_socketio's `connect` returns before it).
 async fn connect(builder: ClientBuilder, rx: &mut Events) -> RsClient {
-    let client = tokio::time::timeout(WAIT, builder.connect())
+    let client = tokio::time::timeout(EXTERNAL_WAIT, builder.connect())
         .await
         .expect("connect within the timeout")
         .expect("connect");
@@ -98,12 +94,12 @@ async fn call(client: &RsClient, event: &str, args: Vec<Value>) -> Value {
         async {}.boxed()
     };
     client
-        .emit_with_ack(event, Payload::Text(args), WAIT, callback)
+        .emit_with_ack(event, Payload::Text(args), EXTERNAL_WAIT, callback)
         .await
         .expect("emit with ack");
-    let payload = tokio::time::timeout(WAIT, rx.recv())
+    let payload = tokio::time::timeout(EXTERNAL_WAIT, rx.recv())
         .await
-        .unwrap_or_else(|_| panic!("no ack of {event:?} within {WAIT:?}"))
+        .unwrap_or_else(|_| panic!("no ack of {event:?} within {EXTERNAL_WAIT:?}"))
         .expect("ack");
     // rust_socketio hands an acknowledgement over as one value: the JSON array of its arguments.
     match payload {
@@ -115,8 +111,8 @@ async fn call(client: &RsClient, event: &str, args: Vec<Value>) -> Value {
 /// Scenario 1.
 async fn auth(mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::auth(&rec)).await;
-    let (builder, mut rx) = builder(&server.url, mode, &["welcome"]);
+    let server = Server::spawn(servers::auth(&rec));
+    let (builder, mut rx) = builder(&server.url(), mode, &["welcome"]);
     let builder = builder.auth(json!({ "token": "s3cret", "user": "alice", "n": 42 }));
     let client = connect(builder, &mut rx).await;
 
@@ -136,12 +132,15 @@ async fn auth(mode: Mode) {
 /// Scenario 2: rust_socketio reports the CONNECT_ERROR through its `error` callback.
 async fn refused(mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::refused(&rec)).await;
-    let (builder, mut rx) = builder(&server.url, mode, &[]);
-    let client = tokio::time::timeout(WAIT, builder.auth(json!({ "token": "wrong" })).connect())
-        .await
-        .expect("connect within the timeout")
-        .expect("the Engine.IO connection opens");
+    let server = Server::spawn(servers::refused(&rec));
+    let (builder, mut rx) = builder(&server.url(), mode, &[]);
+    let client = tokio::time::timeout(
+        EXTERNAL_WAIT,
+        builder.auth(json!({ "token": "wrong" })).connect(),
+    )
+    .await
+    .expect("connect within the timeout")
+    .expect("the Engine.IO connection opens");
     let error = next(&mut rx, "error").await;
     let text = error[0].as_str().expect("error text").to_owned();
     let (_, packet) = text
@@ -161,8 +160,8 @@ async fn refused(mode: Mode) {
 /// Scenario 3.
 async fn events(mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::events(&rec)).await;
-    let (builder, mut rx) = builder(&server.url, mode, &["chat-reply", "multi-reply"]);
+    let server = Server::spawn(servers::events(&rec));
+    let (builder, mut rx) = builder(&server.url(), mode, &["chat-reply", "multi-reply"]);
     let client = connect(builder, &mut rx).await;
 
     let chat = json!({ "room": "lobby", "text": "hello", "n": 7, "tags": ["a", "b"] });
@@ -196,8 +195,8 @@ async fn events(mode: Mode) {
 /// Scenario 4, client → server only.
 async fn acks(mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::acks(&rec)).await;
-    let (builder, mut rx) = builder(&server.url, mode, &[]);
+    let server = Server::spawn(servers::acks(&rec));
+    let (builder, mut rx) = builder(&server.url(), mode, &[]);
     let client = connect(builder, &mut rx).await;
 
     assert_eq!(
@@ -212,8 +211,8 @@ async fn acks(mode: Mode) {
 /// Scenario 8: rust_socketio reports the server's DISCONNECT through its `close` callback.
 async fn kick(mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::kick(&rec)).await;
-    let (builder, mut rx) = builder(&server.url, mode, &[]);
+    let server = Server::spawn(servers::kick(&rec));
+    let (builder, mut rx) = builder(&server.url(), mode, &[]);
     let client = connect(builder, &mut rx).await;
 
     client

@@ -1,13 +1,14 @@
 //! Several servers over a real Redis: every cross-process operation reaches the sockets of the
 //! other servers (issue 5). Each test starts its own `redis-server` on a free port.
 
-mod mq_support;
-
 use std::time::Duration;
 
-use mq_support::{cluster, until, Packet, Redis};
 use serde_json::{json, Value};
 use socketio::{AckError, EmitError, Emitter};
+use tests::mq::cluster;
+use tests::redis::Redis;
+use tests::wait::{eventually, EXTERNAL_WAIT};
+use tests::ws::Packet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_broadcast_reaches_the_room_on_three_servers() {
@@ -17,7 +18,7 @@ async fn room_broadcast_reaches_the_room_on_three_servers() {
     let mut others = Vec::new();
     for server in &servers {
         let mut member = server.client().await;
-        member.join("news").await;
+        member.join_room("news").await;
         members.push(member);
         others.push(server.client().await);
     }
@@ -36,7 +37,9 @@ async fn room_broadcast_reaches_the_room_on_three_servers() {
     }
 
     // From a client's handler on server B: `socket.to(room)` leaves the sender out.
-    members[1].emit("shout", &[json!("news"), json!("hello")]);
+    members[1]
+        .emit("shout", &[json!("news"), json!("hello")])
+        .await;
     for (i, member) in members.iter_mut().enumerate() {
         if i != 1 {
             assert_eq!(member.expect("shout").await.arg(), &json!("hello"));
@@ -81,7 +84,7 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
 
     // Server A puts a socket of server C in a room...
     servers[0].io.to(sid.as_str()).join("vip");
-    until("C applied the join", || {
+    eventually(EXTERNAL_WAIT, "C applied the join", || {
         servers[2].io.to("vip").sockets().len() == 1
     })
     .await;
@@ -94,7 +97,7 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
 
     // ... takes it out ...
     servers[0].io.to(sid.as_str()).leave("vip");
-    until("C applied the leave", || {
+    eventually(EXTERNAL_WAIT, "C applied the leave", || {
         servers[2].io.to("vip").sockets().is_empty()
     })
     .await;
@@ -105,7 +108,7 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
     // ... and disconnects it.
     servers[0].io.disconnect(sid.parse().unwrap());
     assert_eq!(remote.recv().await, Packet::Disconnect);
-    until("C removed the socket", || {
+    eventually(EXTERNAL_WAIT, "C removed the socket", || {
         servers[2].io.sockets("/").is_empty()
     })
     .await;
@@ -118,11 +121,11 @@ async fn close_room_empties_the_room_on_every_server() {
     let mut clients = Vec::new();
     for server in &servers {
         let mut client = server.client().await;
-        client.join("temp").await;
+        client.join_room("temp").await;
         clients.push(client);
     }
     servers[1].io.close_room("/", "temp");
-    until("every server closed the room", || {
+    eventually(EXTERNAL_WAIT, "every server closed the room", || {
         servers.iter().all(|s| s.io.to("temp").sockets().is_empty())
     })
     .await;
@@ -152,7 +155,7 @@ async fn ack_from_a_socket_of_another_server_comes_back() {
         remote.recv().await,
         Packet::Event { ack: Some(_), .. }
     ));
-    until("no pending request on A", || {
+    eventually(EXTERNAL_WAIT, "no pending request on A", || {
         servers[0].stats().pending_acks == 0
     })
     .await;
@@ -182,7 +185,7 @@ async fn emitter_reaches_every_server() {
     let servers = cluster(2, &redis.url(), "socketio").await;
     let mut a = servers[0].client().await;
     let mut b = servers[1].client().await;
-    a.join("room1").await;
+    a.join_room("room1").await;
     let emitter = Emitter::connect(&redis.url()).await.expect("emitter");
 
     emitter.emit("hello", &"everyone").await.unwrap();
@@ -196,7 +199,7 @@ async fn emitter_reaches_every_server() {
     );
 
     emitter.close_room("room1").await.unwrap();
-    until("room closed", || {
+    eventually(EXTERNAL_WAIT, "room closed", || {
         servers[0].io.to("room1").sockets().is_empty()
     })
     .await;

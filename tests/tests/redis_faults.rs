@@ -1,13 +1,16 @@
 //! Redis faults of RELIABILITY.md §5 (R01–R03, R06–R08, R13–R15) against real `redis-server`
 //! processes: each test starts its own on a free port and kills it at the end.
 
-mod mq_support;
-
 use std::time::{Duration, Instant};
 
-use mq_support::{builder, cluster, free_port, until, Client, Packet, Redis, Server};
 use serde_json::{json, Value};
 use socketio::{Binary, Emitter};
+use tests::mq::{builder, cluster};
+use tests::redis::{free_port, Redis};
+use tests::rng::XorShift;
+use tests::server::Server;
+use tests::wait::{eventually, EXTERNAL_WAIT};
+use tests::ws::{Client, Packet};
 
 /// Every `seq` argument of the events named `name`, in arrival order.
 fn seqs(packets: &[Packet], name: &str) -> Vec<u64> {
@@ -37,7 +40,7 @@ fn in_order(from: u64, to: u64) -> Vec<u64> {
 
 /// Failed connection attempts over 2 s stay few: back-off, not a hot loop.
 async fn assert_backoff(server: &Server) {
-    until("a first failed attempt", || {
+    eventually(EXTERNAL_WAIT, "a first failed attempt", || {
         server.stats().connect_failures >= 2
     })
     .await;
@@ -51,8 +54,8 @@ async fn assert_backoff(server: &Server) {
 async fn r01_redis_absent_at_start_serves_locally_then_joins_the_cluster() {
     let port = free_port();
     let url = format!("redis://127.0.0.1:{port}/");
-    let a = Server::start(builder(&url, "socketio")).await;
-    let b = Server::start(builder(&url, "socketio")).await;
+    let a = Server::spawn(builder(&url, "socketio"));
+    let b = Server::spawn(builder(&url, "socketio"));
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
 
@@ -66,9 +69,11 @@ async fn r01_redis_absent_at_start_serves_locally_then_joins_the_cluster() {
     assert_backoff(&a).await;
 
     let _redis = Redis::start_on(port, &[]);
-    until("both servers connected once Redis is up", || {
-        a.ready() && b.ready()
-    })
+    eventually(
+        EXTERNAL_WAIT,
+        "both servers connected once Redis is up",
+        || a.ready() && b.ready(),
+    )
     .await;
     a.io.emit("cross", &2).unwrap();
     assert_eq!(on_b.expect("cross").await.arg(), &json!(2));
@@ -92,7 +97,10 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
             .expect("emit never fails for local delivery");
         slowest = slowest.max(started.elapsed());
         if seq == 300 {
-            until("B received the first 300", || b.stats().received >= 300).await;
+            eventually(EXTERNAL_WAIT, "B received the first 300", || {
+                b.stats().received >= 300
+            })
+            .await;
             redis.kill();
         }
     }
@@ -110,7 +118,8 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
         "everything published before the kill"
     );
 
-    until(
+    eventually(
+        EXTERNAL_WAIT,
         "every publish either reached Redis or was counted as failed",
         || {
             let s = a.stats();
@@ -167,7 +176,7 @@ async fn r06_subscriber_killed_with_client_kill_resubscribes() {
 
     let killed = redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
     assert_eq!(killed.trim(), "3", "one subscriber per server");
-    until("every server subscribed again", || {
+    eventually(EXTERNAL_WAIT, "every server subscribed again", || {
         servers
             .iter()
             .all(|s| s.stats().reconnects >= 1 && s.stats().subscribed)
@@ -213,11 +222,15 @@ async fn r07_garbage_on_the_channel_is_counted_and_ignored() {
     );
     redis.publish_raw("socketio", stranger.as_bytes());
 
-    until("every server counted every malformed message", || {
-        servers
-            .iter()
-            .all(|s| s.stats().malformed == garbage.len() as u64)
-    })
+    eventually(
+        EXTERNAL_WAIT,
+        "every server counted every malformed message",
+        || {
+            servers
+                .iter()
+                .all(|s| s.stats().malformed == garbage.len() as u64)
+        },
+    )
     .await;
     // The listener survived: cross-server traffic still flows, and no client saw garbage.
     servers[0].io.emit("still-alive", &()).unwrap();
@@ -235,14 +248,19 @@ async fn r08_own_publications_are_ignored() {
     for seq in 1..=50u64 {
         a.io.emit("seq", &seq).unwrap();
     }
-    until("A saw its own 50 publications come back", || {
-        a.stats().own_ignored >= 50
-    })
+    eventually(
+        EXTERNAL_WAIT,
+        "A saw its own 50 publications come back",
+        || a.stats().own_ignored >= 50,
+    )
     .await;
     a.io.emit("done", &()).unwrap();
     let got = seqs(&on_a.until_marker("done").await, "seq");
     assert_eq!(got, in_order(1, 50), "exactly one copy each");
-    until("and the marker's", || a.stats().own_ignored >= 51).await;
+    eventually(EXTERNAL_WAIT, "and the marker's", || {
+        a.stats().own_ignored >= 51
+    })
+    .await;
     a.io.emit("done2", &()).unwrap();
     assert!(
         on_a.until_marker("done2").await.is_empty(),
@@ -253,12 +271,12 @@ async fn r08_own_publications_are_ignored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r13_wrong_password_is_a_clear_error_with_backoff() {
     let redis = Redis::start_on(free_port(), &["--requirepass", "s3cret"]);
-    let no_password = Server::start(builder(&redis.url(), "socketio")).await;
+    let no_password = Server::spawn(builder(&redis.url(), "socketio"));
     let wrong = format!("redis://:wrong@127.0.0.1:{}/", redis.port);
-    let wrong_password = Server::start(builder(&wrong, "socketio")).await;
+    let wrong_password = Server::spawn(builder(&wrong, "socketio"));
 
     for server in [&no_password, &wrong_password] {
-        until("an authentication error", || {
+        eventually(EXTERNAL_WAIT, "an authentication error", || {
             server
                 .stats()
                 .last_error
@@ -292,7 +310,7 @@ async fn r14_ten_thousand_messages_arrive_in_order_on_every_server() {
     let mut clients = Vec::new();
     for server in &servers {
         let mut client = server.client().await;
-        client.join("seq").await;
+        client.join_room("seq").await;
         clients.push(client);
     }
     for seq in 1..=10_000u64 {
@@ -311,18 +329,10 @@ async fn r15_900_kb_payload_with_binary_arrives_intact() {
     let mut clients = Vec::new();
     for server in &servers {
         let mut client = server.client().await;
-        client.join("big").await;
+        client.join_room("big").await;
         clients.push(client);
     }
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let blob: Vec<u8> = (0..800_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    let blob = XorShift::new(0x9e37_79b9_7f4a_7c15).bytes(800_000);
     let text = "é\"\\\n".repeat(25_000); // 100 KB of JSON-escaped text
     servers[0]
         .io

@@ -1,15 +1,17 @@
 //! Network partitions of RELIABILITY.md §5 (R04, R05) against a real `redis-server`: one
-//! server reaches Redis through a pausable TCP proxy ([`mq_support::proxy`]), which
+//! server reaches Redis through a pausable TCP proxy ([`tests::redis::proxy`]), which
 //! black-holes the connection (no FIN, no RST) while paused.
-
-mod mq_support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mq_support::proxy::Proxy;
-use mq_support::{builder, cluster, until, Client, Packet, Redis, Server};
 use serde_json::json;
+use tests::mq::{builder, cluster};
+use tests::redis::proxy::Proxy;
+use tests::redis::Redis;
+use tests::server::Server;
+use tests::wait::{eventually, EXTERNAL_WAIT};
+use tests::ws::{Client, Packet};
 
 /// Longest an emit call may take: it never waits for Redis.
 const FAST: Duration = Duration::from_millis(250);
@@ -21,7 +23,7 @@ fn redis_addr(redis: &Redis) -> SocketAddr {
 /// Emits `event` from `from` to the socket `to` (of another server) until it receives one (messages sent while the path is still
 /// broken are lost, which is the documented at-most-once rule); returns how many were sent.
 async fn probe(from: &Server, to: &mut Client, event: &str) -> u64 {
-    let deadline = Instant::now() + mq_support::WAIT;
+    let deadline = Instant::now() + EXTERNAL_WAIT;
     let mut n = 0u64;
     loop {
         n += 1;
@@ -38,9 +40,11 @@ async fn probe(from: &Server, to: &mut Client, event: &str) -> u64 {
 
 /// Waits until every one of `servers` has its publisher connected and its subscription up.
 async fn all_ready(servers: &[&Server]) {
-    until("every server connected and subscribed", || {
-        servers.iter().all(|s| s.ready())
-    })
+    eventually(
+        EXTERNAL_WAIT,
+        "every server connected and subscribed",
+        || servers.iter().all(|s| s.ready()),
+    )
     .await;
 }
 
@@ -48,13 +52,13 @@ async fn all_ready(servers: &[&Server]) {
 async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     let redis = Redis::start();
     let proxy = Proxy::start(redis_addr(&redis)).await;
-    let a = Server::start(builder(&redis.url(), "socketio")).await;
-    let b = Server::start(builder(&proxy.redis_url(), "socketio")).await;
+    let a = Server::spawn(builder(&redis.url(), "socketio"));
+    let b = Server::spawn(builder(&proxy.redis_url(), "socketio"));
     all_ready(&[&a, &b]).await;
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
-    on_a.join("a").await;
-    on_b.join("b").await;
+    on_a.join_room("a").await;
+    on_b.join_room("b").await;
     probe(&a, &mut on_b, "before").await;
     probe(&b, &mut on_a, "before").await;
 
@@ -65,7 +69,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     let a_published = a.stats().published;
     a.io.to("a").emit("a-local", &1).unwrap();
     assert_eq!(on_a.expect("a-local").await.arg(), &json!(1));
-    until("A's publish reached Redis", || {
+    eventually(EXTERNAL_WAIT, "A's publish reached Redis", || {
         a.stats().published > a_published
     })
     .await;
@@ -73,7 +77,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     // B serves its own clients first, and its publishes fail fast and are counted.
     let mut slowest = Duration::ZERO;
     let mut sent = 0u64;
-    let deadline = Instant::now() + mq_support::WAIT;
+    let deadline = Instant::now() + EXTERNAL_WAIT;
     loop {
         sent += 1;
         let started = Instant::now();
@@ -102,7 +106,10 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     on_b.expect("b-local").await;
 
     // The silent subscription is found dead by the health-check PING (every 10 s, 5 s timeout).
-    until("B noticed its dead subscription", || !b.stats().subscribed).await;
+    eventually(EXTERNAL_WAIT, "B noticed its dead subscription", || {
+        !b.stats().subscribed
+    })
+    .await;
     let detected = partitioned.elapsed();
     assert!(
         detected < Duration::from_secs(25),
@@ -116,7 +123,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     assert!(a.ready());
 
     proxy.resume();
-    until("B reconnected and subscribed again", || {
+    eventually(EXTERNAL_WAIT, "B reconnected and subscribed again", || {
         let s = b.stats();
         s.connected && s.subscribed && s.reconnects >= 2
     })
@@ -142,13 +149,13 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     let proxy = Proxy::start(redis_addr(&redis)).await;
     let servers = cluster(2, &redis.url(), "socketio").await;
     let (a, b) = (&servers[0], &servers[1]);
-    let c = Server::start(builder(&proxy.redis_url(), "socketio")).await;
+    let c = Server::spawn(builder(&proxy.redis_url(), "socketio"));
     all_ready(&[a, b, &c]).await;
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
     let mut on_c = c.client().await;
     for client in [&mut on_a, &mut on_b, &mut on_c] {
-        client.join("news").await;
+        client.join_room("news").await;
     }
     probe(a, &mut on_c, "before").await;
     let pubsub_clients = || {
@@ -165,7 +172,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     let chunk = "x".repeat(100 << 10);
     let b_received = b.stats().received;
     let mut sent = 0u64;
-    let deadline = Instant::now() + mq_support::WAIT;
+    let deadline = Instant::now() + EXTERNAL_WAIT;
     while pubsub_clients() == 3 {
         assert!(Instant::now() < deadline, "Redis never cut C off");
         for _ in 0..10 {
@@ -173,7 +180,10 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
             sent += 1;
         }
         // Paces A to what Redis took, so A's own queue never fills.
-        until("A's bulk published", || a.stats().published >= sent).await;
+        eventually(EXTERNAL_WAIT, "A's bulk published", || {
+            a.stats().published >= sent
+        })
+        .await;
     }
     assert_eq!(pubsub_clients(), 2, "only C's subscriber was disconnected");
 
@@ -181,7 +191,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     a.io.to("news").emit("during", &1).unwrap();
     assert_eq!(on_a.until_marker("during").await, vec![]);
     assert_eq!(on_b.until_marker("during").await, vec![]);
-    until("B received all of A's bulk", || {
+    eventually(EXTERNAL_WAIT, "B received all of A's bulk", || {
         b.stats().received >= b_received + sent
     })
     .await;
@@ -189,7 +199,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     assert!(a.ready() && b.ready());
 
     proxy.resume();
-    until("C subscribed again", || {
+    eventually(EXTERNAL_WAIT, "C subscribed again", || {
         let s = c.stats();
         s.subscribed && s.reconnects >= 1
     })
@@ -197,7 +207,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     assert_eq!(pubsub_clients(), 3);
     // C's clients are served again. Messages of the gap are lost; "during" may be the only
     // thing C had buffered before the cut, so skip whatever comes first.
-    let deadline = Instant::now() + mq_support::WAIT;
+    let deadline = Instant::now() + EXTERNAL_WAIT;
     let mut n = 0u64;
     'outer: loop {
         n += 1;
@@ -220,7 +230,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
         assert_eq!(s.publish_failed, 0);
     }
     // The gap is lost for C (at most once, nothing replayed): it received less than B.
-    until("B received every \"after\"", || {
+    eventually(EXTERNAL_WAIT, "B received every \"after\"", || {
         b.stats().received >= a.stats().published
     })
     .await;

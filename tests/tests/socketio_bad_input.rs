@@ -12,17 +12,18 @@
 //! connection is answered, and it is the very next message (so the bad packet produced no
 //! answer and did not close anything).
 
-mod sio_support;
-
 use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
-use sio_support::http;
-use sio_support::{
-    assert_frames_violate, assert_violation, connect_sid, standard, start_with_canary, Client, Rec,
-    P, UNKNOWN_SID, WAIT,
-};
 use socketio::{Binary, Socket, TryData};
+use tests::eio::{P, UNKNOWN_SID};
+use tests::http;
+use tests::sio::{
+    assert_frames_violate, assert_violation, standard, start_with_canary, wait_violation_logged,
+    Rec,
+};
+use tests::wait::WAIT;
+use tests::ws::{connect_sid, Client};
 
 /// A generous bound for work the table wants "in linear time" / "< 100 ms": debug build, two
 /// cores shared with the other tests of this binary. Measured times are printed.
@@ -44,7 +45,7 @@ async fn s01_unknown_packet_type_closes() {
     let (srv, mut canary, base) = start_with_canary(standard(&rec)).await;
     assert_frames_violate(&srv, false, &["4abc"], "unknown packet type 'a'").await;
     assert_frames_violate(&srv, true, &["4abc"], "unknown packet type 'a'").await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S02: packet types 7, 8, 9 and a NUL byte close the connection.
@@ -60,7 +61,7 @@ async fn s02_invalid_packet_type_digits_close() {
     ] {
         assert_frames_violate(&srv, true, &[frame], why).await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S03: EVENT payloads that are not a non-empty array starting with a string (CVE-2023-32695,
@@ -99,7 +100,7 @@ async fn s03_invalid_event_payloads_close() {
         rec.events.lock().unwrap().is_empty(),
         "a handler saw an invalid event"
     );
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S04: reserved event names close the connection. `error` is not reserved: it reaches a
@@ -148,7 +149,7 @@ async fn s04_reserved_event_names() {
     client.assert_echo("/", "after-error").await;
     assert!(srv.alive(&client.eio_sid));
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S05: malformed ack ids close the connection, in bounded time and without overflow.
@@ -180,7 +181,7 @@ async fn s05_malformed_ack_ids_close() {
     assert_eq!(client.text().await, r#"42["echo","max"]"#);
     assert_eq!(client.text().await, r#"4318446744073709551615["max"]"#);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ async fn s06_unknown_duplicate_and_late_acks_are_ignored() {
     assert_eq!(socket.pending_acks(), 0);
     assert!(socket.connected());
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S07: an ACK without an id is a protocol violation: the connection is closed (the table allows
@@ -267,7 +268,7 @@ async fn s07_ack_without_id_closes() {
     for frame in ["43[]", r#"43["x"]"#] {
         assert_frames_violate(&srv, true, &[frame], "ACK packet without ack id").await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ async fn s08_unknown_namespace_is_refused_and_connection_stays() {
     client.join("/").await;
     client.assert_echo("/", "after-refusal").await;
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S09: a CONNECT payload that is not a JSON object closes the connection.
@@ -319,7 +320,7 @@ async fn s09_invalid_connect_payloads_close() {
         rec.connects.lock().unwrap().len() == 1,
         "only the canary connected"
     );
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S10: odd namespaces (100,000 bytes long, `%00`, `..`, a query string — EIO4 has none —, a
@@ -351,7 +352,7 @@ async fn s10_odd_namespaces() {
         "invalid CONNECT payload: expected a JSON object",
     )
     .await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// One polling request's records (split on the record separator).
@@ -391,7 +392,7 @@ async fn s11_double_connect_closes() {
         second.status == 200 || second.status == 400,
         "unexpected answer to the violating POST: {second:?}"
     );
-    wait_log_violation(&eio_sid, "second CONNECT").await;
+    wait_violation_logged(&eio_sid, "second CONNECT").await;
     // The session is closed: a GET sees the close packet or the unknown sid.
     let deadline = Instant::now() + WAIT;
     loop {
@@ -408,11 +409,7 @@ async fn s11_double_connect_closes() {
         assert!(Instant::now() < deadline, "the session stayed known");
     }
     srv.wait_gone(&eio_sid).await;
-    srv.assert_healthy(&mut canary, base).await;
-}
-
-async fn wait_log_violation(eio_sid: &str, why: &str) {
-    sio_support::wait_log(&["protocol violation", eio_sid, why]).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S12: an EVENT for a namespace the connection has not joined closes it.
@@ -429,7 +426,7 @@ async fn s12_event_for_unjoined_namespace_closes() {
     client.assert_echo("/", "after-unjoined-ack").await;
     client.close().await;
     assert!(rec.events.lock().unwrap().is_empty());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S13: DISCONNECT with a payload closes the connection; a plain `41` disconnects only that
@@ -462,7 +459,7 @@ async fn s13_disconnect_packets() {
     assert_ne!(again, root);
     client.assert_echo("/", "rejoined").await;
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S14: a CONNECT_ERROR from a client closes the connection.
@@ -479,7 +476,7 @@ async fn s14_connect_error_from_client_closes() {
         )
         .await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S15: a connection that never sends a CONNECT is closed after `connect_timeout` (300 ms
@@ -503,7 +500,7 @@ async fn s15_no_connect_is_closed_after_connect_timeout() {
     assert!(refused.text().await.starts_with("44/nowhere,"));
     assert_eq!(refused.closed().await, Some(1000));
     // The canary joined before the timeout and is still there.
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,7 +535,7 @@ async fn s16_too_many_attachments_close() {
         "too many attachments",
     )
     .await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S17: malformed attachment counts close the connection.
@@ -557,7 +554,7 @@ async fn s17_illegal_attachment_headers_close() {
     ] {
         assert_frames_violate(&srv, true, &[frame], "invalid attachment count").await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S18: placeholders whose `num` is not an integer in `0..attachments` close the connection
@@ -594,7 +591,7 @@ async fn s18_placeholder_abuse() {
     assert_eq!(seen.args, [r#"{"_placeholder":"true","num":0}"#]);
     assert_eq!(seen.attachments, [vec![1u8, 2]]);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S19: a binary frame with no binary packet waiting for it closes the connection.
@@ -610,7 +607,7 @@ async fn s19_binary_without_header_closes() {
         client.try_send_binary(&[1, 2]).await;
         assert_violation(&srv, &mut client, "binary message without a binary packet").await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S20: a text packet while attachments are awaited closes the connection; neither packet
@@ -628,7 +625,7 @@ async fn s20_text_while_reconstructing_closes() {
     )
     .await;
     assert!(rec.events.lock().unwrap().is_empty());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S21: `450-["x"]` is complete at once: delivered exactly once; the binary frames that follow
@@ -650,7 +647,7 @@ async fn s21_zero_attachment_binary_then_frames() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].sid.as_str(), sid);
     assert!(seen[0].attachments.is_empty() && seen[0].args.is_empty());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S22: a binary packet waiting for a missing attachment does not disturb the heartbeat and is
@@ -689,7 +686,7 @@ async fn s22_pending_attachments_are_bounded() {
     )
     .await;
     assert!(rec.events_named("x").is_empty());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,7 +722,7 @@ async fn s23_deep_nesting_closes() {
     client.assert_echo("/", "after-deep").await;
     assert_eq!(rec.events_named("deep").len(), 1);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S24: huge numbers are accepted as raw JSON and delivered unchanged, quickly. Choice: the
@@ -778,7 +775,7 @@ async fn s24_huge_numbers_are_delivered_raw() {
         );
     }
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S25: a lone surrogate escape closes the connection (Rust strings cannot hold it; Node would
@@ -807,7 +804,7 @@ async fn s25_lone_surrogate_closes_nul_is_accepted() {
         .collect();
     assert_eq!(decoded, ["\0", "😀"]);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S26: a 900,000-byte event name (under `maxPayload`) is dispatched to the catch-all, or dropped
@@ -834,7 +831,7 @@ async fn s26_huge_event_name() {
         "/bare has no catch-all"
     );
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S27: `__proto__` in the auth payload has no special meaning: the connect handler gets the
@@ -853,7 +850,7 @@ async fn s27_proto_in_auth_is_plain_data() {
     assert_eq!(parsed["__proto__"]["admin"], true);
     client.assert_echo("/", "after-proto").await;
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// S28: a placeholder object inside a plain (non-binary) EVENT is an ordinary object: the
@@ -883,7 +880,7 @@ async fn s28_placeholder_in_plain_event_is_a_plain_object() {
     client.send(&format!(r#"42["bin",{object}]"#)).await;
     assert_eq!(client.text().await, r#"42["bin",false]"#);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -919,5 +916,5 @@ async fn s29_recovery_payloads_make_new_sessions() {
         client.close().await;
     }
     assert!(srv.io.socket(canary.sid.parse().unwrap()).is_some());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }

@@ -8,17 +8,18 @@
 //! "Nothing else arrived" is always proven by ordering, never by waiting: a client sends `echo`
 //! after the action, and the echo must be the very next message.
 
-mod sio_support;
-
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use sio_support::{
-    connect_sid, standard, start_with_canary, wait_log, Client, Msg, Rec, DELIBERATE, WAIT,
-};
 use socketio::{AckError, Auth, ConnectError, Data, Socket, SocketIo, State};
+use tests::logs;
+use tests::panics::DELIBERATE;
+use tests::server::Server;
+use tests::sio::{self, standard, start_with_canary, Rec};
+use tests::wait::{eventually, WAIT};
+use tests::ws::{connect_sid, nsp, Client, Msg};
 
 fn rec() -> Rec {
     Rec::default()
@@ -27,7 +28,7 @@ fn rec() -> Rec {
 /// The ack id of a server EVENT frame `42[/ns,]<id>[...]`.
 fn ack_id_of(frame: &str, namespace: &str) -> u64 {
     let rest = frame
-        .strip_prefix(&format!("42{}", sio_support::nsp(namespace)))
+        .strip_prefix(&format!("42{}", nsp(namespace)))
         .unwrap_or_else(|| panic!("not an event on {namespace}: {frame}"));
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits
@@ -72,7 +73,7 @@ async fn every_socket_is_in_its_own_room() {
     b.assert_echo("/", "b-still-nothing").await;
     a.close().await;
     b.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// `join`/`leave` (from the server API and from a handler), `rooms()`, `close_room`, and
@@ -147,12 +148,12 @@ async fn rooms_join_leave_and_close_room() {
     srv.io.to("r3").emit("m", "gone").unwrap();
     eventually_no_socket(&srv, &b_sid).await;
     a.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
-async fn eventually_no_socket(srv: &sio_support::Server, sid: &str) {
+async fn eventually_no_socket(srv: &Server, sid: &str) {
     let sid = sid.parse().unwrap();
-    sio_support::eventually("socket gone", || srv.io.socket(sid).is_none()).await;
+    eventually(WAIT, "socket gone", || srv.io.socket(sid).is_none()).await;
 }
 
 /// Broadcasts from a handler: `socket.to(room)` excludes the sender, `io.to(room)` includes
@@ -219,7 +220,7 @@ async fn broadcast_to_room_including_and_excluding_sender() {
     for client in [a, b, c] {
         client.close().await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// `io.emit` reaches every socket of `/` (the canary included) and no socket of another
@@ -249,7 +250,7 @@ async fn io_emit_reaches_all_sockets_of_the_namespace() {
     for client in [a, b, admin] {
         client.close().await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ async fn emit_with_ack_answered_timed_out_and_late() {
     let frame = client.text().await;
     let id = ack_id_of(&frame, "/");
     assert_eq!(frame, format!(r#"42{id}["question","6 x 7?",1]"#));
-    sio_support::eventually("one pending ack", || socket.pending_acks() == 1).await;
+    eventually(WAIT, "one pending ack", || socket.pending_acks() == 1).await;
     client.send(&format!(r#"43{id}[42,"forty-two"]"#)).await;
     let args = waiting.await.unwrap().expect("answered");
     assert_eq!(
@@ -362,7 +363,7 @@ async fn emit_with_ack_answered_timed_out_and_late() {
     ));
     assert_eq!(socket.pending_acks(), 0);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +409,7 @@ async fn server_disconnect_sends_41_and_runs_the_handler() {
     client.join("/").await;
     client.assert_echo("/", "rejoined").await;
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// A client `41/ns,` leaves only that namespace; the others and the connection stay.
@@ -438,7 +439,7 @@ async fn client_disconnect_leaves_only_that_namespace() {
     // Closing the connection disconnects what is left, with the transport's reason.
     client.close().await;
     assert_eq!(rec.wait_disconnect(&root).await.as_str(), "transport close");
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// `connect_timeout`: a connection that joins no namespace within it is closed; one that
@@ -461,7 +462,7 @@ async fn connect_timeout_closes_connections_without_namespace() {
     joined.assert_echo("/admin", "outlived").await;
     assert!(started.elapsed() >= timeout);
     joined.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,16 +492,19 @@ async fn panicking_handler_does_not_take_the_connection_down() {
     client.assert_echo("/", "after-boom").await;
     client.send(r#"422["boom-later"]"#).await;
     client.assert_echo("/", "after-boom-later").await;
-    sio_support::eventually("two deliberate panics", || srv.deliberate_panics() == 2).await;
-    wait_log(&["handler panicked", &sid, "boom later"]).await;
-    wait_log(&["handler panicked", &sid, r#"event="boom""#]).await;
+    eventually(WAIT, "two deliberate panics", || {
+        srv.deliberate_panics() == 2
+    })
+    .await;
+    logs::wait_line(&["handler panicked", &sid, "boom later"]).await;
+    logs::wait_line(&["handler panicked", &sid, r#"event="boom""#]).await;
     assert!(srv.socket(&sid).connected());
     // No ack was sent for the panicking handlers.
     client.send(r#"423["echo","acked"]"#).await;
     assert_eq!(client.text().await, r#"42["echo","acked"]"#);
     assert_eq!(client.text().await, r#"433["acked"]"#);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// An extractor rejection (`Data<u32>` given a string) sends no ack, is logged with the event
@@ -513,14 +517,14 @@ async fn extractor_rejection_sends_no_ack_and_keeps_the_connection() {
     let (mut client, sid) = Client::connected(srv.addr, "/").await;
     client.send(r#"421["inc","abc"]"#).await;
     client.assert_echo("/", "no-ack-for-rejection").await;
-    let line = wait_log(&["extractor rejected the packet", &sid]).await;
+    let line = logs::wait_line(&["extractor rejected the packet", &sid]).await;
     assert!(line.contains(r#"event="inc""#), "{line}");
     assert!(line.contains("u32"), "{line}");
     client.send(r#"422["inc",41]"#).await;
     assert_eq!(client.text().await, "432[42]");
     assert!(srv.alive(&client.eio_sid));
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,7 +567,7 @@ async fn several_namespaces_on_one_connection() {
     for sid in [&root, &admin] {
         assert_eq!(rec.wait_disconnect(sid).await.as_str(), "transport close");
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// What a connect handler emits arrives after the `40{"sid":...}` answer, also when the handler
@@ -594,7 +598,7 @@ async fn emit_from_connect_handler_arrives_after_the_connect_answer() {
         assert!(srv.io.socket(sid.parse().unwrap()).is_some());
         client.close().await;
     }
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 type Token = std::collections::HashMap<String, String>;
@@ -642,7 +646,7 @@ async fn refused_connect_sends_connect_error_and_keeps_the_connection() {
     assert_eq!(srv.io.sockets("/private").len(), 1);
     assert_eq!(srv.io.sockets("/private")[0].id().as_str(), sid);
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,10 +683,10 @@ async fn state_extractor_shares_application_state() {
     assert_eq!(counter.0.load(Ordering::SeqCst), 2);
     b.send(r#"422["missing"]"#).await;
     b.assert_echo("/", "no-state").await;
-    wait_log(&["extractor rejected the packet", &b_sid, "no state of type"]).await;
+    logs::wait_line(&["extractor rejected the packet", &b_sid, "no state of type"]).await;
     a.close().await;
     b.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// The catch-all (`on_any`) receives the events that have no handler of their own, with their
@@ -723,7 +727,7 @@ async fn catch_all_receives_unknown_events() {
     );
     assert_eq!(client.next().await, Some(Msg::Binary(vec![1, 2, 3])));
     client.close().await;
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -790,14 +794,14 @@ fn slow_server(
             }
         })
         .on_connect("/slow", slow_connect)
-        .on("/slow", "act", sio_support::record_any)
-        .on_disconnect("/slow", sio_support::record_disconnect);
+        .on("/slow", "act", sio::record_any)
+        .on_disconnect("/slow", sio::record_disconnect);
     (builder, adapter)
 }
 
 /// Waits until the gated connect handler has run `n` times to completion.
 async fn wait_finished(gate: &Gate, n: usize) {
-    sio_support::eventually("connect handlers finished", || {
+    eventually(WAIT, "connect handlers finished", || {
         gate.finished.load(Ordering::SeqCst) == n
     })
     .await;
@@ -815,12 +819,12 @@ async fn event_while_connect_is_pending_closes_the_connection() {
     let (srv, mut canary, base) = start_with_canary(builder).await;
     let mut client = Client::open(srv.addr).await;
     client.send(r#"40/slow,{"ok":false}"#).await;
-    sio_support::eventually("connect handler entered", || {
+    eventually(WAIT, "connect handler entered", || {
         gate.entered.load(Ordering::SeqCst) == 1
     })
     .await;
     client.send(r#"42/slow,["act","sneaky"]"#).await;
-    sio_support::assert_violation(&srv, &mut client, "not connected").await;
+    sio::assert_violation(&srv, &mut client, "not connected").await;
     gate.open();
     wait_finished(&gate, 1).await;
     assert!(
@@ -829,7 +833,7 @@ async fn event_while_connect_is_pending_closes_the_connection() {
     );
     assert!(srv.io.sockets("/slow").is_empty());
     assert!(adapter.members("slow-room").is_empty());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// A client that leaves (`41/slow,`) while its connect handler waits: once the handler
@@ -845,7 +849,7 @@ async fn leaving_while_connect_is_pending_leaves_no_socket_behind() {
     let mut client = Client::open(srv.addr).await;
     client.join("/").await;
     client.send(r#"40/slow,{"ok":true}"#).await;
-    sio_support::eventually("connect handler entered", || {
+    eventually(WAIT, "connect handler entered", || {
         gate.entered.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -879,7 +883,7 @@ async fn leaving_while_connect_is_pending_leaves_no_socket_behind() {
     assert_eq!(rec.wait_disconnect(&sid).await.as_str(), "transport close");
     assert!(srv.io.sockets("/slow").is_empty());
     assert!(adapter.members("slow-room").is_empty());
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }
 
 /// The connection closes while a connect handler waits: when the handler then accepts, no
@@ -894,7 +898,7 @@ async fn closing_while_connect_is_pending_leaves_no_socket_behind() {
     for _ in 0..3 {
         let mut client = Client::open(srv.addr).await;
         client.send(r#"40/slow,{"ok":true}"#).await;
-        sio_support::eventually("connect handler entered", || {
+        eventually(WAIT, "connect handler entered", || {
             gate.entered.load(Ordering::SeqCst) >= 1
         })
         .await;
@@ -907,7 +911,7 @@ async fn closing_while_connect_is_pending_leaves_no_socket_behind() {
         gate.open();
     }
     wait_finished(&gate, 3).await;
-    sio_support::eventually("no zombie socket in /slow", || {
+    eventually(WAIT, "no zombie socket in /slow", || {
         srv.io.sockets("/slow").is_empty()
     })
     .await;
@@ -921,5 +925,5 @@ async fn closing_while_connect_is_pending_leaves_no_socket_behind() {
         .unwrap()
         .iter()
         .all(|d| d.namespace != "/slow"));
-    srv.assert_healthy(&mut canary, base).await;
+    srv.assert_healthy_at(&mut canary, base).await;
 }

@@ -1,5 +1,8 @@
 //! Raw WebSocket: a hand-made handshake and a tiny frame builder/reader, for sending frames no
-//! well-behaved client library would send.
+//! well-behaved client library would send (the frame-layer cases of the Engine.IO tests).
+//!
+//! This is a different job from [`ws::Client`](crate::ws::Client), which speaks well-formed
+//! WebSocket through tokio-tungstenite: here every byte on the wire is the test's choice.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,8 +11,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::http::{self, Response};
-use super::WAIT;
+use crate::eio::{sid_of, W};
+use crate::http::{self, Response};
+use crate::wait::WAIT;
 
 pub const CONTINUATION: u8 = 0x0;
 pub const TEXT: u8 = 0x1;
@@ -161,11 +165,11 @@ impl RawWs {
 
     /// A direct WebSocket session: handshake, then the open packet. Returns the client and sid.
     pub async fn open(addr: SocketAddr) -> (RawWs, String) {
-        let mut ws = Self::connect(addr, super::W)
+        let mut ws = Self::connect(addr, W)
             .await
             .unwrap_or_else(|r| panic!("handshake refused: {r:?}"));
         let open = ws.next().await.expect("open packet");
-        let sid = super::eio::sid_of(&open.text());
+        let sid = sid_of(&open.text());
         (ws, sid)
     }
 

@@ -1,11 +1,13 @@
-//! Harness of the interop suite (issue 3): the official JavaScript client (socket.io-client) and
-//! the Python client (python-socketio) run scenarios against a server started in-process.
+//! The interop suite (issue 3): the official JavaScript client (socket.io-client) and the
+//! Python client (python-socketio) run scenarios against a server started in-process.
 //!
-//! Each test starts its own [`Server`] on 127.0.0.1:0 with the handlers of its scenario
-//! ([`servers`]), then runs one client script as a subprocess — `tests/js/interop.js` or
-//! `tests/python/interop.py`, given the URL, the transport [`Mode`] and the scenario name. The
-//! script prints JSON lines of what it observed ([`Observed`]); the test asserts on them, and on
-//! what the server's handlers reported through a [`Recorder`] ([`scenarios`]).
+//! Each test starts its own [`Server`](crate::server::Server) on 127.0.0.1:0 (on the test's
+//! runtime) with the handlers of its scenario ([`servers`]), then runs one client script as a
+//! subprocess — `tests/js/interop.js` or `tests/python/interop.py`, given the URL, the transport
+//! [`Mode`] and the scenario name. The script prints JSON lines of what it observed
+//! ([`Observed`]); the test asserts on them, and on what the server's handlers reported through
+//! a [`Recorder`] ([`scenarios`]). `interop_rust.rs` drives the Rust client `rust_socketio`
+//! against the same [`servers`].
 //!
 //! Where the clients come from (set by `scripts/test`; defaults relative to the workspace):
 //! - `SOCKETIO_TEST_NODE`: the node binary (default `node` from `PATH`);
@@ -18,28 +20,18 @@
 //! A missing client fails the test with the command that installs it: CI installs them, and a
 //! skipped interop test would hide exactly the regressions this suite exists for.
 
-#![allow(dead_code)]
-
 pub mod scenarios;
 pub mod servers;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use socketio::SocketIo;
-use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
-/// How long one client script may run.
-pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// How long the test waits for the server to report something.
-pub const WAIT: Duration = Duration::from_secs(10);
+use crate::wait::{EXTERNAL_WAIT, SCRIPT_TIMEOUT};
 
 /// The transports a client may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +65,7 @@ impl Mode {
 
 /// The client implementations driven by scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Client {
+pub enum ScriptClient {
     /// socket.io-client (Node).
     Js,
     /// python-socketio (threaded client).
@@ -88,19 +80,20 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-fn env_path(var: &str) -> Option<PathBuf> {
+/// The path in environment variable `var`, if it is set and not empty.
+pub fn env_path(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
 }
 
-impl Client {
+impl ScriptClient {
     /// The command that runs `scenario` in `mode` against `url`. Panics, saying how to install
     /// it, when the client is missing.
     fn command(self, url: &str, mode: Mode, scenario: &str) -> tokio::process::Command {
         let root = workspace();
         let mut command = match self {
-            Client::Js => {
+            ScriptClient::Js => {
                 let modules = env_path("SOCKETIO_TEST_NODE_MODULES")
                     .unwrap_or(root.join("tests/js/node_modules"));
                 assert!(
@@ -124,7 +117,7 @@ impl Client {
                     .arg(root.join("tests/js/interop.js"));
                 command
             }
-            Client::Python => {
+            ScriptClient::Python => {
                 let python =
                     env_path("SOCKETIO_TEST_PYTHON").unwrap_or(root.join(".venv/bin/python"));
                 assert!(
@@ -159,8 +152,9 @@ impl Client {
             Err(e) => panic!(
                 "cannot start the {self:?} client ({e}): {}",
                 match self {
-                    Client::Js => "install Node.js 20 or set SOCKETIO_TEST_NODE",
-                    Client::Python => "set SOCKETIO_TEST_PYTHON to a Python with python-socketio",
+                    ScriptClient::Js => "install Node.js 20 or set SOCKETIO_TEST_NODE",
+                    ScriptClient::Python =>
+                        "set SOCKETIO_TEST_PYTHON to a Python with python-socketio",
                 }
             ),
         };
@@ -193,7 +187,7 @@ impl Client {
         if std::env::var_os("SOCKETIO_TEST_VERBOSE").is_some() {
             eprintln!("{observed}");
         }
-        if self == Client::Js
+        if self == ScriptClient::Js
             && observed
                 .stderr
                 .contains("Cannot find module 'socket.io-client'")
@@ -203,7 +197,7 @@ impl Client {
                  SOCKETIO_TEST_NODE_MODULES)\n{observed}"
             );
         }
-        if self == Client::Python && observed.stderr.contains("ModuleNotFoundError") {
+        if self == ScriptClient::Python && observed.stderr.contains("ModuleNotFoundError") {
             panic!(
                 "python-socketio is missing: run `.venv/bin/pip install -r \
                  tests/python/requirements.txt` (or set SOCKETIO_TEST_PYTHON)\n{observed}"
@@ -229,7 +223,7 @@ async fn read_all(mut pipe: impl tokio::io::AsyncRead + Unpin) -> String {
 
 /// What a client script printed.
 pub struct Observed {
-    pub client: Client,
+    pub client: ScriptClient,
     pub mode: Mode,
     pub scenario: String,
     pub lines: Vec<Value>,
@@ -324,23 +318,25 @@ impl Recorder {
             .collect()
     }
 
-    /// Waits until `count` events `ev` were recorded; returns their data.
+    /// Waits (within [`EXTERNAL_WAIT`]) until `count` events `ev` were recorded; returns their
+    /// data.
     pub async fn wait(&self, ev: &str, count: usize) -> Vec<Value> {
         let mut rx = self.0.subscribe();
         let waited = tokio::time::timeout(
-            WAIT,
+            EXTERNAL_WAIT,
             rx.wait_for(|events| events.iter().filter(|e| e["ev"] == ev).count() >= count),
         )
         .await;
         if waited.is_err() {
             panic!(
-                "the server recorded fewer than {count} {ev:?} within {WAIT:?}: {:#}",
+                "the server recorded fewer than {count} {ev:?} within {EXTERNAL_WAIT:?}: {:#}",
                 Value::Array(self.all())
             );
         }
         self.data(ev)
     }
-    /// Waits until an `ev` whose data satisfies `pred` was recorded; returns its data.
+
+    /// Waits (within [`EXTERNAL_WAIT`]) until an `ev` whose data satisfies `pred` was recorded; returns its data.
     pub async fn wait_for(&self, ev: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let matching = |events: &[Value]| {
             events
@@ -349,82 +345,19 @@ impl Recorder {
                 .map(|e| e["data"].clone())
         };
         let mut rx = self.0.subscribe();
-        let waited =
-            tokio::time::timeout(WAIT, rx.wait_for(|events| matching(events).is_some())).await;
+        let waited = tokio::time::timeout(
+            EXTERNAL_WAIT,
+            rx.wait_for(|events| matching(events).is_some()),
+        )
+        .await;
         if waited.is_err() {
             panic!(
-                "the server recorded no matching {ev:?} within {WAIT:?}: {:#}",
+                "the server recorded no matching {ev:?} within {EXTERNAL_WAIT:?}: {:#}",
                 Value::Array(self.all())
             );
         }
         matching(&self.0.borrow()).expect("recorded")
     }
-}
-
-/// A server running in the test's runtime.
-pub struct Server {
-    pub io: SocketIo,
-    pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Server {
-    /// Serves `io` on 127.0.0.1 on a free port.
-    pub async fn start(io: SocketIo) -> Server {
-        init_tracing();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(
-            io.clone()
-                .serve_with(listener, Default::default(), async move {
-                    let _ = stopped.await;
-                }),
-        );
-        Server {
-            io,
-            url: format!("http://{addr}"),
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    /// Shuts the server down and checks it stopped cleanly.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let result = tokio::time::timeout(WAIT, task)
-                .await
-                .expect("the server stops within the timeout")
-                .expect("the server task does not panic");
-            result.expect("the server stops without error");
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Server logs for debugging: `RUST_LOG=socketio=debug cargo test ... -- --nocapture`.
-fn init_tracing() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-            )
-            .with_test_writer()
-            .try_init();
-    });
 }
 
 /// Declares, for each scenario, one test per transport mode that runs it with `client`:
@@ -436,7 +369,7 @@ macro_rules! interop_tests {
             mod $scenario {
                 #[allow(unused_imports)]
                 use super::*;
-                use super::interop_support::{scenarios, Mode};
+                use $crate::interop::{scenarios, Mode};
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn polling() {

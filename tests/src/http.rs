@@ -1,4 +1,5 @@
-//! A hand-written HTTP/1.1 client over `tokio::net::TcpStream`, able to send malformed requests.
+//! A hand-written HTTP/1.1 client over `tokio::net::TcpStream`, able to send malformed requests
+//! (the Engine.IO bad-input tests, polling, and the pages of the examples).
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::WAIT;
+use crate::wait::WAIT;
 
 /// A parsed HTTP response.
 #[derive(Debug, Clone)]

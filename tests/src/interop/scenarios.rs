@@ -4,14 +4,15 @@
 use serde_json::{json, Value};
 
 use super::servers::{self, Creds, Upload};
-use super::{Client, Mode, Recorder, Server};
+use super::{Mode, Recorder, ScriptClient};
+use crate::server::Server;
 
 /// Scenario 1: the auth payload reaches `Auth<T>`; the connect handler's `welcome` carries the
 /// socket id the client got.
-pub async fn auth(client: Client, mode: Mode) {
+pub async fn auth(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::auth(&rec)).await;
-    let o = client.run(&server.url, mode, "auth").await;
+    let server = Server::spawn(servers::auth(&rec));
+    let o = client.run(&server.url(), mode, "auth").await;
 
     let connects = rec.wait("connect", 1).await;
     let expected = Creds {
@@ -30,10 +31,10 @@ pub async fn auth(client: Client, mode: Mode) {
 }
 
 /// Scenario 2: a refused connection carries the message and data to the client.
-pub async fn refused(client: Client, mode: Mode) {
+pub async fn refused(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::refused(&rec)).await;
-    let o = client.run(&server.url, mode, "refused").await;
+    let server = Server::spawn(servers::refused(&rec));
+    let o = client.run(&server.url(), mode, "refused").await;
 
     let error = o.get("connect_error");
     assert_eq!(error["message"], "not authorized", "{o}");
@@ -49,10 +50,10 @@ pub async fn refused(client: Client, mode: Mode) {
 }
 
 /// Scenario 3: typed events to the server, emits back to the client.
-pub async fn events(client: Client, mode: Mode) {
+pub async fn events(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::events(&rec)).await;
-    let o = client.run(&server.url, mode, "events").await;
+    let server = Server::spawn(servers::events(&rec));
+    let o = client.run(&server.url(), mode, "events").await;
 
     assert_eq!(
         rec.wait("chat", 1).await[0],
@@ -79,10 +80,10 @@ pub async fn events(client: Client, mode: Mode) {
 }
 
 /// Scenario 4: acknowledgements with several arguments both ways (and one with none).
-pub async fn acks(client: Client, mode: Mode) {
+pub async fn acks(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::acks(&rec)).await;
-    let o = client.run(&server.url, mode, "acks").await;
+    let server = Server::spawn(servers::acks(&rec));
+    let o = client.run(&server.url(), mode, "acks").await;
 
     assert_eq!(o.get("sum")["args"], json!([5, "sum", [2, 3]]), "{o}");
     assert_eq!(o.get("void")["args"], json!([]), "{o}");
@@ -125,10 +126,10 @@ fn without_ev(line: &Value) -> Value {
 }
 
 /// Scenario 5: binary nested in objects and arrays, both ways.
-pub async fn binary(client: Client, mode: Mode) {
+pub async fn binary(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::binary(&rec)).await;
-    let o = client.run(&server.url, mode, "binary").await;
+    let server = Server::spawn(servers::binary(&rec));
+    let o = client.run(&server.url(), mode, "binary").await;
 
     let upload = expected_upload();
     assert_eq!(
@@ -152,10 +153,10 @@ pub async fn binary(client: Client, mode: Mode) {
 
 /// Scenario 6: three clients; A and B in room r1, C in r2. A's `to-room-all` reaches A and B,
 /// its `to-room-others` only B; C gets neither, only the fences.
-pub async fn rooms(client: Client, mode: Mode) {
+pub async fn rooms(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::rooms(&rec)).await;
-    let o = client.run(&server.url, mode, "rooms").await;
+    let server = Server::spawn(servers::rooms(&rec));
+    let o = client.run(&server.url(), mode, "rooms").await;
 
     let joined = o.get("joined");
     for (name, room) in [("A", "r1"), ("B", "r1"), ("C", "r2")] {
@@ -187,14 +188,14 @@ pub async fn rooms(client: Client, mode: Mode) {
 
 /// Scenario 7: several namespaces on one connection. The JS client multiplexes `/a` and `/b`
 /// (and is refused the unknown `/nope`); the Python client connects `/` and `/chat`.
-pub async fn namespaces(client: Client, mode: Mode) {
+pub async fn namespaces(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::namespaces(&rec)).await;
-    let o = client.run(&server.url, mode, "namespaces").await;
+    let server = Server::spawn(servers::namespaces(&rec));
+    let o = client.run(&server.url(), mode, "namespaces").await;
 
     let (first, second) = match client {
-        Client::Js => ("/a", "/b"),
-        Client::Python => ("/", "/chat"),
+        ScriptClient::Js => ("/a", "/b"),
+        ScriptClient::Python => ("/", "/chat"),
     };
     let connects = rec.wait("connect", 2).await;
     let mut namespaces: Vec<&str> = connects.iter().filter_map(|c| c["ns"].as_str()).collect();
@@ -202,7 +203,7 @@ pub async fn namespaces(client: Client, mode: Mode) {
     assert_eq!(namespaces, [first, second], "{o}");
     assert_eq!(o.get("engine")["distinct_ids"], true, "{o}");
     match client {
-        Client::Js => {
+        ScriptClient::Js => {
             assert_eq!(o.get("manager")["shared"], true, "{o}");
             assert_eq!(
                 o.get("engine")["same"],
@@ -215,7 +216,7 @@ pub async fn namespaces(client: Client, mode: Mode) {
             assert_eq!(nope["message"], "Invalid namespace", "{o}");
             assert_eq!(nope["shared"], true, "{o}");
         }
-        Client::Python => {
+        ScriptClient::Python => {
             assert_eq!(o.get("engine")["namespaces"], json!(["/", "/chat"]), "{o}");
             assert_eq!(o.get("hello")["root"], "/", "{o}");
             assert_eq!(o.get("hello")["chat"], "/chat", "{o}");
@@ -223,8 +224,8 @@ pub async fn namespaces(client: Client, mode: Mode) {
     }
     let place = o.get("where");
     let (key1, key2) = match client {
-        Client::Js => ("a", "b"),
-        Client::Python => ("root", "chat"),
+        ScriptClient::Js => ("a", "b"),
+        ScriptClient::Python => ("root", "chat"),
     };
     for (key, ns) in [(key1, first), (key2, second)] {
         let answer = &place[key];
@@ -238,16 +239,16 @@ pub async fn namespaces(client: Client, mode: Mode) {
 }
 
 /// Scenario 8: `socket.disconnect()` on the server; the client sees `io server disconnect`.
-pub async fn kick(client: Client, mode: Mode) {
+pub async fn kick(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::kick(&rec)).await;
-    let o = client.run(&server.url, mode, "kick").await;
+    let server = Server::spawn(servers::kick(&rec));
+    let o = client.run(&server.url(), mode, "kick").await;
 
     // Each client names the reason its own way: socket.io-client `io server disconnect`,
     // python-socketio `Client.reason.SERVER_DISCONNECT`, i.e. `server disconnect`.
     let expected = match client {
-        Client::Js => "io server disconnect",
-        Client::Python => "server disconnect",
+        ScriptClient::Js => "io server disconnect",
+        ScriptClient::Python => "server disconnect",
     };
     assert_eq!(o.get("disconnect")["reason"], expected, "{o}");
     assert_eq!(
@@ -260,11 +261,11 @@ pub async fn kick(client: Client, mode: Mode) {
 }
 
 /// Scenario 9: 1,000 messages each way, in order.
-pub async fn order(client: Client, mode: Mode) {
+pub async fn order(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
     let (io, seen) = servers::order(&rec);
-    let server = Server::start(io).await;
-    let o = client.run(&server.url, mode, "order").await;
+    let server = Server::spawn(io);
+    let o = client.run(&server.url(), mode, "order").await;
 
     let expected: Vec<u32> = (0..1000).collect();
     assert_eq!(
@@ -285,10 +286,10 @@ pub async fn order(client: Client, mode: Mode) {
 
 /// Scenario 10: with `max_http_buffer_size` 100,000, a message just under it is delivered; one
 /// just over it closes that client's connection, and another client is still served.
-pub async fn limit(client: Client, mode: Mode) {
+pub async fn limit(client: ScriptClient, mode: Mode) {
     let rec = Recorder::default();
-    let server = Server::start(servers::limit(&rec)).await;
-    let o = client.run(&server.url, mode, "limit").await;
+    let server = Server::spawn(servers::limit(&rec));
+    let o = client.run(&server.url(), mode, "limit").await;
 
     assert_eq!(o.get("under")["ack"], json!([99_000]), "{o}");
     let reason = o.get("over")["reason"]
