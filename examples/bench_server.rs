@@ -26,7 +26,7 @@ async fn ping_room(socket: Socket) {
 
 /// Sends the received arguments to every socket of `/` (`io.emit`: the sender included).
 async fn bcast(io: SocketIo, event: Event) {
-    let _ = io.emit("bcast", event.args());
+    io.emit("bcast", event.args());
 }
 
 #[tokio::main]

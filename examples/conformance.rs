@@ -63,17 +63,17 @@ impl FromConnectParts for RawAuth {
 
 #[on("connect")]
 async fn connect_main(socket: Socket, RawAuth(auth): RawAuth) {
-    let _ = socket.emit("auth", &(auth,));
+    socket.emit("auth", &(auth,));
 }
 
 #[on("connect", namespace = "/custom")]
 async fn connect_custom(socket: Socket, RawAuth(auth): RawAuth) {
-    let _ = socket.emit("auth", &(auth,));
+    socket.emit("auth", &(auth,));
 }
 
 #[on("message")]
 async fn message(socket: Socket, event: Event) {
-    let _ = socket.emit("message-back", event.args());
+    socket.emit("message-back", event.args());
 }
 
 #[on("message-with-ack")]

@@ -129,8 +129,8 @@ pub struct Said {
 
 #[on("connect", namespace = "/private")]
 async fn connect(socket: Socket, user: CurrentUser) {
-    let _ = socket.emit("welcome", &format!("Hello {}, you are in.", user.name));
-    let _ = socket
+    socket.emit("welcome", &format!("Hello {}, you are in.", user.name));
+    socket
         .broadcast()
         .emit("presence", &format!("{} has joined", user.name));
 }
@@ -141,8 +141,8 @@ async fn message(socket: Socket, user: CurrentUser, Data(text): Data<String>) {
         user: user.name,
         text,
     };
-    let _ = socket.broadcast().emit("message", &said);
-    let _ = socket.emit("message", &said);
+    socket.broadcast().emit("message", &said);
+    socket.emit("message", &said);
 }
 
 /// Flask-SocketIO's `authenticated_only`: an event from a socket whose session ended tells the
@@ -151,7 +151,7 @@ async fn message(socket: Socket, user: CurrentUser, Data(text): Data<String>) {
 async fn private_error(error: Error, socket: Socket) -> Option<Value> {
     let message = error.source_error().to_string();
     if error.source_error().downcast_ref::<NotLoggedIn>().is_some() {
-        let _ = socket.emit("unauthorized", &message);
+        socket.emit("unauthorized", &message);
         socket.disconnect();
         return None;
     }

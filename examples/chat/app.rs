@@ -228,8 +228,8 @@ fn now_ms() -> u64 {
 /// Sends the room list to everyone (the sender included).
 fn announce_rooms(socket: &Socket, chat: &Chat) {
     let list = (chat.list(),); // a 1-tuple: one argument that is an array
-    let _ = socket.broadcast().emit("rooms", &list);
-    let _ = socket.emit("rooms", &list);
+    socket.broadcast().emit("rooms", &list);
+    socket.emit("rooms", &list);
 }
 
 /// Takes the socket out of its room and tells the room.
@@ -241,12 +241,12 @@ fn leave(socket: &Socket, chat: &Chat, member: &Member) {
         room: member.room.clone(),
         members,
     };
-    let _ = socket.to(&member.room).emit("left", &presence);
+    socket.to(&member.room).emit("left", &presence);
 }
 
 #[on("connect")]
 async fn connect(socket: Socket, State(chat): State<Arc<Chat>>) {
-    let _ = socket.emit("rooms", &(chat.list(),));
+    socket.emit("rooms", &(chat.list(),));
 }
 
 #[on("join")]
@@ -273,7 +273,7 @@ async fn join(
         room: room.clone(),
         members: joined.members.clone(),
     };
-    let _ = socket.to(&room).emit("joined", &presence);
+    socket.to(&room).emit("joined", &presence);
     announce_rooms(&socket, &chat);
     Ok(Ack(joined))
 }
@@ -302,8 +302,8 @@ async fn message(
         time: now_ms(),
     };
     chat.record(&member.room, message.clone());
-    let _ = socket.to(&member.room).emit("message", &message);
-    let _ = socket.emit("message", &message);
+    socket.to(&member.room).emit("message", &message);
+    socket.emit("message", &message);
     Ok(())
 }
 
@@ -314,7 +314,7 @@ async fn typing(socket: Socket, me: Session<Member>, Data(typing): Data<bool>) {
             nick: member.nick,
             typing,
         };
-        let _ = socket.to(&member.room).emit("typing", &typing);
+        socket.to(&member.room).emit("typing", &typing);
     }
 }
 

@@ -39,14 +39,14 @@ pub struct Relayed {
 #[on("connect")]
 async fn connect(socket: Socket, State(Node(name)): State<Node>) {
     socket.join(ROOM);
-    let _ = socket.emit("hello", &json!({ "server": name }));
+    socket.emit("hello", &json!({ "server": name }));
 }
 
 #[on("message")]
 async fn message(socket: Socket, State(Node(name)): State<Node>, Data(text): Data<String>) {
     let relayed = Relayed { text, via: name };
-    let _ = socket.broadcast().emit("message", &relayed); // every server's sockets
-    let _ = socket.emit("message", &relayed);
+    socket.broadcast().emit("message", &relayed); // every server's sockets
+    socket.emit("message", &relayed);
 }
 
 /// A server named `name` on the message queue at `url` (default channel `socketio`). Must run

@@ -94,7 +94,7 @@ impl Role {
 }
 
 pub(crate) fn handler(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
+    let mut function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(e) => {
             let error = e.to_compile_error();
@@ -110,6 +110,11 @@ pub(crate) fn handler(kind: Kind, attr: TokenStream, item: TokenStream) -> Token
     }
     if let Some(errors) = errors.into_compile_errors() {
         return quote!(#function #errors);
+    }
+    // A handler's reply outlives the call: `-> (&str, i32)` means `&'static str`, as a
+    // Python handler returning a literal would.
+    if let ReturnType::Type(_, ty) = &mut function.sig.output {
+        static_references(ty);
     }
     let Some(role) = role else {
         return function.into_token_stream();
@@ -293,6 +298,35 @@ fn registration(
                 }
             }
         };
+    }
+}
+
+/// Gives every reference in `ty` that names no lifetime the `'static` one.
+fn static_references(ty: &mut Type) {
+    match ty {
+        Type::Reference(reference) => {
+            if reference.lifetime.is_none() {
+                reference.lifetime = Some(syn::Lifetime::new("'static", reference.and_token.span));
+            }
+            static_references(&mut reference.elem);
+        }
+        Type::Tuple(tuple) => tuple.elems.iter_mut().for_each(static_references),
+        Type::Array(array) => static_references(&mut array.elem),
+        Type::Slice(slice) => static_references(&mut slice.elem),
+        Type::Paren(paren) => static_references(&mut paren.elem),
+        Type::Group(group) => static_references(&mut group.elem),
+        Type::Path(path) => {
+            for segment in &mut path.path.segments {
+                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        if let syn::GenericArgument::Type(ty) = arg {
+                            static_references(ty);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }
 

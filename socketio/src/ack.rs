@@ -9,8 +9,8 @@ use tokio::sync::oneshot;
 use crate::args::Args;
 use crate::error::{AckError, EmitError};
 
-/// Default time to wait for an acknowledgement.
-pub(crate) const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time to wait for an acknowledgement: 60 s, Flask-SocketIO's `call` timeout.
+pub(crate) const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whatever forgets a pending acknowledgement when its waiter goes away (timeout or drop): an
 /// entry in a socket's table, or a request to another process. It acts in its `Drop`.

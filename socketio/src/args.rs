@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, SeqAccess, Visitor};
-use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -48,6 +48,25 @@ impl Args {
         })
     }
 
+    /// Argument `index` as `T` (Flask's positional handler parameters); `None` past the end.
+    ///
+    /// ```
+    /// # fn f(args: socketio::Args) -> Result<(), serde_json::Error> {
+    /// let room: Option<String> = args.get(0).transpose()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, index: usize) -> Option<Result<T, serde_json::Error>> {
+        let item = self.items.get(index)?;
+        Some(protocol::with_attachments(&self.attachments, || {
+            serde_json::from_str(item.as_str())
+        }))
+    }
+
+    /// The first argument as `T`; `None` when there is none.
+    pub fn first<T: DeserializeOwned>(&self) -> Option<Result<T, serde_json::Error>> {
+        self.get(0)
+    }
+
     /// The raw JSON of each argument.
     pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
         self.items.iter().map(Str::as_str)
@@ -73,19 +92,20 @@ impl Args {
 /// byte for byte, binary attachments included.
 impl Serialize for Args {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        // A tuple: the arguments stay several arguments when sent on (see `encode_event`).
+        let mut tuple = serializer.serialize_tuple(self.items.len())?;
         for item in &self.items {
             if self.attachments.is_empty() {
                 let raw: &RawValue =
                     serde_json::from_str(item.as_str()).map_err(ser::Error::custom)?;
-                seq.serialize_element(raw)?;
+                tuple.serialize_element(raw)?;
             } else {
                 let value: Value =
                     serde_json::from_str(item.as_str()).map_err(ser::Error::custom)?;
-                seq.serialize_element(&WithAttachments(&value, &self.attachments))?;
+                tuple.serialize_element(&WithAttachments(&value, &self.attachments))?;
             }
         }
-        seq.end()
+        tuple.end()
     }
 }
 
@@ -156,11 +176,19 @@ impl<'a> Deserializer<'a> for ArgsDeserializer<'a> {
         }
     }
 
+    /// A tuple takes the arguments positionally, and exactly as many as it has elements: a
+    /// handler for two arguments refuses three, as a Python function would.
     fn deserialize_tuple<V: Visitor<'a>>(
         self,
-        _len: usize,
+        len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        if self.0.len() > len {
+            return Err(de::Error::custom(format_args!(
+                "{} arguments, expected {len}",
+                self.0.len()
+            )));
+        }
         visitor.visit_seq(RawSeq(self.0.iter()))
     }
 
@@ -292,5 +320,14 @@ mod tests {
         args(&[]).deserialize::<()>().unwrap();
         assert!(args(&[]).deserialize::<String>().is_err());
         assert!(args(&["1"]).deserialize::<(i32, i32)>().is_err());
+    }
+
+    #[test]
+    fn extra_arguments_are_refused() {
+        assert!(args(&["1", "2", "3"]).deserialize::<(i32, i32)>().is_err());
+        assert_eq!(
+            args(&["1", "2"]).deserialize::<(i32, i32)>().unwrap(),
+            (1, 2)
+        );
     }
 }

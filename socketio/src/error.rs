@@ -45,6 +45,7 @@ pub struct Error {
     pub(crate) namespace: Option<String>,
     pub(crate) event: Option<String>,
     pub(crate) sid: Option<crate::Sid>,
+    pub(crate) handler: Option<std::sync::Arc<str>>,
     source: std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>,
 }
 
@@ -56,6 +57,7 @@ impl Error {
             namespace: None,
             event: None,
             sid: None,
+            handler: None,
             source: std::sync::Arc::from(source.into()),
         }
     }
@@ -80,6 +82,11 @@ impl Error {
         self.sid
     }
 
+    /// The handler that failed (its function's name and where it was declared), when known.
+    pub fn handler(&self) -> Option<&str> {
+        self.handler.as_deref()
+    }
+
     /// The underlying error.
     pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         &*self.source
@@ -95,14 +102,23 @@ impl Error {
     }
 
     /// Reports the error through `tracing` (the built-in error handler). Refused connections
-    /// are routine and logged at debug level.
+    /// are routine and logged at debug level. When the application installed no `tracing`
+    /// subscriber, a failure is still printed, as one line on stderr (Flask prints the
+    /// exception): a failing handler is never silent.
     pub(crate) fn report(&self) {
+        if !tracing::dispatcher::has_been_set() {
+            if self.kind != ErrorKind::ConnectRefused {
+                eprintln!("socketio: {self} (install a tracing subscriber to route these)");
+            }
+            return;
+        }
         if self.kind == ErrorKind::ConnectRefused {
             tracing::debug!(namespace = self.namespace.as_deref().unwrap_or("?"), error = %self.source, "connection refused");
             return;
         }
         tracing::warn!(
             kind = ?self.kind,
+            handler = self.handler.as_deref().unwrap_or("-"),
             namespace = self.namespace.as_deref().unwrap_or("?"),
             event = self.event.as_deref().unwrap_or("-"),
             sid = %self.sid.map(|s| s.to_string()).unwrap_or_default(),
@@ -116,6 +132,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.kind.as_str())?;
+        if let Some(handler) = &self.handler {
+            write!(f, " in {handler}")?;
+        }
         if let Some(event) = &self.event {
             write!(f, " in event {event:?}")?;
         }
@@ -244,6 +263,9 @@ pub struct ConnectError {
 }
 
 impl ConnectError {
+    /// The message of a refusal that gives none (python-socketio's).
+    pub const REJECTED: &'static str = "Connection rejected by server";
+
     /// A refusal with `message`.
     pub fn new(message: impl Into<String>) -> Self {
         ConnectError {
@@ -277,6 +299,17 @@ impl fmt::Display for ConnectError {
 }
 
 impl std::error::Error for ConnectError {}
+
+/// Refuses with data, as Flask-SocketIO's `ConnectionRefusedError(data)`: a string becomes the
+/// message; any other value the data, with python-socketio's message.
+impl From<Value> for ConnectError {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::String(message) => ConnectError::new(message),
+            data => ConnectError::new(ConnectError::REJECTED).data(data),
+        }
+    }
+}
 
 impl From<&str> for ConnectError {
     fn from(message: &str) -> Self {

@@ -65,14 +65,14 @@ pub mod testing;
 pub use ack::AckFuture;
 pub use args::Args;
 pub use dispatch::{BroadcastOperator, Socket};
-pub use engineio::{Handshake, Sid};
+pub use engineio::{AllowedOrigins, Handshake, Sid};
 pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind};
 pub use extract::{Auth, Bin, Data, Event, Session, State, TryData};
 pub use handler::Ack;
 pub use protocol::Binary;
 pub use queue::Emitter;
 pub use reason::DisconnectReason;
-pub use server::{BuildError, Builder, SocketIo};
+pub use server::{shutdown_signal, BuildError, Builder, SocketIo};
 pub use socketio_macros::{on, on_error, on_error_default};
 
 #[doc(hidden)]

@@ -5,7 +5,7 @@ use socketio::testing::TestClient;
 use socketio::{Data, SocketIo};
 
 async fn shout(io: SocketIo, Data(text): Data<String>) {
-    let _ = io.emit("shout", &text.to_uppercase());
+    io.emit("shout", &text.to_uppercase());
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ pub fn builder(url: &str, channel: &str) -> Builder {
             "/",
             "shout",
             |socket: Socket, Data((room, text)): Data<(String, String)>| async move {
-                let _ = socket.to(room).emit("shout", &text);
+                socket.to(room).emit("shout", &text);
             },
         )
 }

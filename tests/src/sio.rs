@@ -141,7 +141,7 @@ impl FromConnectParts for RawAuth {
 
 /// `echo`: emits `echo` back with the same arguments and acknowledges with them.
 pub async fn echo(socket: Socket, event: Event) -> Args {
-    let _ = socket.emit("echo", event.args());
+    socket.emit("echo", event.args());
     event.args().clone()
 }
 

@@ -57,13 +57,13 @@ async fn broadcast_and_room_emit_reach_the_other_server() {
     let mut on_b = servers[1].client().await;
     on_b.join_room("room").await;
 
-    servers[0].io.emit("all", &1).unwrap();
+    servers[0].io.try_emit("all", &1).unwrap();
     assert_eq!(on_a.expect("all").await.arg(), &json!(1));
     assert_eq!(on_b.expect("all").await.arg(), &json!(1));
 
-    servers[0].io.to("room").emit("room-only", &2).unwrap();
+    servers[0].io.to("room").try_emit("room-only", &2).unwrap();
     assert_eq!(on_b.expect("room-only").await.arg(), &json!(2));
-    servers[0].io.emit("marker", &()).unwrap();
+    servers[0].io.try_emit("marker", &()).unwrap();
     assert!(
         on_a.until_marker("marker").await.is_empty(),
         "not in the room"
@@ -74,7 +74,7 @@ async fn broadcast_and_room_emit_reach_the_other_server() {
     servers[1]
         .io
         .to(on_a.sid.as_str())
-        .emit("private", &3)
+        .try_emit("private", &3)
         .unwrap();
     assert_eq!(on_a.expect("private").await.arg(), &json!(3));
     let answer = servers[1]
@@ -125,7 +125,7 @@ async fn broker_restarted_mid_run_servers_reconnect() {
     let (a, b) = (&servers[0], &servers[1]);
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
-    a.io.emit("before", &()).unwrap();
+    a.io.try_emit("before", &()).unwrap();
     on_a.expect("before").await;
     on_b.expect("before").await;
 
@@ -137,7 +137,7 @@ async fn broker_restarted_mid_run_servers_reconnect() {
         || !a.stats().subscribed && !b.stats().subscribed,
     )
     .await;
-    a.io.emit("during", &()).unwrap();
+    a.io.try_emit("during", &()).unwrap();
     on_a.expect("during").await; // local first, broker down
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
@@ -146,7 +146,7 @@ async fn broker_restarted_mid_run_servers_reconnect() {
     let mut probe = 0u64;
     loop {
         probe += 1;
-        let _ = a.io.emit("probe", &probe);
+        a.io.emit("probe", &probe);
         match tokio::time::timeout(Duration::from_millis(250), on_b.recv()).await {
             Ok(packet) => {
                 assert_eq!(packet.name(), "probe");
@@ -156,9 +156,9 @@ async fn broker_restarted_mid_run_servers_reconnect() {
         }
     }
     for seq in 1..=100u64 {
-        a.io.emit("seq", &seq).unwrap();
+        a.io.try_emit("seq", &seq).unwrap();
     }
-    a.io.emit("done", &()).unwrap();
+    a.io.try_emit("done", &()).unwrap();
     let got: Vec<u64> = on_b
         .until_marker("done")
         .await

@@ -222,7 +222,7 @@ async fn kick(mode: Mode) {
     next(&mut rx, "close").await;
     assert_eq!(
         rec.wait("disconnect", 1).await,
-        [json!("server namespace disconnect")]
+        [json!("server disconnect")]
     );
     let _ = client.disconnect().await;
     server.stop().await;

@@ -23,8 +23,8 @@ async fn room_broadcast_reaches_the_room_on_three_servers() {
         others.push(server.client().await);
     }
 
-    servers[0].io.to("news").emit("tick", &1).unwrap();
-    servers[0].io.emit("all", &"marker").unwrap();
+    servers[0].io.to("news").try_emit("tick", &1).unwrap();
+    servers[0].io.try_emit("all", &"marker").unwrap();
     for member in &mut members {
         assert_eq!(member.expect("tick").await.arg(), &json!(1));
         member.expect("all").await;
@@ -45,7 +45,7 @@ async fn room_broadcast_reaches_the_room_on_three_servers() {
             assert_eq!(member.expect("shout").await.arg(), &json!("hello"));
         }
     }
-    servers[2].io.emit("all", &"marker").unwrap();
+    servers[2].io.try_emit("all", &"marker").unwrap();
     assert!(
         members[1].until_marker("all").await.is_empty(),
         "sender left out"
@@ -62,12 +62,12 @@ async fn socket_specific_emit_reaches_a_socket_of_another_server() {
     servers[0]
         .io
         .to(target.sid.as_str())
-        .emit("private", &("for", "you"))
+        .try_emit("private", &("for", "you"))
         .unwrap();
     let packet = target.expect("private").await;
     assert_eq!(packet, event("private", vec![json!("for"), json!("you")]));
 
-    servers[0].io.emit("all", &()).unwrap();
+    servers[0].io.try_emit("all", &()).unwrap();
     assert!(bystander.until_marker("all").await.is_empty());
     assert!(
         target.until_marker("all").await.is_empty(),
@@ -92,7 +92,7 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
         servers[2].io.rooms(sid.parse().unwrap()),
         vec![sid.clone(), "vip".into()]
     );
-    servers[1].io.to("vip").emit("vip-only", &1).unwrap();
+    servers[1].io.to("vip").try_emit("vip-only", &1).unwrap();
     remote.expect("vip-only").await;
 
     // ... takes it out ...
@@ -101,8 +101,8 @@ async fn join_leave_and_disconnect_reach_a_socket_of_another_server() {
         servers[2].io.to("vip").sockets().is_empty()
     })
     .await;
-    servers[1].io.to("vip").emit("vip-only", &2).unwrap();
-    servers[1].io.emit("all", &()).unwrap();
+    servers[1].io.to("vip").try_emit("vip-only", &2).unwrap();
+    servers[1].io.try_emit("all", &()).unwrap();
     assert!(remote.until_marker("all").await.is_empty());
 
     // ... and disconnects it.
@@ -129,8 +129,8 @@ async fn close_room_empties_the_room_on_every_server() {
         servers.iter().all(|s| s.io.to("temp").sockets().is_empty())
     })
     .await;
-    servers[0].io.to("temp").emit("closed?", &()).unwrap();
-    servers[0].io.emit("all", &()).unwrap();
+    servers[0].io.to("temp").try_emit("closed?", &()).unwrap();
+    servers[0].io.try_emit("all", &()).unwrap();
     for client in &mut clients {
         assert!(client.until_marker("all").await.is_empty());
     }
@@ -182,7 +182,8 @@ async fn ack_from_a_socket_of_another_server_comes_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emitter_reaches_every_server() {
     let redis = Redis::start();
-    let servers = cluster(2, &redis.url(), "socketio").await;
+    // The emitter publishes on the default channel.
+    let servers = cluster(2, &redis.url(), socketio::queue::DEFAULT_CHANNEL).await;
     let mut a = servers[0].client().await;
     let mut b = servers[1].client().await;
     a.join_room("room1").await;

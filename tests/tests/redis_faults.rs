@@ -59,7 +59,7 @@ async fn r01_redis_absent_at_start_serves_locally_then_joins_the_cluster() {
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
 
-    a.io.emit("local", &1)
+    a.io.try_emit("local", &1)
         .expect("local delivery never depends on Redis");
     on_a.expect("local").await;
     let stats = a.stats();
@@ -75,7 +75,7 @@ async fn r01_redis_absent_at_start_serves_locally_then_joins_the_cluster() {
         || a.ready() && b.ready(),
     )
     .await;
-    a.io.emit("cross", &2).unwrap();
+    a.io.try_emit("cross", &2).unwrap();
     assert_eq!(on_b.expect("cross").await.arg(), &json!(2));
     assert!(a.stats().reconnects >= 1);
 }
@@ -93,7 +93,7 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
     for seq in 1..=1000u64 {
         tick.tick().await;
         let started = Instant::now();
-        a.io.emit("seq", &seq)
+        a.io.try_emit("seq", &seq)
             .expect("emit never fails for local delivery");
         slowest = slowest.max(started.elapsed());
         if seq == 300 {
@@ -110,7 +110,7 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
     );
 
     assert_eq!(receive(&mut on_a, "seq", 1000).await, in_order(1, 1000));
-    b.io.emit("local-marker", &()).unwrap();
+    b.io.try_emit("local-marker", &()).unwrap();
     let got_b = seqs(&on_b.until_marker("local-marker").await, "seq");
     assert_eq!(
         got_b,
@@ -144,7 +144,7 @@ async fn r03_redis_restarted_empty_resubscribes_without_duplicates() {
     let mut probe = 0u64;
     loop {
         probe += 1;
-        let _ = a.io.emit("probe", &probe);
+        a.io.emit("probe", &probe);
         match tokio::time::timeout(Duration::from_millis(200), on_b.recv()).await {
             Ok(packet) => {
                 assert_eq!(packet.name(), "probe");
@@ -157,9 +157,9 @@ async fn r03_redis_restarted_empty_resubscribes_without_duplicates() {
     assert!(a.stats().reconnects >= 1, "A's publisher connected again");
 
     for seq in 1..=100u64 {
-        a.io.emit("seq", &seq).unwrap();
+        a.io.try_emit("seq", &seq).unwrap();
     }
-    a.io.emit("done", &()).unwrap();
+    a.io.try_emit("done", &()).unwrap();
     let after = on_b.until_marker("done").await;
     assert_eq!(
         seqs(&after, "seq"),
@@ -182,7 +182,7 @@ async fn r06_subscriber_killed_with_client_kill_resubscribes() {
             .all(|s| s.stats().reconnects >= 1 && s.stats().subscribed)
     })
     .await;
-    servers[0].io.emit("after", &1).unwrap();
+    servers[0].io.try_emit("after", &1).unwrap();
     on_c.expect("after").await;
 }
 
@@ -233,7 +233,7 @@ async fn r07_garbage_on_the_channel_is_counted_and_ignored() {
     )
     .await;
     // The listener survived: cross-server traffic still flows, and no client saw garbage.
-    servers[0].io.emit("still-alive", &()).unwrap();
+    servers[0].io.try_emit("still-alive", &()).unwrap();
     assert!(on_b.until_marker("still-alive").await.is_empty());
     assert!(servers.iter().all(|s| s.stats().subscribed));
 }
@@ -246,7 +246,7 @@ async fn r08_own_publications_are_ignored() {
     let mut on_a = a.client().await;
 
     for seq in 1..=50u64 {
-        a.io.emit("seq", &seq).unwrap();
+        a.io.try_emit("seq", &seq).unwrap();
     }
     eventually(
         EXTERNAL_WAIT,
@@ -254,14 +254,14 @@ async fn r08_own_publications_are_ignored() {
         || a.stats().own_ignored >= 50,
     )
     .await;
-    a.io.emit("done", &()).unwrap();
+    a.io.try_emit("done", &()).unwrap();
     let got = seqs(&on_a.until_marker("done").await, "seq");
     assert_eq!(got, in_order(1, 50), "exactly one copy each");
     eventually(EXTERNAL_WAIT, "and the marker's", || {
         a.stats().own_ignored >= 51
     })
     .await;
-    a.io.emit("done2", &()).unwrap();
+    a.io.try_emit("done2", &()).unwrap();
     assert!(
         on_a.until_marker("done2").await.is_empty(),
         "no late duplicate"
@@ -285,7 +285,7 @@ async fn r13_wrong_password_is_a_clear_error_with_backoff() {
         .await;
         assert!(!server.stats().connected);
         let mut local = server.client().await;
-        server.io.emit("local", &()).unwrap();
+        server.io.try_emit("local", &()).unwrap();
         local.expect("local").await;
     }
     assert_backoff(&wrong_password).await;
@@ -299,7 +299,7 @@ async fn r13_wrong_password_is_a_clear_error_with_backoff() {
     let right = format!("redis://:s3cret@127.0.0.1:{}/", redis.port);
     let servers = cluster(2, &right, "socketio").await;
     let mut on_b = servers[1].client().await;
-    servers[0].io.emit("authenticated", &()).unwrap();
+    servers[0].io.try_emit("authenticated", &()).unwrap();
     on_b.expect("authenticated").await;
 }
 
@@ -314,7 +314,7 @@ async fn r14_ten_thousand_messages_arrive_in_order_on_every_server() {
         clients.push(client);
     }
     for seq in 1..=10_000u64 {
-        servers[0].io.to("seq").emit("seq", &seq).unwrap();
+        servers[0].io.to("seq").try_emit("seq", &seq).unwrap();
     }
     for client in &mut clients {
         assert_eq!(receive(client, "seq", 10_000).await, in_order(1, 10_000));
@@ -337,7 +337,7 @@ async fn r15_900_kb_payload_with_binary_arrives_intact() {
     servers[0]
         .io
         .to("big")
-        .emit("big", &(Binary::from(blob.clone()), text.as_str()))
+        .try_emit("big", &(Binary::from(blob.clone()), text.as_str()))
         .unwrap();
     for client in &mut clients {
         match client.expect("big").await {

@@ -27,7 +27,7 @@ async fn probe(from: &Server, to: &mut Client, event: &str) -> u64 {
     let mut n = 0u64;
     loop {
         n += 1;
-        let _ = from.io.to(to.sid.clone()).emit(event, &n);
+        from.io.to(to.sid.clone()).emit(event, &n);
         match tokio::time::timeout(Duration::from_millis(200), to.recv()).await {
             Ok(packet) => {
                 assert_eq!(packet.name(), event, "{packet:?}");
@@ -67,7 +67,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
 
     // A is unaffected: its clients, its publisher, its subscription.
     let a_published = a.stats().published;
-    a.io.to("a").emit("a-local", &1).unwrap();
+    a.io.to("a").try_emit("a-local", &1).unwrap();
     assert_eq!(on_a.expect("a-local").await.arg(), &json!(1));
     eventually(EXTERNAL_WAIT, "A's publish reached Redis", || {
         a.stats().published > a_published
@@ -82,7 +82,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
         sent += 1;
         let started = Instant::now();
         b.io.to("b")
-            .emit("b-local", &sent)
+            .try_emit("b-local", &sent)
             .expect("local delivery never depends on Redis");
         slowest = slowest.max(started.elapsed());
         assert_eq!(on_b.expect("b-local").await.arg(), &json!(sent));
@@ -100,7 +100,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     // Once the publisher is known down, a publish fails at once rather than being buffered.
     let failed = b.stats().publish_failed;
     let started = Instant::now();
-    b.io.to("b").emit("b-local", &0).unwrap();
+    b.io.to("b").try_emit("b-local", &0).unwrap();
     assert!(started.elapsed() < FAST);
     assert_eq!(b.stats().publish_failed, failed + 1, "counted at once");
     on_b.expect("b-local").await;
@@ -118,7 +118,7 @@ async fn r04_black_holed_node_serves_locally_detects_and_recovers() {
     let s = b.stats();
     assert!(s.last_error.is_some(), "{s:#?}");
     // A still serves locally, and A→A is untouched.
-    a.io.to("a").emit("a-local", &2).unwrap();
+    a.io.to("a").try_emit("a-local", &2).unwrap();
     assert_eq!(on_a.expect("a-local").await.arg(), &json!(2));
     assert!(a.ready());
 
@@ -176,7 +176,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     while pubsub_clients() == 3 {
         assert!(Instant::now() < deadline, "Redis never cut C off");
         for _ in 0..10 {
-            a.io.to("nobody").emit("bulk", &chunk).unwrap();
+            a.io.to("nobody").try_emit("bulk", &chunk).unwrap();
             sent += 1;
         }
         // Paces A to what Redis took, so A's own queue never fills.
@@ -188,7 +188,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     assert_eq!(pubsub_clients(), 2, "only C's subscriber was disconnected");
 
     // A and B are unaffected while C is cut off.
-    a.io.to("news").emit("during", &1).unwrap();
+    a.io.to("news").try_emit("during", &1).unwrap();
     assert_eq!(on_a.until_marker("during").await, vec![]);
     assert_eq!(on_b.until_marker("during").await, vec![]);
     eventually(EXTERNAL_WAIT, "B received all of A's bulk", || {
@@ -211,7 +211,7 @@ async fn r05_slow_subscriber_is_cut_off_by_redis_and_comes_back() {
     let mut n = 0u64;
     'outer: loop {
         n += 1;
-        a.io.to("news").emit("after", &n).unwrap();
+        a.io.to("news").try_emit("after", &n).unwrap();
         while let Ok(packet) = tokio::time::timeout(Duration::from_millis(200), on_c.recv()).await {
             assert_ne!(packet, Packet::Closed);
             if packet.name() == "after" {

@@ -3,14 +3,20 @@
 use bytes::Bytes;
 use tokio::task::AbortHandle;
 
+use std::sync::MutexGuard;
+
 use crate::protocol::BinaryCollector;
 use crate::sync::Mutex;
+use crate::typemap::TypeMap;
 
 /// The Socket.IO side of one connection: its namespace sockets (`S`, the socket handle type),
-/// a binary packet awaiting attachments, and the timer that closes the connection if it joins
-/// no namespace.
+/// its session values, a binary packet awaiting attachments, and the timer that closes the
+/// connection if it joins no namespace.
 pub(crate) struct ConnectionState<S> {
     sockets: Mutex<Vec<S>>,
+    /// The [`Session`](crate::Session) values, by type: one session per connection, shared by
+    /// its namespaces, as in Flask-SocketIO.
+    values: Mutex<TypeMap>,
     pending_binary: Mutex<Option<BinaryCollector>>,
     connect_timer: Mutex<Option<AbortHandle>>,
 }
@@ -19,6 +25,7 @@ impl<S> Default for ConnectionState<S> {
     fn default() -> Self {
         ConnectionState {
             sockets: Mutex::new(Vec::new()),
+            values: Mutex::new(TypeMap::default()),
             pending_binary: Mutex::new(None),
             connect_timer: Mutex::new(None),
         }
@@ -53,6 +60,11 @@ impl<S: Clone> ConnectionState<S> {
 }
 
 impl<S> ConnectionState<S> {
+    /// The connection's session values.
+    pub(crate) fn values(&self) -> MutexGuard<'_, TypeMap> {
+        self.values.lock()
+    }
+
     /// Whether a binary packet waits for attachments.
     pub(crate) fn awaits_attachments(&self) -> bool {
         self.pending_binary.lock().is_some()

@@ -96,7 +96,12 @@ impl Namespace {
     /// A new socket for `connection`, which asked to join: runs the connect handler, then
     /// answers CONNECT (or CONNECT_ERROR). With `always_connect`, answers first and
     /// disconnects on refusal.
+    ///
+    /// The socket is a member of the namespace (and of its own room) while its connect handler
+    /// runs, as in python-socketio and socket.io: a broadcast the handler sends reaches it too
+    /// (right after the CONNECT answer). A refusal takes it out again.
     pub(crate) async fn connect(self: Arc<Self>, socket: Socket, auth: Option<Str>) {
+        self.sockets.write().insert(socket.id(), socket.clone());
         let always_connect = self.core.config.always_connect;
         if always_connect {
             self.accept(&socket);
@@ -109,6 +114,7 @@ impl Namespace {
                 // Already disconnected (the client left, the connection closed) while the
                 // handler ran: nobody to answer.
                 let connecting = socket.mark_disconnected().is_some();
+                self.sockets.write().remove(&socket.id());
                 self.adapter.leave_all(socket.id());
                 if connecting {
                     let packet =
@@ -121,7 +127,6 @@ impl Namespace {
     }
 
     fn accept(&self, socket: &Socket) {
-        self.sockets.write().insert(socket.id(), socket.clone());
         let answer = packet::connect(&self.path, socket.id().as_str());
         if socket.mark_connected(&answer).is_err() {
             // Disconnected while the connect handler ran, or the answer could not be queued:

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::namespace::Namespace;
-use super::socket::Socket;
+use super::socket::{report_emit, Socket};
 use crate::ack::AckFuture;
 use crate::adapter::Target;
 use crate::engineio::Sid;
@@ -24,9 +24,9 @@ use crate::packet;
 /// sockets of this process.
 ///
 /// ```no_run
-/// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
-/// io.to("room1").to("room2").except("muted").emit("news", "hello")?;
-/// # Ok(()) }
+/// # fn f(io: socketio::SocketIo) {
+/// io.to("room1").to("room2").except("muted").emit("news", "hello");
+/// # }
 /// ```
 #[derive(Clone)]
 #[must_use = "a broadcast does nothing until `emit` is called"]
@@ -71,17 +71,32 @@ impl BroadcastOperator {
             .map_err(|ns| EmitError::UnknownNamespace(ns.clone()))
     }
 
-    /// Sends `event` with `data` to every selected socket.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+    /// Sends `event` with `data` to every selected socket (arguments as for
+    /// [`Socket::emit`]); a failure is logged, as for [`Socket::emit`].
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
+        let namespace = self
+            .ns
+            .as_ref()
+            .map_or_else(|ns| ns.as_str(), |ns| ns.path.as_str());
+        report_emit(self.try_emit(event, data), namespace, event);
+    }
+
+    /// Sends `event` with `data` to every selected socket, or says why it could not.
+    pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let ns = self.namespace()?;
         let packet = packet::event(&ns.path, event, data, None)?;
         ns.adapter.broadcast(&packet, &self.target, &**ns);
         Ok(())
     }
 
-    /// Sends a `message` event to every selected socket.
-    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
-        self.emit("message", data)
+    /// Sends a `message` event to every selected socket; a failure is logged.
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) {
+        self.emit("message", data);
+    }
+
+    /// Sends a `message` event to every selected socket, or says why it could not.
+    pub fn try_send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.try_emit("message", data)
     }
 
     /// The selected sockets connected to this process.
@@ -168,9 +183,27 @@ impl BroadcastOperator {
     }
 }
 
-/// Broadcasts that start from a socket leave the socket itself out (socket.io's rule).
+/// Broadcasts from a socket, in its namespace. Two families, side by side:
+///
+/// | Flask-SocketIO | sender included | sender left out (socket.io's `socket.to`) |
+/// |---|---|---|
+/// | `emit(.., to=room)` | [`within(room)`](Socket::within) | [`to(room)`](Socket::to) |
+/// | `emit(.., broadcast=True)` | [`everyone()`](Socket::everyone) | [`broadcast()`](Socket::broadcast) |
 impl Socket {
-    /// A broadcast to `room`, leaving this socket out.
+    /// A broadcast to the members of `room` in this socket's namespace, this socket included
+    /// if it is a member (Flask-SocketIO's `emit(.., to=room)`).
+    pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.everyone().to(room)
+    }
+
+    /// A broadcast to every socket of this socket's namespace, this one included
+    /// (Flask-SocketIO's `emit(.., broadcast=True)`).
+    pub fn everyone(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns().clone(), Target::default())
+    }
+
+    /// A broadcast to `room`, leaving this socket out (Flask-SocketIO's
+    /// `emit(.., to=room, include_self=False)`, socket.io's `socket.to(room)`).
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
         self.broadcast().to(room)
     }
@@ -180,7 +213,8 @@ impl Socket {
         self.broadcast().except(room)
     }
 
-    /// A broadcast to every socket of the namespace except this one.
+    /// A broadcast to every socket of the namespace except this one (Flask-SocketIO's
+    /// `emit(.., broadcast=True, include_self=False)`, socket.io's `socket.broadcast`).
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(
             self.ns().clone(),

@@ -149,7 +149,7 @@ impl Dispatcher {
                 if let Some(socket) = socket_of(packet.namespace) {
                     socket
                         .ns()
-                        .remove_socket(&socket, DisconnectReason::ClientNamespaceDisconnect);
+                        .remove_socket(&socket, DisconnectReason::ClientDisconnect);
                 }
             }
             PacketKind::Event | PacketKind::BinaryEvent => {

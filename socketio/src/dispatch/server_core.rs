@@ -16,7 +16,7 @@ pub(crate) struct Config {
     pub(crate) engine: EngineConfig,
     /// A connection that joins no namespace within this is closed (45 s).
     pub(crate) connect_timeout: Duration,
-    /// Default wait for a client's acknowledgement (5 s).
+    /// Default wait for a client's acknowledgement (60 s).
     pub(crate) ack_timeout: Duration,
     /// Answer CONNECT before the connect handler runs, and disconnect on refusal.
     pub(crate) always_connect: bool,

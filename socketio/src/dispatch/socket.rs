@@ -34,11 +34,11 @@ const DISCONNECTED: u8 = 2;
 /// background tasks and other sockets.
 ///
 /// ```no_run
-/// # async fn handler(socket: socketio::Socket) -> Result<(), socketio::EmitError> {
+/// # async fn handler(socket: socketio::Socket) {
 /// socket.join("lobby");
-/// socket.emit("welcome", "hello")?;
-/// socket.to("lobby").emit("joined", socket.id().as_str())?;
-/// # Ok(()) }
+/// socket.emit("welcome", "hello");                 // emit('welcome', 'hello')
+/// socket.within("lobby").emit("joined", &socket.id()); // emit(.., to='lobby')
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Socket {
@@ -54,8 +54,6 @@ pub(crate) struct SocketInner {
     early: Mutex<Vec<Frame>>,
     acks: Arc<AckTable>,
     next_ack: AtomicU64,
-    /// The [`Session`](crate::Session) values, by type.
-    values: Mutex<TypeMap>,
 }
 
 /// Forgets one pending acknowledgement of a socket when its waiter goes away.
@@ -83,7 +81,6 @@ impl Socket {
                 early: Mutex::new(Vec::new()),
                 acks: Arc::new(Mutex::new(HashMap::new())),
                 next_ack: AtomicU64::new(0),
-                values: Mutex::new(TypeMap::default()),
             }),
         }
     }
@@ -108,16 +105,33 @@ impl Socket {
         self.inner.state.load(Ordering::Acquire) != DISCONNECTED
     }
 
-    /// Sends `event` with `data` to this client. A tuple sends several arguments, `()` none;
-    /// a [`Binary`](crate::Binary) anywhere inside travels as a binary attachment.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+    /// Sends `event` with `data` to this client (Flask-SocketIO's `emit`).
+    ///
+    /// Python's rule maps `data` to arguments: a tuple is several arguments, `()` and `None`
+    /// none, anything else (a `Vec` included) one. A [`Binary`](crate::Binary) anywhere inside
+    /// travels as a binary attachment.
+    ///
+    /// Like Flask-SocketIO's, the emit is fire-and-forget: a failure (the client is gone, the
+    /// data does not serialize) is logged, not returned. [`try_emit`](Self::try_emit) returns
+    /// it.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
+        report_emit(self.try_emit(event, data), self.namespace(), event);
+    }
+
+    /// Sends `event` with `data` to this client, or says why it could not.
+    pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = packet::event(&self.inner.ns.path, event, data, None)?;
         self.send_packet(&packet)
     }
 
-    /// Sends a `message` event (Flask-SocketIO's `send`).
-    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
-        self.emit("message", data)
+    /// Sends a `message` event (Flask-SocketIO's `send`); failures are logged.
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) {
+        self.emit("message", data);
+    }
+
+    /// Sends a `message` event, or says why it could not.
+    pub fn try_send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.try_emit("message", data)
     }
 
     /// Sends `event` and waits for the client's acknowledgement (Flask-SocketIO's `call`).
@@ -190,7 +204,7 @@ impl Socket {
             let _ = self.send_packet(&packet);
             self.inner
                 .ns
-                .remove_socket(self, DisconnectReason::ServerNamespaceDisconnect);
+                .remove_socket(self, DisconnectReason::ServerDisconnect);
         }
     }
 
@@ -267,9 +281,9 @@ impl Socket {
         }
     }
 
-    /// The socket's [`Session`](crate::Session) values, by type.
+    /// The [`Session`](crate::Session) values of the socket's connection, by type.
     pub(crate) fn values(&self) -> MutexGuard<'_, TypeMap> {
-        self.inner.values.lock()
+        self.inner.connection.data().values()
     }
 
     /// The namespace the socket belongs to.
@@ -285,6 +299,19 @@ impl Socket {
     /// The connection the socket lives on.
     pub(crate) fn connection(&self) -> &Arc<Connection> {
         &self.inner.connection
+    }
+}
+
+/// Logs the failure of a fire-and-forget emit: at debug level when the recipient is simply
+/// gone (routine), as a warning otherwise (a bug to fix: the data does not serialize, the
+/// namespace does not exist, the name is reserved).
+pub(crate) fn report_emit(result: Result<(), EmitError>, namespace: &str, event: &str) {
+    match result {
+        Ok(()) => {}
+        Err(EmitError::Disconnected) => {
+            tracing::debug!(namespace, event, "emit dropped: the socket is disconnected");
+        }
+        Err(error) => tracing::warn!(namespace, event, %error, "emit failed"),
     }
 }
 

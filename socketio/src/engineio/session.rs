@@ -76,24 +76,53 @@ impl Handshake {
         cookie(&self.headers, name)
     }
 
-    /// The value of query parameter `name` (as sent, not percent-decoded), if present.
+    /// The value of query parameter `name`, percent-decoded (`+` is a space), if present: what
+    /// Flask's `request.args` gives. The first of repeated parameters wins.
     ///
     /// ```
     /// use socketio::engineio::Handshake;
     ///
-    /// let uri = "/socket.io/?EIO=4&transport=polling&room=lobby".parse().unwrap();
+    /// let uri = "/socket.io/?EIO=4&transport=polling&user=J%C3%BCrgen+X".parse().unwrap();
     /// let handshake = Handshake { headers: Default::default(), uri, remote_addr: None };
-    /// assert_eq!(handshake.query("room"), Some("lobby"));
+    /// assert_eq!(handshake.query("user").as_deref(), Some("Jürgen X"));
     /// assert_eq!(handshake.query("nope"), None);
     /// ```
-    pub fn query(&self, name: &str) -> Option<&str> {
+    pub fn query(&self, name: &str) -> Option<String> {
         self.uri
             .query()?
             .split('&')
             .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value)
+            .find(|(key, _)| percent_decode(key) == name)
+            .map(|(_, value)| percent_decode(value))
     }
+}
+
+/// `text` with `+` as a space and `%XX` escapes decoded (as an HTML form's query string);
+/// invalid escapes stay as they are, invalid UTF-8 becomes U+FFFD.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The value of cookie `name` in the `Cookie` headers of `headers`.

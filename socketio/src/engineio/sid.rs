@@ -54,6 +54,13 @@ impl fmt::Display for InvalidSid {
 
 impl std::error::Error for InvalidSid {}
 
+/// A socket's id is also the name of its own room: `io.to(sid)` addresses one socket.
+impl From<Sid> for String {
+    fn from(sid: Sid) -> String {
+        sid.as_str().to_owned()
+    }
+}
+
 impl std::str::FromStr for Sid {
     type Err = InvalidSid;
 

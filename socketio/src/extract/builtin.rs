@@ -128,7 +128,8 @@ impl FromMessageParts for Bin {
     }
 }
 
-/// The auth payload of the connection request as `T` (`{}` when the client sent none).
+/// The auth payload of the connection request as `T`. A client that sent none gives `null`,
+/// as Flask-SocketIO gives `None`: take `Auth<Option<T>>` when auth is optional.
 ///
 /// ```no_run
 /// use socketio::Auth;
@@ -136,7 +137,9 @@ impl FromMessageParts for Bin {
 /// #[derive(serde::Deserialize)]
 /// struct Token { token: String }
 ///
-/// async fn on_connect(Auth(auth): Auth<Token>) {}
+/// async fn on_connect(Auth(auth): Auth<Option<Token>>) -> bool {
+///     auth.is_some_and(|a| a.token == "secret")
+/// }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Auth<T>(pub T);
@@ -144,7 +147,7 @@ pub struct Auth<T>(pub T);
 impl<T: DeserializeOwned + Send + 'static> FromConnectParts for Auth<T> {
     type Rejection = DataError;
     async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, DataError> {
-        let json = ctx.auth.as_deref().unwrap_or("{}");
+        let json = ctx.auth.as_deref().unwrap_or("null");
         serde_json::from_str(json)
             .map(Auth)
             .map_err(|source| DataError {

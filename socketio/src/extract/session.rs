@@ -6,8 +6,9 @@ use super::context::{ConnectContext, DisconnectContext, ErrorContext, MessageCon
 use super::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts, Infallible};
 use crate::dispatch::Socket;
 
-/// The socket's session value of type `T`: set it in the connect handler (or any handler) and
-/// every later handler of the same socket sees it; it goes away with the socket.
+/// The connection's session value of type `T` (Flask-SocketIO's `session`): set it in the
+/// connect handler (or any handler) and every later handler of the same client sees it, in
+/// every namespace it joined; it goes away with the connection.
 ///
 /// ```no_run
 /// use socketio::{Data, Session};

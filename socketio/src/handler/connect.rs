@@ -2,10 +2,11 @@
 
 use crate::error::ConnectError;
 
-/// A connect handler's return value: `()` accepts, `Result<(), E>` refuses with `E`.
+/// A connect handler's return value: `()` and `true` accept, `false` refuses, `Result<(), E>`
+/// refuses with `E`.
 #[diagnostic::on_unimplemented(
     message = "a connect handler cannot return `{Self}`",
-    label = "return `()` or `Result<(), impl Into<ConnectError>>`"
+    label = "return `()`, `bool` or `Result<(), impl Into<ConnectError>>`"
 )]
 pub trait IntoConnectResult: Send {
     /// The verdict.
@@ -15,6 +16,17 @@ pub trait IntoConnectResult: Send {
 impl IntoConnectResult for () {
     fn into_connect_result(self) -> Result<(), ConnectError> {
         Ok(())
+    }
+}
+
+/// `false` refuses the connection, as a Flask-SocketIO connect handler returning `False`.
+impl IntoConnectResult for bool {
+    fn into_connect_result(self) -> Result<(), ConnectError> {
+        if self {
+            Ok(())
+        } else {
+            Err(ConnectError::new(ConnectError::REJECTED))
+        }
     }
 }
 

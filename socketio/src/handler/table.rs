@@ -48,6 +48,8 @@ pub(crate) struct HandlerTable {
     pub(crate) catch_all: Option<ErasedMessageHandler>,
     /// The namespace's own error handler, or else the default one.
     pub(crate) error: Option<ErasedErrorHandler>,
+    /// Where each event handler (and the catch-all, under `*`) comes from, for error reports.
+    pub(crate) origins: HashMap<Box<str>, Arc<str>>,
 }
 
 impl NamespaceHandlers for HandlerTable {
@@ -113,7 +115,11 @@ impl NamespaceHandlers for HandlerTable {
         ack_id: Option<u64>,
     ) {
         let name = event.as_ref().map(|(name, _)| name.as_str());
-        let error = error.at(socket.namespace(), name, socket.id());
+        let mut error = error.at(socket.namespace(), name, socket.id());
+        if error.handler.is_none() {
+            let key = name.filter(|n| self.events.contains_key(*n)).unwrap_or("*");
+            error.handler = name.and(self.origins.get(key).cloned());
+        }
         match &self.error {
             Some(handler) => {
                 let ctx = ErrorContext {

@@ -2,7 +2,7 @@
 //! (which may already hold the Engine.IO `4` prefix or anything else).
 
 use bytes::Bytes;
-use serde::ser::{Serialize, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeTuple, Serializer};
 use serde_json::value::RawValue;
 
 use super::binary::serialize_with_attachments;
@@ -11,7 +11,7 @@ use super::packet::PacketKind;
 use super::shape::{shape_of, Shape};
 
 /// Pre-serialized arguments (e.g. the raw slices from
-/// [`split_event`](super::split_event)) that serialize as a sequence: passed to
+/// [`split_event`](super::split_event)) that serialize as a tuple: passed to
 /// [`encode_event`]/[`encode_ack`], each slice becomes one argument, written
 /// byte for byte.
 ///
@@ -23,11 +23,11 @@ pub struct RawArgs<'a>(pub &'a [&'a RawValue]);
 
 impl Serialize for RawArgs<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        let mut tuple = serializer.serialize_tuple(self.0.len())?;
         for arg in self.0 {
-            seq.serialize_element(arg)?;
+            tuple.serialize_element(arg)?;
         }
-        seq.end()
+        tuple.end()
     }
 }
 
@@ -73,19 +73,16 @@ pub fn encode_disconnect(buf: &mut String, namespace: &str) {
 /// `args` became attachments; returns those attachments, to be sent as binary
 /// messages right after the packet.
 ///
-/// How `args` becomes the argument list, decided by the serde shape of its
-/// top-level value (not by the JSON it produces):
-/// - `()` (zero-sized unit): no arguments, `["event"]`;
-/// - a tuple (including a 1-tuple `(x,)`), a tuple struct, a sequence (`Vec`,
-///   slice, `[T; N]`, `serde_json::Value::Array`, [`RawArgs`]): one argument
-///   per element, so `&(1, "a")` gives `["event",1,"a"]`;
-/// - a newtype struct: decided by the value it wraps;
-/// - anything else (numbers, strings, structs, maps, `None`,
-///   `serde_json::Value::Null`, ...): a single argument, so `&42` gives
-///   `["event",42]`.
-///
-/// To send one argument that is itself an array, wrap it in a 1-tuple:
-/// `&(vec![1, 2],)` gives `["event",[1,2]]`.
+/// How `args` becomes the argument list is Python's rule (as in
+/// Flask-SocketIO), decided by the serde shape of its top-level value:
+/// - a tuple (including a 1-tuple `(x,)`, and a fixed-size array `[T; N]`,
+///   which serde cannot tell from a tuple) or [`RawArgs`]: one argument per
+///   element, so `&(1, "a")` gives `["event",1,"a"]`;
+/// - `()` and `None`: no arguments, `["event"]`;
+/// - `Some(x)` and a newtype struct: decided by the value they wrap;
+/// - anything else, a list included (`Vec`, slice, `serde_json::Value::Array`,
+///   numbers, strings, structs, maps, tuple structs, `serde_json::Value::Null`):
+///   one argument, so `&vec![1, 2]` gives `["event",[1,2]]`.
 ///
 /// The shape is found by a first, side-effect-free call to `args.serialize`
 /// that stops at the first serializer method; the real serialization follows.
@@ -219,7 +216,7 @@ fn serialize_args<T: Serialize + ?Sized>(
     let list = match shape_of(args) {
         Shape::Empty => return Ok((String::new(), true, Vec::new())),
         Shape::List => true,
-        Shape::Single => false,
+        Shape::Single | Shape::Unit => false,
     };
     let mut json = Vec::new();
     let attachments = serialize_with_attachments(args, &mut json)?;
@@ -282,19 +279,20 @@ mod tests {
         assert_eq!(event("hi"), r#"42["e","hi"]"#);
         assert_eq!(event(&(1,)), r#"42["e",1]"#);
         assert_eq!(event(&(1, "2")), r#"42["e",1,"2"]"#);
-        assert_eq!(event(&vec![1, 2]), r#"42["e",1,2]"#);
-        assert_eq!(event(&[1, 2][..]), r#"42["e",1,2]"#);
+        assert_eq!(event(&vec![1, 2]), r#"42["e",[1,2]]"#);
+        assert_eq!(event(&[1, 2][..]), r#"42["e",[1,2]]"#);
         assert_eq!(event(&[1, 2]), r#"42["e",1,2]"#);
-        assert_eq!(event(&Vec::<i32>::new()), r#"42["e"]"#);
+        assert_eq!(event(&Vec::<i32>::new()), r#"42["e",[]]"#);
         assert_eq!(event(&(vec![1, 2],)), r#"42["e",[1,2]]"#);
         assert_eq!(event(&(Vec::<i32>::new(),)), r#"42["e",[]]"#);
         assert_eq!(event(&((),)), r#"42["e",null]"#);
         assert_eq!(event(&Point { x: 1, y: 2 }), r#"42["e",{"x":1,"y":2}]"#);
-        assert_eq!(event(&Pair(1, "a")), r#"42["e",1,"a"]"#);
-        assert_eq!(event(&Wrapper(vec![3])), r#"42["e",3]"#);
+        assert_eq!(event(&Pair(1, "a")), r#"42["e",[1,"a"]]"#);
+        assert_eq!(event(&Wrapper(vec![3])), r#"42["e",[3]]"#);
         assert_eq!(event(&Unit), r#"42["e",null]"#);
-        assert_eq!(event(&None::<i32>), r#"42["e",null]"#);
-        assert_eq!(event(&Some((1, 2))), r#"42["e",[1,2]]"#);
+        assert_eq!(event(&None::<i32>), r#"42["e"]"#);
+        assert_eq!(event(&Some(5)), r#"42["e",5]"#);
+        assert_eq!(event(&Some((1, 2))), r#"42["e",1,2]"#);
         assert_eq!(event(&E::A), r#"42["e","A"]"#);
         assert_eq!(event(&E::B(1)), r#"42["e",{"B":1}]"#);
         assert_eq!(event(&E::C(1, 2)), r#"42["e",{"C":[1,2]}]"#);
@@ -302,7 +300,7 @@ mod tests {
         assert_eq!(event(&json!(null)), r#"42["e",null]"#);
         assert_eq!(
             event(&json!([1, {"b": 2, "a": 1}])),
-            r#"42["e",1,{"a":1,"b":2}]"#
+            r#"42["e",[1,{"a":1,"b":2}]]"#
         );
         assert_eq!(event(&json!({"k": 1})), r#"42["e",{"k":1}]"#);
         let raw = serde_json::value::to_raw_value(&[1, 2]).unwrap();
@@ -322,8 +320,9 @@ mod tests {
         assert_eq!(ack(&()), "312[]");
         assert_eq!(ack("bar"), r#"312["bar"]"#);
         assert_eq!(ack(&(1, 2)), "312[1,2]");
-        assert_eq!(ack(&vec![json!(null)]), "312[null]");
+        assert_eq!(ack(&vec![json!(null)]), "312[[null]]");
         assert_eq!(ack(&json!(null)), "312[null]");
+        assert_eq!(ack(&None::<String>), "312[]");
     }
 
     #[test]

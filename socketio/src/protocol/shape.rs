@@ -17,6 +17,8 @@ pub(crate) enum Shape {
     List,
     /// One argument.
     Single,
+    /// A unit, while probing: no arguments for `()`, one `null` otherwise.
+    Unit,
 }
 
 /// Finds the [`Shape`] of `args` by serializing it into [`ShapeProbe`], which
@@ -26,13 +28,14 @@ pub(crate) fn shape_of<T: Serialize + ?Sized>(args: &T) -> Shape {
     let shape = without_collection(|| match args.serialize(ShapeProbe) {
         Ok(shape) | Err(Found(shape)) => shape,
     });
-    // Only a zero-sized unit (`()`) means "no arguments"; e.g.
-    // `serde_json::Value::Null` also serializes as unit but is one `null`.
-    if shape == Shape::Empty && std::mem::size_of_val(args) != 0 {
-        Shape::Single
-    } else {
-        shape
+    if shape == Shape::Unit {
+        return if std::mem::size_of_val(args) == 0 {
+            Shape::Empty
+        } else {
+            Shape::Single
+        };
     }
+    shape
 }
 
 /// A serializer that only reports which method the value called first.
@@ -97,15 +100,17 @@ impl Serializer for ShapeProbe {
     );
 
     fn serialize_none(self) -> Result<Shape, Found> {
-        Ok(Shape::Single)
+        Ok(Shape::Empty)
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<Shape, Found> {
-        Ok(Shape::Single)
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Shape, Found> {
+        value.serialize(self)
     }
 
     fn serialize_unit(self) -> Result<Shape, Found> {
-        Ok(Shape::Empty)
+        // `()` is "no arguments" only as the value itself: `serde_json::Value::Null` also
+        // serializes as unit but is one explicit `null` (it is not zero-sized).
+        Ok(Shape::Unit)
     }
 
     fn serialize_unit_variant(
@@ -136,7 +141,7 @@ impl Serializer for ShapeProbe {
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Found> {
-        Err(Found(Shape::List))
+        Err(Found(Shape::Single))
     }
 
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Found> {
@@ -148,7 +153,7 @@ impl Serializer for ShapeProbe {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleStruct, Found> {
-        Err(Found(Shape::List))
+        Err(Found(Shape::Single))
     }
 
     fn serialize_tuple_variant(
@@ -192,8 +197,10 @@ mod tests {
     fn shapes() {
         assert_eq!(shape_of(&()), Shape::Empty);
         assert_eq!(shape_of(&serde_json::Value::Null), Shape::Single);
+        assert_eq!(shape_of(&None::<i32>), Shape::Empty);
+        assert_eq!(shape_of(&Some((1, 2))), Shape::List);
         assert_eq!(shape_of(&(1,)), Shape::List);
-        assert_eq!(shape_of(&vec![1]), Shape::List);
+        assert_eq!(shape_of(&vec![1]), Shape::Single);
         assert_eq!(shape_of("x"), Shape::Single);
         assert_eq!(
             shape_of(&std::collections::BTreeMap::<String, i32>::new()),

@@ -2,6 +2,7 @@
 //! inputs, and a deterministic fuzz-style no-panic test.
 
 use bytes::Bytes;
+use serde_json::value::RawValue;
 
 use super::*;
 
@@ -237,7 +238,8 @@ fn suite_binary_echo() {
         .map(|a| deserialize_with_attachments(a.get(), c.attachments()).unwrap())
         .collect();
     let mut buf = String::from("4");
-    let att = encode_event(&mut buf, "/", "message-back", &args, None).unwrap();
+    let pair = (&args[0], &args[1]);
+    let att = encode_event(&mut buf, "/", "message-back", &pair, None).unwrap();
     assert_eq!(buf, expected);
     assert_eq!(att, c.attachments());
 }
@@ -577,9 +579,10 @@ fn fuzz_prefixes_and_mutations_do_not_panic() {
 #[test]
 fn large_inputs_stay_linear() {
     // A big, flat event and a long string: decoded and split without trouble.
-    let args = vec!["0123456789"; 100_000];
+    let arg = RawValue::from_string(r#""0123456789""#.to_owned()).unwrap();
+    let args = vec![&*arg; 100_000];
     let mut buf = String::new();
-    encode_event(&mut buf, "/", "big", &args, Some(1)).unwrap();
+    encode_event(&mut buf, "/", "big", &RawArgs(&args), Some(1)).unwrap();
     let p = ok(&buf);
     assert_eq!(split_event(p.payload.unwrap()).unwrap().args.len(), 100_000);
     let long = format!(r#"2["x","{}"]"#, "\\\\".repeat(500_000));

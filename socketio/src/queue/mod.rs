@@ -22,9 +22,12 @@
 //! | `amqp://user:password@host[:port][/vhost]` | AMQP 0-9-1 (RabbitMQ): a non-durable fanout exchange named `<channel>`, one exclusive auto-delete queue per server | `amqp` |
 //! | `amqps://...` | the same over TLS | `amqp` + `mq-tls` |
 //!
+//! A URL without a host takes Flask-SocketIO's defaults: `redis://` is `redis://localhost:6379`,
+//! `amqp://` is `amqp://guest:guest@localhost:5672`.
+//!
 //! For `amqp://`, a path of `/` alone means the default virtual host `/` (as Kombu reads it);
-//! write `%2f` or another name for anything else. The channel (default `socketio`) lets several
-//! independent applications share one broker.
+//! write `%2f` or another name for anything else. The channel (default `flask-socketio`, as
+//! Flask-SocketIO's) lets several independent applications share one broker.
 //!
 //! # Delivery rules
 //!

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use super::backend::{redact, Backend};
 use super::QueueError;
 
-/// The default channel (Redis channel, AMQP exchange), as in python-socketio.
-pub const DEFAULT_CHANNEL: &str = "socketio";
+/// The default channel (Redis channel, AMQP exchange), as in Flask-SocketIO.
+pub const DEFAULT_CHANNEL: &str = "flask-socketio";
 
 /// The backend for `url`, chosen by its scheme; `channel` is the Redis channel or the AMQP
 /// exchange. Nothing is connected yet.
 pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueError> {
+    let url = &with_default_host(url);
     let Some((scheme, _)) = url.split_once("://") else {
         return Err(QueueError::InvalidUrl(format!(
             "{:?} has no scheme (expected redis://, rediss://, redis+unix://, unix://, amqp:// or amqps://)",
@@ -53,8 +54,52 @@ pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueEr
     }
 }
 
+/// `url` with the host its scheme defaults to when it names none, as Flask-SocketIO reads
+/// `redis://` (redis-py: `localhost:6379`) and `amqp://` (Kombu: `guest:guest@localhost:5672`).
+fn with_default_host(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let default = match scheme.to_ascii_lowercase().as_str() {
+        "redis" | "valkey" => "localhost:6379",
+        "rediss" | "valkeys" => "localhost:6380",
+        "amqp" => "guest:guest@localhost:5672",
+        "amqps" => "guest:guest@localhost:5671",
+        _ => return url.to_owned(),
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        format!("{scheme}://{default}{rest}")
+    } else {
+        url.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_url_without_host_gets_flasks_defaults() {
+        assert_eq!(
+            super::with_default_host("redis://"),
+            "redis://localhost:6379"
+        );
+        assert_eq!(
+            super::with_default_host("redis:///2"),
+            "redis://localhost:6379/2"
+        );
+        assert_eq!(
+            super::with_default_host("amqp://"),
+            "amqp://guest:guest@localhost:5672"
+        );
+        assert_eq!(
+            super::with_default_host("redis://db:7000/"),
+            "redis://db:7000/"
+        );
+        assert_eq!(
+            super::with_default_host("unix:///tmp/r.sock"),
+            "unix:///tmp/r.sock"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -146,7 +146,7 @@ impl Builder {
         self
     }
 
-    /// Default wait for a client's acknowledgement in `emit_with_ack` (default 5 s).
+    /// Default wait for a client's acknowledgement in `emit_with_ack` (default 60 s, Flask-SocketIO's `call` timeout).
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.config.ack_timeout = timeout;
         self
@@ -221,8 +221,12 @@ impl Builder {
         match (role, handler) {
             (Role::Event(event), ErasedHandler::Message(h)) => {
                 table.events.insert(event.into(), h);
+                table.origins.insert(event.into(), origin.as_str().into());
             }
-            (Role::CatchAll, ErasedHandler::Message(h)) => table.catch_all = Some(h),
+            (Role::CatchAll, ErasedHandler::Message(h)) => {
+                table.catch_all = Some(h);
+                table.origins.insert("*".into(), origin.as_str().into());
+            }
             (Role::Connect, ErasedHandler::Connect(h)) => table.connect = Some(h),
             (Role::Disconnect, ErasedHandler::Disconnect(h)) => table.disconnect = Some(h),
             (Role::Error, ErasedHandler::Error(h)) => table.error = Some(h),
@@ -250,7 +254,12 @@ impl Builder {
             return self;
         }
         let handler = erase_message(handler);
-        self.install(namespace, Role::Event(event), handler, BUILDER.into());
+        self.install(
+            namespace,
+            Role::Event(event),
+            handler,
+            builder_origin::<H>(),
+        );
         self
     }
 
@@ -258,14 +267,14 @@ impl Builder {
     /// handler of its own (read the name with the [`Event`](crate::Event) extractor).
     pub fn on_any<H: MessageHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_message(handler);
-        self.install(namespace, Role::CatchAll, handler, BUILDER.into());
+        self.install(namespace, Role::CatchAll, handler, builder_origin::<H>());
         self
     }
 
     /// Registers the connect handler of `namespace`; returning `Err` refuses the connection.
     pub fn on_connect<H: ConnectHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_connect(handler);
-        self.install(namespace, Role::Connect, handler, BUILDER.into());
+        self.install(namespace, Role::Connect, handler, builder_origin::<H>());
         self
     }
 
@@ -276,7 +285,7 @@ impl Builder {
         handler: H,
     ) -> Self {
         let handler = erase_disconnect(handler);
-        self.install(namespace, Role::Disconnect, handler, BUILDER.into());
+        self.install(namespace, Role::Disconnect, handler, builder_origin::<H>());
         self
     }
 
@@ -285,14 +294,14 @@ impl Builder {
     /// client's pending acknowledgement.
     pub fn on_error<H: ErrorHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_error(handler);
-        self.install(namespace, Role::Error, handler, BUILDER.into());
+        self.install(namespace, Role::Error, handler, builder_origin::<H>());
         self
     }
 
     /// Registers the error handler of every namespace without one of its own.
     pub fn on_error_default<H: ErrorHandler<T>, T>(mut self, handler: H) -> Self {
         let handler = erase_error(handler);
-        self.install("/", Role::ErrorDefault, handler, BUILDER.into());
+        self.install("/", Role::ErrorDefault, handler, builder_origin::<H>());
         self
     }
 
@@ -351,8 +360,10 @@ impl Builder {
     }
 }
 
-/// Where a registration came from when it is not an attribute.
-const BUILDER: &str = "a builder call";
+/// Where a handler registered with a builder method comes from: its function's path.
+fn builder_origin<H>() -> String {
+    format!("{} (a builder call)", std::any::type_name::<H>())
+}
 
 /// Message-queue options (Flask-SocketIO's `message_queue` and `channel`).
 impl Builder {
@@ -383,8 +394,8 @@ impl Builder {
     }
 
     /// The channel of the message queue: the Redis channel, or the AMQP exchange (default
-    /// `socketio`). Processes of one application share it; independent applications on one
-    /// broker use different ones.
+    /// `flask-socketio`, as Flask-SocketIO). Processes of one application share it;
+    /// independent applications on one broker use different ones.
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.queue.channel = Some(channel.into());
         self

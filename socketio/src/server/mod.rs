@@ -81,14 +81,26 @@ impl SocketIo {
         }
     }
 
-    /// Sends `event` to every socket of the default namespace `/`.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        self.of("/").emit(event, data)
+    /// Sends `event` to every socket of the default namespace `/` (Flask-SocketIO's
+    /// `socketio.emit`, whose namespace is also `/` unless given: use [`of`](Self::of) for
+    /// another). A failure is logged; [`try_emit`](Self::try_emit) returns it.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
+        self.of("/").emit(event, data);
     }
 
-    /// Sends a `message` event to every socket of `/`.
-    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
-        self.of("/").send(data)
+    /// Sends `event` to every socket of `/`, or says why it could not.
+    pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.of("/").try_emit(event, data)
+    }
+
+    /// Sends a `message` event to every socket of `/`; a failure is logged.
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) {
+        self.of("/").send(data);
+    }
+
+    /// Sends a `message` event to every socket of `/`, or says why it could not.
+    pub fn try_send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.of("/").try_send(data)
     }
 
     /// A broadcast to `room` in `/`.
@@ -170,14 +182,13 @@ impl SocketIo {
         self.engine.router()
     }
 
-    /// Binds `addr` and serves until Ctrl-C, then closes every connection.
+    /// Binds `addr` and serves until Ctrl-C or SIGTERM (what containers and systemd send),
+    /// then closes every connection.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "socket.io server listening");
-        self.serve_with(listener, Router::new(), async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        self.serve_with(listener, Router::new(), shutdown_signal())
+            .await
     }
 
     /// Serves `app` with the server merged in, on `listener`, until `shutdown` resolves; then
@@ -200,6 +211,35 @@ impl SocketIo {
     /// Closes every connection with the reason "server shutting down".
     pub fn shutdown(&self) {
         self.engine.close_all(CloseReason::ServerShutdown);
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("Ctrl-C: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }
 

@@ -253,7 +253,7 @@ pub async fn kick(client: ScriptClient, mode: Mode) {
     assert_eq!(o.get("disconnect")["reason"], expected, "{o}");
     assert_eq!(
         rec.wait("disconnect", 1).await,
-        [json!("server namespace disconnect")],
+        [json!("server disconnect")],
         "{o}"
     );
     o.assert_transport("transport");

@@ -31,7 +31,7 @@ pub fn auth(rec: &Recorder) -> SocketIo {
                 );
                 let welcome =
                     json!({ "user": creds.user, "n": creds.n, "sid": socket.id().as_str() });
-                socket.emit("welcome", &welcome).expect("emit welcome");
+                socket.try_emit("welcome", &welcome).expect("emit welcome");
             }
         })
         .build()
@@ -83,7 +83,7 @@ pub fn events(rec: &Recorder) -> SocketIo {
                     rec.push("chat", json!(chat));
                     let reply = json!({ "echo": chat.text.to_uppercase(), "n": chat.n * 2 });
                     socket
-                        .emit("chat-reply", &(reply, "second", 3))
+                        .try_emit("chat-reply", &(reply, "second", 3))
                         .expect("emit chat-reply");
                 }
             },
@@ -98,7 +98,7 @@ pub fn events(rec: &Recorder) -> SocketIo {
                     rec.push("multi", json!([s, n, b, none, list]));
                     let sum: i64 = list.iter().sum();
                     socket
-                        .emit("multi-reply", &(s, n + 1, !b, none, sum))
+                        .try_emit("multi-reply", &(s, n + 1, !b, none, sum))
                         .expect("emit multi-reply");
                 }
             },
@@ -127,7 +127,7 @@ pub fn acks(rec: &Recorder) -> SocketIo {
                     Ok(Ok((product, text, extra))) => {
                         rec.push("answer", json!([product, text, extra]));
                         socket
-                            .emit("ack-received", &(product, text, extra))
+                            .try_emit("ack-received", &(product, text, extra))
                             .expect("emit ack-received");
                     }
                     Ok(Err(e)) => rec.push("answer-error", json!(e.to_string())),
@@ -197,7 +197,9 @@ pub fn binary(rec: &Recorder) -> SocketIo {
                 let rec = rec.clone();
                 async move {
                     rec.push("upload", describe(&upload));
-                    socket.emit("download", &download()).expect("emit download");
+                    socket
+                        .try_emit("download", &download())
+                        .expect("emit download");
                     Ack(upload_reply(&upload))
                 }
             },
@@ -233,9 +235,9 @@ pub fn rooms(_rec: &Recorder) -> SocketIo {
             async move {
                 let io = cell.get().expect("server set");
                 io.to(msg.room.clone())
-                    .emit("room-msg", &json!({ "kind": "all", "room": msg.room }))
+                    .try_emit("room-msg", &json!({ "kind": "all", "room": msg.room }))
                     .expect("broadcast");
-                io.emit("fence", &msg.fence).expect("fence");
+                io.try_emit("fence", &msg.fence).expect("fence");
             }
         })
         .on(
@@ -246,11 +248,11 @@ pub fn rooms(_rec: &Recorder) -> SocketIo {
                 async move {
                     socket
                         .to(msg.room.clone())
-                        .emit("room-msg", &json!({ "kind": "others", "room": msg.room }))
+                        .try_emit("room-msg", &json!({ "kind": "others", "room": msg.room }))
                         .expect("broadcast");
                     cell.get()
                         .expect("server set")
-                        .emit("fence", &msg.fence)
+                        .try_emit("fence", &msg.fence)
                         .expect("fence");
                 }
             },
@@ -276,7 +278,7 @@ pub fn namespaces(rec: &Recorder) -> SocketIo {
                         json!({ "ns": socket.namespace(), "sid": socket.id().as_str() }),
                     );
                     socket
-                        .emit("hello", socket.namespace())
+                        .try_emit("hello", socket.namespace())
                         .expect("emit hello");
                 }
             })
@@ -324,12 +326,12 @@ pub fn order(rec: &Recorder) -> (SocketIo, Arc<Mutex<Vec<u32>>>) {
             async move {
                 let n = auth["seq"].as_u64().unwrap_or(0);
                 for i in 0..n {
-                    if let Err(e) = socket.emit("seq", &i) {
+                    if let Err(e) = socket.try_emit("seq", &i) {
                         rec.push("emit-error", json!([i, e.to_string()]));
                         return;
                     }
                 }
-                socket.emit("seq-end", &n).expect("emit seq-end");
+                socket.try_emit("seq-end", &n).expect("emit seq-end");
             }
         })
         .on("/", "seq", move |Data(i): Data<u32>| {
