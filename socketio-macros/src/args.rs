@@ -11,6 +11,7 @@ use crate::errors::Errors;
 pub(crate) struct Args {
     pub(crate) event: Option<LitStr>,
     pub(crate) namespace: Option<LitStr>,
+    pub(crate) guard: Option<Path>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -80,6 +81,19 @@ impl Args {
                             "`namespace` takes a string literal: namespace = \"/chat\"",
                         );
                     }
+                    ("guard", PairValue::Path(path)) => {
+                        if args.guard.is_some() {
+                            errors.push(
+                                &key,
+                                "one guard per handler: combine the checks in one async fn",
+                            );
+                        } else {
+                            args.guard = Some(path);
+                        }
+                    }
+                    ("guard", PairValue::Str(lit)) => {
+                        errors.push(lit, "`guard` takes a function: guard = authenticated_only");
+                    }
                     ("crate", PairValue::Path(path)) => {
                         if args.krate.is_some() {
                             errors.push(&key, "duplicate key `crate`");
@@ -92,7 +106,7 @@ impl Args {
                     }
                     (other, _) => errors.push(
                         &key,
-                        format!("unknown key `{other}`: expected `namespace` or `crate`"),
+                        format!("unknown key `{other}`: expected `namespace`, `guard` or `crate`"),
                     ),
                 },
             }

@@ -91,6 +91,18 @@ impl Role {
     fn is_error_handler(&self) -> bool {
         matches!(self, Role::Error | Role::ErrorDefault)
     }
+
+    /// How a guard of this role registers: the runtime's erasure and the registry's role; `None`
+    /// for roles that take no guard.
+    fn guard(&self, krate: &TokenStream) -> Option<(&'static str, TokenStream)> {
+        let role = |tokens: TokenStream| quote!(#krate::__private::Role::#tokens);
+        match self {
+            Role::Event(lit) => Some(("message_guard", role(quote!(Guard(#lit))))),
+            Role::CatchAll => Some(("message_guard", role(quote!(Guard("*"))))),
+            Role::Connect => Some(("connect_guard", role(quote!(ConnectMiddleware)))),
+            Role::Disconnect | Role::Error | Role::ErrorDefault => None,
+        }
+    }
 }
 
 pub(crate) fn handler(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -108,6 +120,11 @@ pub(crate) fn handler(kind: Kind, attr: TokenStream, item: TokenStream) -> Token
     if role.as_ref().is_some_and(Role::is_error_handler) {
         check_error_argument(&function, &mut errors);
     }
+    if let (Some(role), Some(guard)) = (&role, &args.guard) {
+        if role.guard(&quote!()).is_none() {
+            errors.push(guard, "guards apply to event and connect handlers");
+        }
+    }
     if let Some(errors) = errors.into_compile_errors() {
         return quote!(#function #errors);
     }
@@ -123,7 +140,13 @@ pub(crate) fn handler(kind: Kind, attr: TokenStream, item: TokenStream) -> Token
         .krate
         .map(|path| path.into_token_stream())
         .unwrap_or_else(|| quote!(::socketio));
-    let registration = registration(&function, &role, args.namespace.as_ref(), &krate);
+    let registration = registration(
+        &function,
+        &role,
+        args.namespace.as_ref(),
+        args.guard.as_ref(),
+        &krate,
+    );
     quote! {
         #function
         #registration
@@ -219,6 +242,7 @@ fn registration(
     function: &ItemFn,
     role: &Role,
     namespace: Option<&LitStr>,
+    guard: Option<&syn::Path>,
     krate: &TokenStream,
 ) -> TokenStream {
     let ident = &function.sig.ident;
@@ -275,6 +299,25 @@ fn registration(
     let fallback_trait = syn::Ident::new(fallback_trait, Span::call_site());
     let method = syn::Ident::new(method, Span::call_site());
     let checks = syn::Ident::new("__socketio_checks", Span::mixed_site());
+    // A guard registers beside its handler; erasing it checks its signature, at its path.
+    let guard_registration = guard.and_then(|path| {
+        let (erase, guard_role) = role.guard(krate)?;
+        let erase = syn::Ident::new(erase, path.span());
+        let krate_at_guard = respan(krate, path.span());
+        let make = quote_spanned!(path.span()=> #krate_at_guard::__private::#erase(#path));
+        Some(quote! {
+            #krate::__private::inventory::submit! {
+                #krate::__private::Registration {
+                    namespace: #namespace,
+                    role: #guard_role,
+                    handler: ::core::stringify!(#path),
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    make: || #make,
+                }
+            }
+        })
+    });
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -297,6 +340,7 @@ fn registration(
                     make: || (&#krate::__private::Function::<_, (#(#types,)*)>::new(#ident)).#method(),
                 }
             }
+            #guard_registration
         };
     }
 }

@@ -15,7 +15,9 @@ use proc_macro::TokenStream;
 
 /// Registers an `async fn` as the handler of an event: `#[on("chat")]`,
 /// `#[on("chat", namespace = "/room")]`, `#[on("connect")]`, `#[on("disconnect")]`, or
-/// `#[on("*")]` for the catch-all. `crate = path` names a renamed `socketio` dependency.
+/// `#[on("*")]` for the catch-all. `guard = f` runs the guard `f` first (an `async fn` taking
+/// extractors and returning `bool`, `()` or `Result<(), E>`; for `"connect"`, a connect
+/// handler that runs before this one). `crate = path` names a renamed `socketio` dependency.
 #[proc_macro_attribute]
 pub fn on(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::handler(expand::Kind::On, attr.into(), item.into()).into()

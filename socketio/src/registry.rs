@@ -22,6 +22,12 @@ pub enum Role<'a> {
     Error,
     /// The failures of every namespace without an error handler of its own.
     ErrorDefault,
+    /// A guard of one event's handler (`*`: the catch-all's).
+    Guard(&'a str),
+    /// A guard of every event of the namespace.
+    EventMiddleware,
+    /// A step before the connect handler.
+    ConnectMiddleware,
 }
 
 impl Role<'_> {
@@ -34,7 +40,19 @@ impl Role<'_> {
             Role::Disconnect => "disconnect handlers".into(),
             Role::Error => "error handlers".into(),
             Role::ErrorDefault => "default error handlers".into(),
+            Role::Guard(name) => format!("guards for event {name:?}"),
+            Role::EventMiddleware => "event middleware".into(),
+            Role::ConnectMiddleware => "connect middleware".into(),
         }
+    }
+
+    /// Whether a namespace holds at most one handler in this slot (guards and middleware
+    /// stack up).
+    pub(crate) fn is_unique(&self) -> bool {
+        !matches!(
+            self,
+            Role::Guard(_) | Role::EventMiddleware | Role::ConnectMiddleware
+        )
     }
 }
 
@@ -99,8 +117,9 @@ pub mod __private {
 
     use crate::extract::{FromConnectParts, FromDisconnectParts, FromErrorParts, FromMessageParts};
     use crate::handler::{
-        erase_connect, erase_disconnect, erase_error, erase_message, ConnectHandler,
-        DisconnectHandler, ErrorHandler, IntoAck, IntoConnectResult, MessageHandler,
+        erase_connect, erase_disconnect, erase_error, erase_guard, erase_message, ConnectHandler,
+        DisconnectHandler, ErasedHandler, ErrorHandler, IntoAck, IntoConnectResult, MessageGuard,
+        MessageHandler,
     };
     use crate::protocol::{check_event_name, check_namespace};
 
@@ -119,6 +138,18 @@ pub mod __private {
             Ok(()) => event,
             Err(why) => panic!("{}", why),
         }
+    }
+
+    /// Erases an event guard (`#[on(.., guard = g)]`); fails to compile, at `g`, unless it is
+    /// one.
+    pub fn message_guard<G: MessageGuard<T>, T>(guard: G) -> Handler {
+        Handler(ErasedHandler::Guard(erase_guard(guard)))
+    }
+
+    /// Erases a connect middleware (`#[on("connect", guard = g)]`); fails to compile, at `g`,
+    /// unless it is a connect handler.
+    pub fn connect_guard<G: ConnectHandler<T>, T>(guard: G) -> Handler {
+        Handler(erase_connect(guard))
     }
 
     /// Fails to compile, at the argument's type, unless it is an event extractor.

@@ -2,12 +2,15 @@
 
 mod connect;
 mod failure;
+mod guard;
 mod reply;
 mod table;
 
 pub use crate::dispatch::BoxFuture;
 pub use connect::IntoConnectResult;
 pub(crate) use failure::{fail, Site};
+pub(crate) use guard::erase_guard;
+pub use guard::{IntoVerdict, MessageGuard};
 pub use reply::{Ack, AckResponder, IntoAck};
 pub(crate) use table::{ErasedHandler, HandlerTable};
 

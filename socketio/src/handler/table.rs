@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use super::failure::{fail, panic_message, run, run_error_handler, Site};
+use super::guard::ErasedMessageGuard;
 use crate::args::Args;
 use crate::dispatch::BoxFuture;
 use crate::dispatch::{NamespaceHandlers, Socket};
@@ -37,6 +38,8 @@ pub(crate) enum ErasedHandler {
     Disconnect(ErasedDisconnectHandler),
     /// For failures.
     Error(ErasedErrorHandler),
+    /// For deciding whether events reach their handler.
+    Guard(ErasedMessageGuard),
 }
 
 /// The handlers of one namespace, fixed when the server is built.
@@ -50,29 +53,77 @@ pub(crate) struct HandlerTable {
     pub(crate) error: Option<ErasedErrorHandler>,
     /// Where each event handler (and the catch-all, under `*`) comes from, for error reports.
     pub(crate) origins: HashMap<Box<str>, Arc<str>>,
+    /// Run before the connect handler, in order; the first refusal refuses the connection.
+    pub(crate) connect_middleware: Vec<ErasedConnectHandler>,
+    /// Guards of every event of the namespace, in order (socket.io's `socket.use`).
+    pub(crate) event_middleware: Vec<ErasedMessageGuard>,
+    /// Guards of one event's handler (the catch-all's under `*`), after the middleware.
+    pub(crate) guards: HashMap<Box<str>, Vec<ErasedMessageGuard>>,
+}
+
+impl HandlerTable {
+    /// Wraps each event handler (and the catch-all) in its guards, the namespace's event
+    /// middleware first, so that dispatching an event costs nothing more when there are none.
+    pub(crate) fn seal(mut self) -> Self {
+        let middleware = std::mem::take(&mut self.event_middleware);
+        let mut guards = std::mem::take(&mut self.guards);
+        let mut wrap = |key: &str, handler: ErasedMessageHandler| {
+            let mut all = middleware.clone();
+            all.extend(guards.remove(key).unwrap_or_default());
+            if all.is_empty() {
+                handler
+            } else {
+                guarded(all.into(), handler)
+            }
+        };
+        self.events = std::mem::take(&mut self.events)
+            .into_iter()
+            .map(|(event, handler)| {
+                let handler = wrap(&event, handler);
+                (event, handler)
+            })
+            .collect();
+        self.catch_all = self.catch_all.take().map(|handler| wrap("*", handler));
+        for event in guards.keys() {
+            tracing::warn!(event = %event, "a guard was registered for an event without a handler");
+        }
+        self
+    }
 }
 
 impl NamespaceHandlers for HandlerTable {
     fn connect(&self, socket: &Socket, auth: Option<Str>) -> BoxFuture<Result<(), ConnectError>> {
-        let Some(handler) = self.connect.clone() else {
+        if self.connect.is_none() && self.connect_middleware.is_empty() {
             return Box::pin(std::future::ready(Ok(())));
-        };
+        }
+        let steps: Vec<ErasedConnectHandler> = self
+            .connect_middleware
+            .iter()
+            .chain(&self.connect)
+            .cloned()
+            .collect();
         let socket = socket.clone();
         Box::pin(async move {
             let ctx = ConnectContext {
                 socket: socket.clone(),
                 auth,
             };
-            // A panicking connect handler refuses the connection (and is reported) rather than
-            // leaving the client without an answer.
-            let verdict = match AssertUnwindSafe(handler(ctx)).catch_unwind().await {
-                Ok(verdict) => verdict,
-                Err(panic) => {
-                    let error = Error::new(ErrorKind::Panic, panic_message(&*panic));
-                    fail(Site::socket(&socket), error);
-                    Err(ConnectError::new("Internal server error"))
+            let mut verdict = Ok(());
+            for step in steps {
+                // A panicking connect handler refuses the connection (and is reported) rather
+                // than leaving the client without an answer.
+                verdict = match AssertUnwindSafe(step(ctx.clone())).catch_unwind().await {
+                    Ok(verdict) => verdict,
+                    Err(panic) => {
+                        let error = Error::new(ErrorKind::Panic, panic_message(&*panic));
+                        fail(Site::socket(&socket), error);
+                        Err(ConnectError::new("Internal server error"))
+                    }
+                };
+                if verdict.is_err() {
+                    break;
                 }
-            };
+            }
             if let Err(refusal) = &verdict {
                 let error = Error::new(ErrorKind::ConnectRefused, refusal.clone());
                 fail(Site::socket(&socket), error);
@@ -149,4 +200,28 @@ impl NamespaceHandlers for HandlerTable {
         names.sort();
         names
     }
+}
+
+/// `handler`, run only when every guard lets the event through, in order.
+pub(crate) fn guarded(
+    guards: Arc<[ErasedMessageGuard]>,
+    handler: ErasedMessageHandler,
+) -> ErasedMessageHandler {
+    Arc::new(move |ctx: MessageContext| {
+        let guards = guards.clone();
+        let handler = handler.clone();
+        Box::pin(async move {
+            for guard in guards.iter() {
+                match guard(ctx.clone()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::debug!(namespace = %ctx.socket.namespace(), event = %ctx.event, "a guard stopped the event");
+                        return;
+                    }
+                    Err(error) => return fail(Site::message(&ctx), error),
+                }
+            }
+            handler(ctx).await;
+        })
+    })
 }

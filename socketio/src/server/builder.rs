@@ -9,8 +9,8 @@ use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
 use crate::dispatch::{Config, Dispatcher, Namespace, ServerCore};
 use crate::engineio::{AllowedOrigins, Cookie, Engine};
 use crate::handler::{
-    erase_connect, erase_disconnect, erase_error, erase_message, ConnectHandler, DisconnectHandler,
-    ErasedHandler, ErrorHandler, HandlerTable, MessageHandler,
+    erase_connect, erase_disconnect, erase_error, erase_guard, erase_message, ConnectHandler,
+    DisconnectHandler, ErasedHandler, ErrorHandler, HandlerTable, MessageGuard, MessageHandler,
 };
 use crate::protocol::{check_event_name, check_namespace};
 use crate::queue::QueueOptions;
@@ -203,7 +203,7 @@ impl Builder {
             namespace
         };
         let key = (namespace.to_owned(), role.describe());
-        if let Some(first) = self.origins.get(&key) {
+        if let Some(first) = self.origins.get(&key).filter(|_| role.is_unique()) {
             self.errors.push(format!(
                 "two {} in namespace {namespace:?}: {first} and {origin}",
                 role.describe()
@@ -230,6 +230,13 @@ impl Builder {
             (Role::Connect, ErasedHandler::Connect(h)) => table.connect = Some(h),
             (Role::Disconnect, ErasedHandler::Disconnect(h)) => table.disconnect = Some(h),
             (Role::Error, ErasedHandler::Error(h)) => table.error = Some(h),
+            (Role::Guard(event), ErasedHandler::Guard(g)) => {
+                table.guards.entry(event.into()).or_default().push(g);
+            }
+            (Role::EventMiddleware, ErasedHandler::Guard(g)) => table.event_middleware.push(g),
+            (Role::ConnectMiddleware, ErasedHandler::Connect(h)) => {
+                table.connect_middleware.push(h);
+            }
             _ => {
                 self.errors.push(format!(
                     "{origin} does not have the signature of {}",
@@ -239,6 +246,72 @@ impl Builder {
             }
         }
         self.origins.insert(key, origin);
+    }
+
+    /// Guards the handler of `event` in `namespace` (`*`: the catch-all): the event reaches
+    /// it only when `guard` lets it through (see [`handler::MessageGuard`](crate::handler::MessageGuard)).
+    /// Flask's `@authenticated_only` decorator; `#[on("event", guard = g)]` does the same.
+    ///
+    /// ```
+    /// use socketio::{Data, Session, Socket, SocketIo};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    ///
+    /// async fn authenticated_only(user: Session<User>, socket: Socket) -> bool {
+    ///     let known = user.get().is_some();
+    ///     if !known {
+    ///         socket.disconnect();
+    ///     }
+    ///     known
+    /// }
+    ///
+    /// async fn my_event(socket: Socket, user: Session<User>, Data(text): Data<String>) {
+    ///     let name = user.get().map(|u| u.0).unwrap_or_default();
+    ///     socket.emit("my response", &format!("{name}: {text}"));
+    /// }
+    ///
+    /// let io = SocketIo::builder()
+    ///     .on("/", "my event", my_event)
+    ///     .guard("/", "my event", authenticated_only)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn guard<G: MessageGuard<T>, T>(mut self, namespace: &str, event: &str, guard: G) -> Self {
+        let guard = ErasedHandler::Guard(erase_guard(guard));
+        self.install(namespace, Role::Guard(event), guard, builder_origin::<G>());
+        self
+    }
+
+    /// Runs `guard` before the handler of every event of `namespace` (socket.io's
+    /// `socket.use`), before the guards of each event.
+    pub fn event_middleware<G: MessageGuard<T>, T>(mut self, namespace: &str, guard: G) -> Self {
+        let guard = ErasedHandler::Guard(erase_guard(guard));
+        self.install(
+            namespace,
+            Role::EventMiddleware,
+            guard,
+            builder_origin::<G>(),
+        );
+        self
+    }
+
+    /// Runs `middleware` (a connect handler) before the connect handler of `namespace`
+    /// (socket.io's `io.use`): a refusal refuses the connection and the handler does not run.
+    /// Several run in the order given.
+    pub fn connect_middleware<H: ConnectHandler<T>, T>(
+        mut self,
+        namespace: &str,
+        middleware: H,
+    ) -> Self {
+        let middleware = erase_connect(middleware);
+        self.install(
+            namespace,
+            Role::ConnectMiddleware,
+            middleware,
+            builder_origin::<H>(),
+        );
+        self
     }
 
     /// Registers the handler of `event` in `namespace`.
@@ -346,6 +419,7 @@ impl Builder {
                 if table.error.is_none() {
                     table.error = default_error.clone();
                 }
+                let table = table.seal();
                 let adapter = adapter(&path);
                 let ns = Namespace::new(path.clone(), Box::new(table), adapter, core.clone());
                 (path, ns)
