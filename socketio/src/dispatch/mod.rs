@@ -8,6 +8,7 @@
 
 mod connection;
 mod namespace;
+mod namespaces;
 mod operator;
 mod router;
 mod run;
@@ -15,6 +16,7 @@ mod server_core;
 mod socket;
 
 pub(crate) use namespace::{Namespace, NamespaceHandlers};
+pub(crate) use namespaces::{NamespaceTable, Pattern};
 pub use operator::BroadcastOperator;
 pub(crate) use router::Dispatcher;
 pub(crate) use run::run_now;

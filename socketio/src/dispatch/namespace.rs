@@ -40,25 +40,32 @@ pub(crate) trait NamespaceHandlers: Send + Sync + 'static {
     fn handled_events(&self) -> Vec<String>;
 }
 
+/// Called with the namespace's path when its last socket left (dynamic namespaces only).
+pub(crate) type OnEmpty = Box<dyn Fn(&str) + Send + Sync>;
+
 pub(crate) struct Namespace {
     pub(crate) path: String,
-    handlers: Box<dyn NamespaceHandlers>,
+    handlers: Arc<dyn NamespaceHandlers>,
+    on_empty: Option<OnEmpty>,
     sockets: RwLock<HashMap<Sid, Socket>>,
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) core: Arc<ServerCore>,
 }
 
 impl Namespace {
-    /// A namespace ready for sockets; its adapter is told how to reach them.
+    /// A namespace ready for sockets; its adapter is told how to reach them. `on_empty` hears
+    /// when its last socket leaves.
     pub(crate) fn new(
         path: String,
-        handlers: Box<dyn NamespaceHandlers>,
+        handlers: Arc<dyn NamespaceHandlers>,
         adapter: Arc<dyn Adapter>,
         core: Arc<ServerCore>,
+        on_empty: Option<OnEmpty>,
     ) -> Arc<Self> {
         let ns = Arc::new(Namespace {
             path,
             handlers,
+            on_empty,
             sockets: RwLock::new(HashMap::new()),
             adapter,
             core,
@@ -70,6 +77,16 @@ impl Namespace {
 
     pub(crate) fn handled_events(&self) -> Vec<String> {
         self.handlers.handled_events()
+    }
+
+    /// Whether no socket is in the namespace.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sockets.read().is_empty()
+    }
+
+    /// Makes `socket` a member before its connect handler runs (see [`connect`](Self::connect)).
+    pub(crate) fn admit(&self, socket: &Socket) {
+        self.sockets.write().insert(socket.id(), socket.clone());
     }
 
     /// The connected sockets.
@@ -101,7 +118,6 @@ impl Namespace {
     /// runs, as in python-socketio and socket.io: a broadcast the handler sends reaches it too
     /// (right after the CONNECT answer). A refusal takes it out again.
     pub(crate) async fn connect(self: Arc<Self>, socket: Socket, auth: Option<Str>) {
-        self.sockets.write().insert(socket.id(), socket.clone());
         let always_connect = self.core.config.always_connect;
         if always_connect {
             self.accept(&socket);
@@ -114,7 +130,7 @@ impl Namespace {
                 // Already disconnected (the client left, the connection closed) while the
                 // handler ran: nobody to answer.
                 let connecting = socket.mark_disconnected().is_some();
-                self.sockets.write().remove(&socket.id());
+                self.forget_member(&socket);
                 self.adapter.leave_all(socket.id());
                 if connecting {
                     let packet =
@@ -132,7 +148,7 @@ impl Namespace {
             // Disconnected while the connect handler ran, or the answer could not be queued:
             // forget the socket and the rooms the handler joined (`remove_socket` does nothing
             // for a socket already marked disconnected).
-            self.sockets.write().remove(&socket.id());
+            self.forget_member(socket);
             self.adapter.leave_all(socket.id());
             self.remove_socket(
                 socket,
@@ -144,6 +160,18 @@ impl Namespace {
     /// Hands an event to its handler, or to the catch-all.
     pub(crate) fn dispatch(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>) {
         self.handlers.event(socket, event, args, ack_id);
+    }
+
+    /// Takes `socket` out of the members; a dynamic namespace left empty says so.
+    fn forget_member(&self, socket: &Socket) {
+        let empty = {
+            let mut sockets = self.sockets.write();
+            sockets.remove(&socket.id());
+            sockets.is_empty()
+        };
+        if let (true, Some(on_empty)) = (empty, &self.on_empty) {
+            on_empty(&self.path);
+        }
     }
 
     /// Hands a failure of one of this namespace's handlers to the error pipeline.
@@ -164,7 +192,7 @@ impl Namespace {
         let Some(was_connected) = socket.mark_disconnected() else {
             return;
         };
-        self.sockets.write().remove(&socket.id());
+        self.forget_member(socket);
         self.adapter.leave_all(socket.id());
         forget(socket);
         tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");

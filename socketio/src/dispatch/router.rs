@@ -2,13 +2,12 @@
 //! packets to its namespace sockets.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::connection::ConnectionState;
-use super::namespace::Namespace;
+use super::namespaces::NamespaceTable;
 use super::run::run_now;
 use super::server_core::ServerCore;
 use super::socket::{Connection, Socket};
@@ -20,14 +19,20 @@ use crate::reason::DisconnectReason;
 
 /// The server's namespaces, as the handler of its Engine.IO connections.
 pub(crate) struct Dispatcher {
-    pub(crate) namespaces: HashMap<String, Arc<Namespace>>,
+    pub(crate) namespaces: NamespaceTable,
     pub(crate) core: Arc<ServerCore>,
 }
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .namespaces
+            .all()
+            .iter()
+            .map(|ns| ns.path.clone())
+            .collect();
         f.debug_struct("Dispatcher")
-            .field("namespaces", &self.namespaces.keys().collect::<Vec<_>>())
+            .field("namespaces", &names)
             .finish_non_exhaustive()
     }
 }
@@ -128,7 +133,13 @@ impl Dispatcher {
         let socket_of = |namespace: &str| state.find(|s| s.namespace() == namespace);
         match packet.kind {
             PacketKind::Connect => {
-                let Some(ns) = self.namespaces.get(packet.namespace) else {
+                if socket_of(packet.namespace).is_some() {
+                    return violation(connection, &"second CONNECT for a connected namespace");
+                }
+                let admitted = self.namespaces.admit(packet.namespace, |ns| {
+                    Socket::new(ns.clone(), connection.clone())
+                });
+                let Some((ns, socket)) = admitted else {
                     let refusal =
                         packet::connect_error(packet.namespace, "Invalid namespace", None);
                     for frame in refusal.frames() {
@@ -136,11 +147,7 @@ impl Dispatcher {
                     }
                     return;
                 };
-                if socket_of(packet.namespace).is_some() {
-                    return violation(connection, &"second CONNECT for a connected namespace");
-                }
                 state.stop_connect_timer();
-                let socket = Socket::new(ns.clone(), connection.clone());
                 state.add(socket.clone());
                 let auth = packet.payload.map(|p| text.slice_ref(p));
                 run_now(Box::pin(ns.clone().connect(socket, auth)));

@@ -22,6 +22,8 @@ pub(crate) struct Config {
     pub(crate) always_connect: bool,
     /// Packet limits of the Socket.IO decoder.
     pub(crate) limits: Limits,
+    /// Dynamic namespaces alive at once (10,000).
+    pub(crate) max_dynamic_namespaces: usize,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             ack_timeout: DEFAULT_ACK_TIMEOUT,
             always_connect: false,
             limits: Limits::default(),
+            max_dynamic_namespaces: 10_000,
         }
     }
 }

@@ -100,6 +100,22 @@ impl Socket {
         self.inner.connection.handshake()
     }
 
+    /// The same client's socket in `namespace`, if its connection joined that namespace too.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketio::Socket) {
+    /// if let Some(admin) = socket.of("/admin") {
+    ///     admin.emit("notice", "you are in the chat too");
+    /// }
+    /// # }
+    /// ```
+    pub fn of(&self, namespace: &str) -> Option<Socket> {
+        self.inner
+            .connection
+            .data()
+            .find(|s| s.namespace() == namespace)
+    }
+
     /// Whether the socket is still connected.
     pub fn connected(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) != DISCONNECTED

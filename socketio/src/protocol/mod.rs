@@ -44,5 +44,5 @@ pub use encode::{
 pub use error::DecodeError;
 pub use event::{split_args, split_event, EventArgs, RESERVED_EVENTS};
 pub use json::MAX_NESTING;
-pub use names::{check_event_name, check_namespace};
+pub use names::{check_event_name, check_namespace, is_namespace_pattern};
 pub use packet::{Limits, Packet, PacketKind};

@@ -3,17 +3,24 @@
 
 use super::RESERVED_EVENTS;
 
-/// Checks a namespace path: it starts with `/` and contains no `,` (the packet format uses `,`
-/// to end the namespace).
+/// Checks a namespace as a server declares it: a path that starts with `/` and contains no `,`
+/// (the packet format uses `,` to end the namespace), or a pattern: `*` (any namespace) or a
+/// path ending in `*` (any namespace with that prefix).
 ///
 /// ```
 /// use socketio::protocol::check_namespace;
 ///
 /// assert!(check_namespace("/chat").is_ok());
+/// assert!(check_namespace("*").is_ok());
+/// assert!(check_namespace("/game-*").is_ok());
 /// assert!(check_namespace("chat").is_err());
+/// assert!(check_namespace("/a*b").is_err());
 /// ```
 pub const fn check_namespace(namespace: &str) -> Result<(), &'static str> {
     let bytes = namespace.as_bytes();
+    if bytes.len() == 1 && bytes[0] == b'*' {
+        return Ok(());
+    }
     if bytes.is_empty() || bytes[0] != b'/' {
         return Err("a namespace starts with '/': write \"/\" before its name");
     }
@@ -22,9 +29,17 @@ pub const fn check_namespace(namespace: &str) -> Result<(), &'static str> {
         if bytes[i] == b',' {
             return Err("a namespace cannot contain ','");
         }
+        if bytes[i] == b'*' && i + 1 != bytes.len() {
+            return Err("'*' may only end a namespace pattern (\"/prefix*\")");
+        }
         i += 1;
     }
     Ok(())
+}
+
+/// Whether a declared namespace is a pattern (see [`check_namespace`]).
+pub fn is_namespace_pattern(namespace: &str) -> bool {
+    namespace.ends_with('*')
 }
 
 /// Checks the name of an event a handler is registered for: not empty, and not one of the

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use super::SocketIo;
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
-use crate::dispatch::{Config, Dispatcher, Namespace, ServerCore};
+use crate::dispatch::{Config, Dispatcher, Namespace, NamespaceTable, Pattern, ServerCore};
 use crate::engineio::{AllowedOrigins, Cookie, Engine};
 use crate::handler::{
     erase_connect, erase_disconnect, erase_error, erase_guard, erase_message, ConnectHandler,
     DisconnectHandler, ErasedHandler, ErrorHandler, HandlerTable, MessageGuard, MessageHandler,
 };
-use crate::protocol::{check_event_name, check_namespace};
+use crate::protocol::{check_event_name, check_namespace, is_namespace_pattern};
 use crate::queue::QueueOptions;
 use crate::registry::{self, Role};
 use crate::typemap::TypeMap;
@@ -180,7 +180,18 @@ impl Builder {
         self
     }
 
-    /// Declares a namespace that has no handlers (clients may still connect to it).
+    /// Dynamic namespaces alive at once (default 10,000): a client asking for one more is
+    /// refused with "Invalid namespace". A dynamic namespace is one a pattern (`*`,
+    /// `/prefix*`) creates when a client first joins it; it goes away with its last socket.
+    pub fn max_dynamic_namespaces(mut self, max: usize) -> Self {
+        self.config.max_dynamic_namespaces = max;
+        self
+    }
+
+    /// Declares a namespace that has no handlers (clients may still connect to it). A pattern
+    /// (`*`: any namespace, `/prefix*`: any with that prefix) accepts every matching namespace
+    /// that is not declared itself, with the pattern's handlers (python-socketio's
+    /// `namespace='*'`, socket.io's dynamic namespaces).
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.handlers(namespace);
         self
@@ -403,28 +414,33 @@ impl Builder {
             Some(ErasedHandler::Error(handler)) => Some(handler),
             _ => None,
         };
-        let namespaces = self
-            .namespaces
-            .into_iter()
-            .map(|(path, mut table)| {
-                tracing::info!(
-                    namespace = %path,
-                    events = table.events.len(),
-                    connect = table.connect.is_some(),
-                    disconnect = table.disconnect.is_some(),
-                    catch_all = table.catch_all.is_some(),
-                    error_handler = table.error.is_some() || default_error.is_some(),
-                    "namespace ready"
-                );
-                if table.error.is_none() {
-                    table.error = default_error.clone();
-                }
-                let table = table.seal();
-                let adapter = adapter(&path);
-                let ns = Namespace::new(path.clone(), Box::new(table), adapter, core.clone());
-                (path, ns)
-            })
-            .collect();
+        let mut patterns = Vec::new();
+        let mut fixed = std::collections::HashMap::new();
+        for (path, mut table) in self.namespaces {
+            tracing::info!(
+                namespace = %path,
+                events = table.events.len(),
+                connect = table.connect.is_some(),
+                disconnect = table.disconnect.is_some(),
+                catch_all = table.catch_all.is_some(),
+                error_handler = table.error.is_some() || default_error.is_some(),
+                "namespace ready"
+            );
+            if table.error.is_none() {
+                table.error = default_error.clone();
+            }
+            let table = Arc::new(table.seal());
+            if is_namespace_pattern(&path) {
+                patterns.push(Pattern {
+                    pattern: path,
+                    handlers: table,
+                });
+            } else {
+                let ns = Namespace::new(path.clone(), table, adapter(&path), core.clone(), None);
+                fixed.insert(path, ns);
+            }
+        }
+        let namespaces = NamespaceTable::new(fixed, patterns, adapter, core.clone());
         let engine_config = core.config.engine.clone();
         let dispatcher = Dispatcher { namespaces, core };
         Ok(SocketIo::from_engine(Engine::new(

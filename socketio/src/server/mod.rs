@@ -76,7 +76,7 @@ impl SocketIo {
     /// [`EmitError::UnknownNamespace`].
     pub fn of(&self, namespace: &str) -> BroadcastOperator {
         match self.client().namespaces.get(namespace) {
-            Some(ns) => BroadcastOperator::new(ns.clone(), Default::default()),
+            Some(ns) => BroadcastOperator::new(ns, Default::default()),
             None => BroadcastOperator::unknown(namespace),
         }
     }
@@ -124,7 +124,8 @@ impl SocketIo {
     pub fn socket(&self, sid: Sid) -> Option<Socket> {
         self.client()
             .namespaces
-            .values()
+            .all()
+            .iter()
             .find_map(|ns| ns.socket(sid))
     }
 
@@ -133,13 +134,15 @@ impl SocketIo {
         self.socket(sid).map(|s| s.rooms()).unwrap_or_default()
     }
 
-    /// The namespaces this server accepts, sorted.
-    pub fn namespaces(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self
+    /// The namespaces alive now, sorted: the declared ones, and the dynamic ones that have
+    /// sockets.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
             .client()
             .namespaces
-            .keys()
-            .map(String::as_str)
+            .all()
+            .iter()
+            .map(|ns| ns.path.clone())
             .collect();
         names.sort_unstable();
         names
@@ -171,8 +174,10 @@ impl SocketIo {
             socket.disconnect();
             return;
         }
-        for ns in self.client().namespaces.keys() {
-            self.of(ns).to(sid.as_str()).disconnect();
+        for ns in self.client().namespaces.all() {
+            BroadcastOperator::new(ns, Default::default())
+                .to(sid)
+                .disconnect();
         }
     }
 
@@ -246,10 +251,7 @@ pub async fn shutdown_signal() {
 impl std::fmt::Debug for SocketIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketIo")
-            .field(
-                "namespaces",
-                &self.client().namespaces.keys().collect::<Vec<_>>(),
-            )
+            .field("namespaces", &self.namespaces())
             .finish_non_exhaustive()
     }
 }
