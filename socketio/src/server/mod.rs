@@ -198,6 +198,10 @@ impl SocketIo {
 
     /// Serves `app` with the server merged in, on `listener`, until `shutdown` resolves; then
     /// closes every connection with the reason "server shutting down".
+    ///
+    /// The layers already on `app` do not wrap the Socket.IO routes merged here; to wrap them
+    /// too (an allow-list, a rate limit, tracing), merge [`router`](Self::router) into your
+    /// app first, add the layers, and serve it with [`serve_app`](Self::serve_app).
     pub async fn serve_with(
         self,
         listener: TcpListener,
@@ -205,6 +209,38 @@ impl SocketIo {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = app.merge(self.router());
+        self.serve_app(listener, app, shutdown).await
+    }
+
+    /// Serves `app`, which already holds the Socket.IO routes (`app.merge(io.router())`), on
+    /// `listener` until `shutdown` resolves; then closes every connection with the reason
+    /// "server shutting down". Layers added to `app` after the merge wrap the Socket.IO
+    /// requests too (socket.io's `allowRequest`):
+    ///
+    /// ```no_run
+    /// use axum::{extract::Request, http::StatusCode, middleware::{self, Next}, response::Response};
+    ///
+    /// async fn only_our_site(request: Request, next: Next) -> Result<Response, StatusCode> {
+    ///     match request.headers().get("origin") {
+    ///         Some(origin) if origin == "https://example.com" => Ok(next.run(request).await),
+    ///         _ => Err(StatusCode::FORBIDDEN),
+    ///     }
+    /// }
+    ///
+    /// # async fn run(io: socketio::SocketIo) -> std::io::Result<()> {
+    /// let app = axum::Router::new()
+    ///     .merge(io.router())
+    ///     .layer(middleware::from_fn(only_our_site));
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+    /// io.serve_app(listener, app, socketio::shutdown_signal()).await
+    /// # }
+    /// ```
+    pub async fn serve_app(
+        self,
+        listener: TcpListener,
+        app: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         crate::engineio::serve(self.engine, app, listener, shutdown).await
     }
 
