@@ -143,7 +143,12 @@ async fn pump<H: EngineHandler>(
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | None => session.close(CloseReason::TransportClose),
                 Some(Err(e)) => {
-                    let (code, reason) = close_code(e);
+                    let Some((code, reason)) = close_code(e) else {
+                        // The peer went away without a close frame: nothing to answer, and
+                        // (as for socket.io and python-socketio) the connection simply closed.
+                        session.close(CloseReason::TransportClose);
+                        return;
+                    };
                     tracing::debug!(sid = %session.sid(), code, reason, "websocket error");
                     session.close(CloseReason::TransportError);
                     close(&mut socket, code, reason, grace).await;
@@ -270,14 +275,17 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, grace: D
     let _ = tokio::time::timeout(grace, goodbye).await;
 }
 
-/// The close code that answers a read error (RFC 6455 §7.4.1).
-fn close_code(error: axum::Error) -> (u16, &'static str) {
-    use tungstenite::error::{CapacityError, Error};
-    match error.into_inner().downcast::<Error>().map(|e| *e) {
+/// The close code that answers a read error (RFC 6455 §7.4.1); `None` when the peer is gone
+/// (the connection reset or ended without a close frame), so nothing can be answered.
+fn close_code(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::{CapacityError, Error, ProtocolError};
+    Some(match error.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake))
+        | Ok(Error::ConnectionClosed | Error::AlreadyClosed | Error::Io(_)) => return None,
         Ok(Error::Capacity(CapacityError::MessageTooLong { .. })) => (1009, "message too big"),
         Ok(Error::Capacity(_)) => (1009, "too big"),
         Ok(Error::Utf8(_)) => (1007, "invalid utf-8"),
         Ok(Error::Protocol(_)) => (1002, "protocol error"),
         _ => (1011, "transport error"),
-    }
+    })
 }

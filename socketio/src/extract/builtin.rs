@@ -128,8 +128,9 @@ impl FromMessageParts for Bin {
     }
 }
 
-/// The auth payload of the connection request as `T`. A client that sent none gives `null`,
-/// as Flask-SocketIO gives `None`: take `Auth<Option<T>>` when auth is optional.
+/// The auth payload of the connection request as `T`. A client that sent none (or an empty
+/// object `{}`, which python-socketio's clients send for none) gives `null`, as Flask-SocketIO
+/// gives `None`: take `Auth<Option<T>>` when auth is optional.
 ///
 /// ```no_run
 /// use socketio::Auth;
@@ -147,7 +148,12 @@ pub struct Auth<T>(pub T);
 impl<T: DeserializeOwned + Send + 'static> FromConnectParts for Auth<T> {
     type Rejection = DataError;
     async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, DataError> {
-        let json = ctx.auth.as_deref().unwrap_or("null");
+        // No auth and an empty object are both "no auth" (python-socketio's clients send `{}`
+        // when they have none, and its server hands the handler `None` for it).
+        let json = match ctx.auth.as_deref() {
+            Some(raw) if !is_empty_object(raw) => raw,
+            _ => "null",
+        };
         serde_json::from_str(json)
             .map(Auth)
             .map_err(|source| DataError {
@@ -155,6 +161,14 @@ impl<T: DeserializeOwned + Send + 'static> FromConnectParts for Auth<T> {
                 source,
             })
     }
+}
+
+/// Whether `raw` is the JSON object `{}` (whitespace aside).
+fn is_empty_object(raw: &str) -> bool {
+    raw.trim()
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(|inside| inside.trim().is_empty())
 }
 
 /// Application state given to the builder with [`state`](crate::Builder::state).

@@ -42,12 +42,13 @@ impl Site {
         }
     }
 
-    /// The site of an event whose arguments are not needed unless something fails (a panic).
-    pub(crate) fn event(socket: &Socket, event: &Str, ack_id: Option<u64>) -> Self {
+    /// The site of an event about to be handled, for a failure the handler cannot report
+    /// itself (a panic): the error handler still sees the event's arguments, as in Flask.
+    pub(crate) fn event(socket: &Socket, event: &Str, args: &Args, ack_id: Option<u64>) -> Self {
         Site {
             socket: socket.clone(),
             event: Some(event.clone()),
-            args: Args::default(),
+            args: args.clone(),
             ack_id,
         }
     }

@@ -72,9 +72,9 @@ impl<'a> AckResponder<'a> {
 
 /// A handler's return value: what the client's acknowledgement carries.
 ///
-/// `()` acknowledges with no arguments; a tuple with several; a string, number, bool,
-/// `serde_json::Value`, `Vec` or `Option` with one; [`Ack`] wraps any other `Serialize` type;
-/// `Result` acknowledges its `Ok` value and reports its `Err`.
+/// Python's rule: `()` and `None` acknowledge with no arguments; a tuple with several; a string,
+/// number, bool, `serde_json::Value`, `Vec` or `Some(x)` with one; [`Ack`] wraps any other
+/// `Serialize` type; `Result` acknowledges its `Ok` value and reports its `Err`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent as an acknowledgement",
     label = "return `()`, a tuple, a JSON-like value, `Ack<T>` or a `Result` of those",
@@ -156,9 +156,10 @@ impl<T: Serialize + Send> IntoAck for Vec<T> {
     }
 }
 
+/// `None` acknowledges with no value, as a Python handler returning `None`; `Some(x)` as `x`.
 impl<T: Serialize + Send> IntoAck for Option<T> {
     fn into_ack(self, responder: AckResponder<'_>) {
-        responder.send(&(&self,));
+        responder.send(&self);
     }
 }
 

@@ -138,7 +138,7 @@ impl NamespaceHandlers for HandlerTable {
             tracing::debug!(namespace = %socket.namespace(), event = %event, "no handler for event");
             return;
         };
-        let site = Site::event(socket, &event, ack_id);
+        let site = Site::event(socket, &event, &args, ack_id);
         let ctx = MessageContext {
             socket: socket.clone(),
             event,
