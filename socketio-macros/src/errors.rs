@@ -21,6 +21,11 @@ impl Errors {
         }
     }
 
+    /// Whether no problem was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// The `compile_error!`s, if any problem was recorded.
     pub(crate) fn into_compile_errors(self) -> Option<TokenStream> {
         self.0.map(|e| e.to_compile_error())

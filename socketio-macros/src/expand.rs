@@ -20,7 +20,7 @@ pub(crate) enum Kind {
 
 /// What the handler is registered for, decided once from the attribute; everything the
 /// expansion needs per role is a method below.
-enum Role {
+pub(crate) enum Role {
     Event(LitStr),
     CatchAll,
     Connect,
@@ -31,7 +31,7 @@ enum Role {
 
 impl Role {
     /// The role of an `#[on("..")]` handler, from its event name.
-    fn of_event(event: &LitStr) -> Role {
+    pub(crate) fn of_event(event: &LitStr) -> Role {
         match event.value().as_str() {
             "connect" => Role::Connect,
             "disconnect" => Role::Disconnect,
@@ -41,7 +41,7 @@ impl Role {
     }
 
     /// The runtime's assertion that an argument type is an extractor of this role.
-    fn part_assertion(&self) -> &'static str {
+    pub(crate) fn part_assertion(&self) -> &'static str {
         match self {
             Role::Event(_) | Role::CatchAll => "assert_message_part",
             Role::Connect => "assert_connect_part",
@@ -51,7 +51,7 @@ impl Role {
     }
 
     /// The runtime's assertion that the return type fits this role.
-    fn output_assertion(&self) -> &'static str {
+    pub(crate) fn output_assertion(&self) -> &'static str {
         match self {
             Role::Event(_) | Role::CatchAll | Role::Error | Role::ErrorDefault => "assert_ack",
             Role::Connect => "assert_connect_result",
@@ -60,7 +60,7 @@ impl Role {
     }
 
     /// The runtime's erasure for this role: (its trait, the quiet fallback, the method).
-    fn erasure(&self) -> (&'static str, &'static str, &'static str) {
+    pub(crate) fn erasure(&self) -> (&'static str, &'static str, &'static str) {
         match self {
             Role::Event(_) | Role::CatchAll => ("MessageRole", "MessageRoleFallback", "message"),
             Role::Connect => ("ConnectRole", "ConnectRoleFallback", "connect"),
@@ -70,7 +70,7 @@ impl Role {
     }
 
     /// The registry's `Role` value.
-    fn registration(&self, krate: &TokenStream) -> TokenStream {
+    pub(crate) fn registration(&self, krate: &TokenStream) -> TokenStream {
         let variant = |name: &str| {
             let name = syn::Ident::new(name, Span::call_site());
             quote!(#krate::__private::Role::#name)
@@ -346,7 +346,7 @@ fn registration(
 }
 
 /// Gives every reference in `ty` that names no lifetime the `'static` one.
-fn static_references(ty: &mut Type) {
+pub(crate) fn static_references(ty: &mut Type) {
     match ty {
         Type::Reference(reference) => {
             if reference.lifetime.is_none() {
@@ -375,7 +375,7 @@ fn static_references(ty: &mut Type) {
 }
 
 /// `tokens` with every span replaced by `span`.
-fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
         .clone()
         .into_iter()

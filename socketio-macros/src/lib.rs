@@ -8,6 +8,7 @@
 //! on the user's own token.
 
 mod args;
+mod class;
 mod errors;
 mod expand;
 
@@ -35,4 +36,14 @@ pub fn on_error(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_error_default(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::handler(expand::Kind::OnErrorDefault, attr.into(), item.into()).into()
+}
+
+/// Makes an `impl` block a class-based namespace (Flask-SocketIO's `Namespace` class):
+/// `#[namespace("/chat")]`. Each `async fn on_<event>(&self, ..)` method handles `<event>`
+/// (`on_connect` and `on_disconnect` the lifecycle), with the same extractors as `#[on]`;
+/// other methods are left alone. Register a value with `Builder::on_namespace(value)`; its
+/// state is shared by every socket, through `&self`.
+#[proc_macro_attribute]
+pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
+    class::namespace(attr.into(), item.into()).into()
 }

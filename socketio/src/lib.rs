@@ -72,8 +72,12 @@ pub use handler::Ack;
 pub use protocol::Binary;
 pub use queue::Emitter;
 pub use reason::DisconnectReason;
-pub use server::{shutdown_signal, BuildError, Builder, SocketIo};
-pub use socketio_macros::{on, on_error, on_error_default};
+pub use server::{shutdown_signal, BuildError, Builder, ClassNamespace, SocketIo};
+pub use socketio_macros::{namespace, on, on_error, on_error_default};
 
+/// What the generated code calls. Not a stable API: only the macros may use it.
 #[doc(hidden)]
-pub use registry::__private;
+pub mod __private {
+    pub use crate::registry::__private::*;
+    pub use crate::server::class::install;
+}

@@ -325,6 +325,50 @@ impl Builder {
         self
     }
 
+    /// Registers a class-based namespace: a value whose `impl` block carries
+    /// `#[namespace("/path")]`, each `on_<event>` method a handler (Flask-SocketIO's
+    /// `socketio.on_namespace(MyNamespace('/path'))`).
+    ///
+    /// ```
+    /// use socketio::{namespace, Data, Socket, SocketIo};
+    ///
+    /// struct Chat {
+    ///     greeting: String,
+    /// }
+    ///
+    /// #[namespace("/chat")]
+    /// impl Chat {
+    ///     async fn on_connect(&self, socket: Socket) {
+    ///         socket.emit("welcome", &self.greeting);
+    ///     }
+    ///
+    ///     async fn on_my_event(&self, socket: Socket, Data(text): Data<String>) {
+    ///         socket.everyone().emit("my response", &text);
+    ///     }
+    /// }
+    ///
+    /// let io = SocketIo::builder()
+    ///     .on_namespace(Chat { greeting: "hello".into() })
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(io.handled_events("/chat"), ["connect", "my_event"]);
+    /// ```
+    pub fn on_namespace<N: ClassNamespace>(self, namespace: N) -> Self {
+        Arc::new(namespace).register(self)
+    }
+
+    /// Installs a handler a class-based namespace erased (see [`ClassNamespace`]).
+    pub(crate) fn install_erased(
+        mut self,
+        namespace: &str,
+        role: Role<'_>,
+        handler: ErasedHandler,
+        origin: &str,
+    ) -> Self {
+        self.install(namespace, role, handler, origin.to_owned());
+        self
+    }
+
     /// Registers the handler of `event` in `namespace`.
     pub fn on<H: MessageHandler<T>, T>(mut self, namespace: &str, event: &str, handler: H) -> Self {
         if event == "connect" || event == "disconnect" {
@@ -448,6 +492,13 @@ impl Builder {
             dispatcher,
         )))
     }
+}
+
+/// A class-based namespace: what `#[namespace("/path")]` implements for the type of its
+/// `impl` block (see [`Builder::on_namespace`]). Not meant to be implemented by hand.
+pub trait ClassNamespace: Send + Sync + 'static {
+    /// Registers the type's `on_<event>` methods, on `self`, with `builder`.
+    fn register(self: Arc<Self>, builder: Builder) -> Builder;
 }
 
 /// Where a handler registered with a builder method comes from: its function's path.

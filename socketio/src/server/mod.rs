@@ -1,9 +1,10 @@
 //! The server: [`SocketIo`], its [`Builder`], and running it.
 
 mod builder;
+pub(crate) mod class;
 mod extract;
 
-pub use builder::{BuildError, Builder};
+pub use builder::{BuildError, Builder, ClassNamespace};
 
 use std::future::Future;
 
