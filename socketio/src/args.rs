@@ -237,10 +237,45 @@ impl<'a> Deserializer<'a> for ArgsDeserializer<'a> {
         }
     }
 
+    /// A single binary attachment fills a byte list (`Vec<u8>`), as a list of numbers does.
+    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.attachment() {
+            Some(bytes) => {
+                visitor.visit_seq(de::value::SeqDeserializer::new(bytes.iter().copied()))
+            }
+            None => self.deserialize_any(visitor),
+        }
+    }
+
+    /// A single binary attachment fills a byte buffer (`bytes::Bytes`, `serde_bytes`).
+    fn deserialize_bytes<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.attachment() {
+            Some(bytes) => visitor.visit_bytes(&bytes),
+            None => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.attachment() {
+            Some(bytes) => visitor.visit_byte_buf(bytes.to_vec()),
+            None => self.deserialize_any(visitor),
+        }
+    }
+
     serde::forward_to_deserialize_any! {
         <W: Visitor<'a>>
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit_struct seq tuple_struct map identifier ignored_any
+        unit_struct tuple_struct map identifier ignored_any
+    }
+}
+
+impl ArgsDeserializer<'_> {
+    /// The attachment the only argument names, when it is a binary placeholder.
+    fn attachment(&self) -> Option<Bytes> {
+        match self.0 {
+            [one] => protocol::placeholder_attachment(one.as_str()),
+            _ => None,
+        }
     }
 }
 
@@ -320,6 +355,30 @@ mod tests {
         args(&[]).deserialize::<()>().unwrap();
         assert!(args(&[]).deserialize::<String>().is_err());
         assert!(args(&["1"]).deserialize::<(i32, i32)>().is_err());
+    }
+
+    #[test]
+    fn a_binary_attachment_fills_a_byte_list_or_buffer() {
+        let args = Args::new(
+            vec![Str::from(r#"{"_placeholder":true,"num":0}"#)],
+            vec![Bytes::from_static(&[1, 2, 3])],
+        );
+        assert_eq!(args.deserialize::<Vec<u8>>().unwrap(), [1, 2, 3]);
+        assert_eq!(
+            args.deserialize::<Bytes>().unwrap(),
+            Bytes::from_static(&[1, 2, 3])
+        );
+        assert_eq!(
+            args.deserialize::<crate::Binary>().unwrap().0,
+            Bytes::from_static(&[1, 2, 3])
+        );
+        assert!(args.deserialize::<Value>().unwrap().is_object());
+        assert_eq!(
+            super::tests::args(&["[4,5]"])
+                .deserialize::<Vec<u8>>()
+                .unwrap(),
+            [4, 5]
+        );
     }
 
     #[test]

@@ -149,6 +149,26 @@ fn collect(bytes: &Bytes) -> Option<usize> {
     .flatten()
 }
 
+/// The attachment that `raw`, a whole argument, names when it is a placeholder
+/// (`{"_placeholder":true,"num":n}`), inside a deserialization scope.
+pub(crate) fn placeholder_attachment(raw: &str) -> Option<Bytes> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Placeholder {
+        #[serde(rename = "_placeholder")]
+        placeholder: bool,
+        num: usize,
+    }
+    if !raw.contains("_placeholder") {
+        return None;
+    }
+    let placeholder: Placeholder = serde_json::from_str(raw).ok()?;
+    if !placeholder.placeholder {
+        return None;
+    }
+    source()?.get(placeholder.num).cloned()
+}
+
 /// The attachments of the active deserialization scope, if any.
 fn source() -> Option<Rc<[Bytes]>> {
     SOURCE

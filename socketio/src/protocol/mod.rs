@@ -33,8 +33,8 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use binary::with_attachments;
 pub use binary::{deserialize_with_attachments, serialize_with_attachments, Binary};
+pub(crate) use binary::{placeholder_attachment, with_attachments};
 pub use collector::{validate_placeholders, BinaryCollector};
 pub use decode::{decode, decode_split, SplitPacket};
 pub use encode::{
