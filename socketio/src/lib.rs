@@ -75,6 +75,16 @@ pub use reason::DisconnectReason;
 pub use server::{shutdown_signal, BuildError, Builder, ClassNamespace, SocketIo};
 pub use socketio_macros::{namespace, on, on_error, on_error_default};
 
+/// The README's code, compiled as doctests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
+/// The multi-process guide's code, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/multi-process.md")]
+mod multi_process_guide {}
+
 /// What the generated code calls. Not a stable API: only the macros may use it.
 #[doc(hidden)]
 pub mod __private {
