@@ -95,6 +95,7 @@ pub struct EngineConfig {
     pub(crate) max_queued_packets: usize,
     pub(crate) max_packets_per_poll: usize,
     pub(crate) ws_read_buffer_size: usize,
+    pub(crate) max_header_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -113,6 +114,7 @@ impl Default for EngineConfig {
             max_queued_packets: 1024,
             max_packets_per_poll: 16,
             ws_read_buffer_size: 4096,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -161,6 +163,10 @@ setters! {
     /// WebSocket read buffer per connection, in bytes (default 4 KiB; tungstenite's 128 KiB
     /// costs 1.3 GB at 10,000 connections).
     ws_read_buffer_size / get_ws_read_buffer_size: usize,
+    /// The largest request head (request line and headers) that [`serve`](super::serve)
+    /// accepts, in bytes (default 16 KiB, Node's default): a larger one is answered 431,
+    /// whatever the timing of its arrival.
+    max_header_bytes / get_max_header_bytes: usize,
 }
 
 impl EngineConfig {

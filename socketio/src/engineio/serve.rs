@@ -61,11 +61,15 @@ where
     H: EngineHandler,
     F: Future<Output = ()> + Send + 'static,
 {
+    let max_head = engine.config().get_max_header_bytes();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // hyper's bound on a request head's buffer (memory), checked only when a parse
+        // attempt fails; the exact limit is checked on the parsed head below.
+        .max_buf_size((max_head + 8 * 1024).max(8 * 1024));
     let builder = builder.http1_only();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -87,7 +91,11 @@ where
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
             let mut app = app.clone();
+            let too_large = head_bytes(&request) > max_head;
             async move {
+                if too_large {
+                    return Ok(head_too_large());
+                }
                 std::future::poll_fn(|cx| {
                     tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
                 })
@@ -109,4 +117,26 @@ where
     engine.close_all(CloseReason::ServerShutdown);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The size of a request's head as it came on the wire (request line and header lines).
+fn head_bytes<B>(request: &Request<B>) -> usize {
+    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum::<usize>()
+        + line
+}
+
+/// 431, for a request head over `max_header_bytes`; the connection is closed after it.
+fn head_too_large() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        [(axum::http::header::CONNECTION, "close")],
+        "Request Header Fields Too Large",
+    )
+        .into_response()
 }

@@ -122,6 +122,11 @@ impl Builder {
         max_queued_packets: usize,
         /// Packets per polling response (default 16).
         max_packets_per_poll: usize,
+        /// WebSocket read buffer per connection, in bytes (default 4 KiB).
+        ws_read_buffer_size: usize,
+        /// The largest request head accepted when serving, in bytes (default 16 KiB); larger
+        /// heads get 431.
+        max_header_bytes: usize,
     }
 
     /// Which transports are enabled (default both).
