@@ -114,7 +114,7 @@ impl Default for EngineConfig {
             max_queued_packets: 1024,
             max_packets_per_poll: 16,
             ws_read_buffer_size: 4096,
-            max_header_bytes: 16 * 1024,
+            max_header_bytes: 64 * 1024,
         }
     }
 }
@@ -164,8 +164,8 @@ setters! {
     /// costs 1.3 GB at 10,000 connections).
     ws_read_buffer_size / get_ws_read_buffer_size: usize,
     /// The largest request head (request line and headers) that [`serve`](super::serve)
-    /// accepts, in bytes (default 16 KiB, Node's default): a larger one is answered 431,
-    /// whatever the timing of its arrival.
+    /// accepts, in bytes (default 64 KiB, hyper's own limit for a URI): a larger one is
+    /// answered 431, whatever the timing of its arrival.
     max_header_bytes / get_max_header_bytes: usize,
 }
 

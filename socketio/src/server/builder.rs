@@ -124,7 +124,7 @@ impl Builder {
         max_packets_per_poll: usize,
         /// WebSocket read buffer per connection, in bytes (default 4 KiB).
         ws_read_buffer_size: usize,
-        /// The largest request head accepted when serving, in bytes (default 16 KiB); larger
+        /// The largest request head accepted when serving, in bytes (default 64 KiB); larger
         /// heads get 431.
         max_header_bytes: usize,
     }
