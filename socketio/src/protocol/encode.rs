@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(event(&json!(null)), r#"42["e",null]"#);
         assert_eq!(
             event(&json!([1, {"b": 2, "a": 1}])),
-            r#"42["e",[1,{"a":1,"b":2}]]"#
+            r#"42["e",[1,{"b":2,"a":1}]]"#
         );
         assert_eq!(event(&json!({"k": 1})), r#"42["e",{"k":1}]"#);
         let raw = serde_json::value::to_raw_value(&[1, 2]).unwrap();
