@@ -1,82 +1,89 @@
-//! Flask-Login with Socket.IO: a login form on plain axum routes sets a session cookie, and the
-//! namespace `/private` only lets logged-in users in, through a [`CurrentUser`] extractor that
-//! reads the cookie from the connection's [`Handshake`] (Flask-SocketIO's `current_user` and
-//! `authenticated_only`). Shared by `main.rs` and `tests/tests/example_auth.rs`.
+//! Flask-Login with Socket.IO, on tower-sessions: a login form on plain axum routes puts the
+//! user's id in the HTTP session, and the namespace `/private` lets only logged-in users in,
+//! through a [`CurrentUser`] extractor that reads the same session (Flask-Login's
+//! `current_user`; the socket sees the live session, as Flask-SocketIO's
+//! `manage_session=False`). Shared by `main.rs` and `tests/tests/example_auth.rs`.
 //!
 //! - `GET /login`, `POST /login` (form `username`, `password`), `POST /logout`, `GET /` (the
-//!   page, once logged in);
-//! - `/private`: `connect` refuses a socket without a valid session cookie; `message` sends
-//!   `{"user", "text"}` to everyone there; an event from a socket whose session ended (its user
-//!   logged out) disconnects it.
+//!   page, once logged in, with the last message you sent);
+//! - `/private`: `connect` refuses an anonymous visitor; `message` sends `{"user", "text"}` to
+//!   everyone there and keeps the text in the HTTP session (the page shows it); an event from a
+//!   socket whose user logged out disconnects it.
 
 #![allow(dead_code)] // each test binary that includes this module uses a part of it
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
 
-use axum::extract::State as AppState;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use socketio::engineio::Handshake;
-use socketio::extract::{ConnectContext, MessageContext};
-use socketio::extract::{FromConnectParts, FromMessageParts};
-use socketio::{on, on_error, Data, Error, Sid, Socket, SocketIo, State};
+use socketio::extract::{ConnectContext, FromConnectParts, FromMessageParts};
+use socketio::extract::{HttpSessionError, MessageContext};
+use socketio::tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+use socketio::{on, on_error, ConnectError, Data, Error, HttpSession, Socket, SocketIo};
 
-/// The session cookie's name.
-pub const COOKIE: &str = "session";
+/// The HTTP session key of the logged-in user's id (Flask-Login's `_user_id`).
+pub const USER_ID: &str = "user_id";
+/// The HTTP session key of the last message the user sent, written by the socket handler.
+pub const LAST_MESSAGE: &str = "last_message";
 
-/// The demo's accounts: user name and password.
-pub const USERS: &[(&str, &str)] = &[("alice", "wonderland"), ("bob", "builder")];
-
-/// Logged-in sessions: token → user name, in memory.
-#[derive(Debug, Default)]
-pub struct Logins {
-    sessions: Mutex<HashMap<String, String>>,
+/// An account.
+#[derive(Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: u32,
+    pub name: &'static str,
+    password: &'static str,
 }
 
-impl Logins {
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// The demo's accounts.
+pub const USERS: &[User] = &[
+    User {
+        id: 1,
+        name: "alice",
+        password: "wonderland",
+    },
+    User {
+        id: 2,
+        name: "bob",
+        password: "builder",
+    },
+];
 
-    /// Checks the password and opens a session; returns its token (128 random bits).
-    pub fn login(&self, username: &str, password: &str) -> Option<String> {
-        USERS
-            .iter()
-            .any(|&(user, pass)| user == username && pass == password)
-            .then(|| {
-                let token = Sid::random().to_string();
-                self.sessions().insert(token.clone(), username.to_owned());
-                token
-            })
-    }
+/// Flask-Login's `user_loader`.
+pub fn load_user(id: u32) -> Option<&'static User> {
+    USERS.iter().find(|user| user.id == id)
+}
 
-    /// The user of a session.
-    pub fn user(&self, token: &str) -> Option<String> {
-        self.sessions().get(token).cloned()
-    }
+/// Flask-Login's `current_user`, as an extractor: the user whose id is in the socket's HTTP
+/// session, read from the session store at each use, so a logout over HTTP is seen at once.
+pub struct CurrentUser(pub &'static User);
 
-    /// Ends a session.
-    pub fn logout(&self, token: &str) {
-        self.sessions().remove(token);
+impl CurrentUser {
+    async fn of(socket: &Socket) -> Result<Self, NotLoggedIn> {
+        let session = HttpSession::of(socket).map_err(|_| NotLoggedIn)?;
+        let id = session.get(USER_ID).await.map_err(|_| NotLoggedIn)?;
+        id.and_then(load_user).map(CurrentUser).ok_or(NotLoggedIn)
     }
 }
 
-/// The logged-in user of a socket: Flask-Login's `current_user`, as an extractor. A connect
-/// handler taking it refuses sockets without a valid session cookie; an event handler taking it
-/// refuses events once the session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentUser {
-    /// The user name.
-    pub name: String,
+impl FromConnectParts for CurrentUser {
+    type Rejection = NotLoggedIn;
+    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, NotLoggedIn> {
+        CurrentUser::of(ctx.socket()).await
+    }
 }
 
-/// The socket has no valid session cookie.
+impl FromMessageParts for CurrentUser {
+    type Rejection = NotLoggedIn;
+    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, NotLoggedIn> {
+        CurrentUser::of(ctx.socket()).await
+    }
+}
+
+/// The socket's HTTP session has no logged-in user.
 #[derive(Debug)]
 pub struct NotLoggedIn;
 
@@ -88,36 +95,6 @@ impl fmt::Display for NotLoggedIn {
 
 impl std::error::Error for NotLoggedIn {}
 
-impl CurrentUser {
-    fn from_handshake(logins: &Logins, handshake: &Handshake) -> Result<Self, NotLoggedIn> {
-        let token = handshake.cookie(COOKIE).ok_or(NotLoggedIn)?;
-        let name = logins.user(token).ok_or(NotLoggedIn)?;
-        Ok(CurrentUser { name })
-    }
-}
-
-impl FromConnectParts for CurrentUser {
-    type Rejection = NotLoggedIn;
-
-    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, NotLoggedIn> {
-        let State(logins) = State::<Arc<Logins>>::from_connect_parts(ctx)
-            .await
-            .map_err(|_| NotLoggedIn)?;
-        CurrentUser::from_handshake(&logins, ctx.socket().handshake())
-    }
-}
-
-impl FromMessageParts for CurrentUser {
-    type Rejection = NotLoggedIn;
-
-    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, NotLoggedIn> {
-        let State(logins) = State::<Arc<Logins>>::from_message_parts(ctx)
-            .await
-            .map_err(|_| NotLoggedIn)?;
-        CurrentUser::from_handshake(&logins, ctx.socket().handshake())
-    }
-}
-
 /// A message in `/private`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Said {
@@ -127,25 +104,37 @@ pub struct Said {
     pub text: String,
 }
 
+/// Flask-SocketIO's `connect` handler that raises `ConnectionRefusedError` for an anonymous
+/// visitor.
 #[on("connect", namespace = "/private")]
-async fn connect(socket: Socket, user: CurrentUser) {
+async fn connect(socket: Socket, user: Option<CurrentUser>) -> Result<(), ConnectError> {
+    let Some(CurrentUser(user)) = user else {
+        return Err(ConnectError::new(NotLoggedIn.to_string()));
+    };
     socket.emit("welcome", &format!("Hello {}, you are in.", user.name));
-    socket
-        .broadcast()
-        .emit("presence", &format!("{} has joined", user.name));
+    let joined = format!("{} has joined", user.name);
+    socket.broadcast().emit("presence", &joined);
+    Ok(())
 }
 
 #[on("message", namespace = "/private")]
-async fn message(socket: Socket, user: CurrentUser, Data(text): Data<String>) {
+async fn message(
+    socket: Socket,
+    CurrentUser(user): CurrentUser,
+    session: HttpSession,
+    Data(text): Data<String>,
+) -> Result<(), HttpSessionError> {
+    session.insert(LAST_MESSAGE, &text).await?; // the next page load shows it
     let said = Said {
-        user: user.name,
+        user: user.name.into(),
         text,
     };
     socket.broadcast().emit("message", &said);
     socket.emit("message", &said);
+    Ok(())
 }
 
-/// Flask-SocketIO's `authenticated_only`: an event from a socket whose session ended tells the
+/// Flask-SocketIO's `authenticated_only`: an event from a socket whose user logged out tells the
 /// client why and disconnects it; any other failure answers the acknowledgement with the error.
 #[on_error(namespace = "/private")]
 async fn private_error(error: Error, socket: Socket) -> Option<Value> {
@@ -158,9 +147,17 @@ async fn private_error(error: Error, socket: Socket) -> Option<Value> {
     Some(json!({ "error": message }))
 }
 
-/// The Socket.IO server, sharing `logins` with the HTTP routes.
-pub fn socketio(logins: Arc<Logins>) -> Result<SocketIo, socketio::BuildError> {
-    SocketIo::builder().state(logins).build()
+/// The Socket.IO server.
+pub fn socketio() -> Result<SocketIo, socketio::BuildError> {
+    SocketIo::builder().build()
+}
+
+/// `routes` and the Socket.IO server inside one session layer: the handshake request of every
+/// socket carries the visitor's session, so the socket handlers see what the pages set.
+pub fn app(io: &SocketIo, routes: Router) -> Router {
+    // The demo serves plain HTTP: behind TLS, keep the default (Secure cookies).
+    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
+    routes.merge(io.router()).layer(sessions)
 }
 
 const LOGIN_HTML: &str = include_str!("login.html");
@@ -172,13 +169,12 @@ struct LoginForm {
     password: String,
 }
 
-/// The site: `GET /`, `GET /login`, `POST /login`, `POST /logout`.
-pub fn pages(logins: Arc<Logins>) -> Router {
+/// The site: `GET /`, `GET /login`, `POST /login`, `POST /logout`; serve it through [`app`].
+pub fn pages() -> Router {
     Router::new()
         .route("/", get(index))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .with_state(logins)
 }
 
 fn escape(text: &str) -> String {
@@ -188,35 +184,45 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn index(AppState(logins): AppState<Arc<Logins>>, headers: HeaderMap) -> Response {
-    match socketio::engineio::cookie(&headers, COOKIE).and_then(|token| logins.user(token)) {
-        Some(user) => Html(INDEX_HTML.replace("{{user}}", &escape(&user))).into_response(),
-        None => Redirect::to("/login").into_response(),
-    }
+async fn index(session: Session) -> Response {
+    let user = session
+        .get(USER_ID)
+        .await
+        .ok()
+        .flatten()
+        .and_then(load_user);
+    let Some(user) = user else {
+        return Redirect::to("/login").into_response();
+    };
+    let last: Option<String> = session.get(LAST_MESSAGE).await.ok().flatten();
+    let page = INDEX_HTML
+        .replace("{{user}}", &escape(user.name))
+        .replace("{{last}}", &escape(&last.unwrap_or_default()));
+    Html(page).into_response()
 }
 
 async fn login_page() -> Html<String> {
     Html(LOGIN_HTML.replace("{{error}}", ""))
 }
 
-async fn login(AppState(logins): AppState<Arc<Logins>>, Form(form): Form<LoginForm>) -> Response {
-    match logins.login(&form.username, &form.password) {
-        Some(token) => {
-            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax");
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
-        }
-        None => (
-            StatusCode::UNAUTHORIZED,
-            Html(LOGIN_HTML.replace("{{error}}", "Wrong user name or password.")),
-        )
-            .into_response(),
+/// Flask-Login's `login_user`.
+async fn login(session: Session, Form(form): Form<LoginForm>) -> Response {
+    let Some(user) = USERS
+        .iter()
+        .find(|user| user.name == form.username && user.password == form.password)
+    else {
+        let page = LOGIN_HTML.replace("{{error}}", "Wrong user name or password.");
+        return (StatusCode::UNAUTHORIZED, Html(page)).into_response();
+    };
+    // A new session id at login, against session fixation.
+    if session.cycle_id().await.is_err() || session.insert(USER_ID, user.id).await.is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
+    Redirect::to("/").into_response()
 }
 
-async fn logout(AppState(logins): AppState<Arc<Logins>>, headers: HeaderMap) -> Response {
-    if let Some(token) = socketio::engineio::cookie(&headers, COOKIE) {
-        logins.logout(token);
-    }
-    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    ([(header::SET_COOKIE, expired)], Redirect::to("/login")).into_response()
+/// Flask-Login's `logout_user`, and the rest of the session forgotten.
+async fn logout(session: Session) -> Redirect {
+    session.clear().await;
+    Redirect::to("/login")
 }

@@ -1,5 +1,6 @@
-//! Flask-Login with Socket.IO: sign in on a plain axum form, get a session cookie, and only then
-//! join the `/private` namespace (a `CurrentUser` extractor reads the cookie).
+//! Flask-Login with Socket.IO on tower-sessions: sign in on a plain axum form, which puts your
+//! user id in the HTTP session, and only then join the `/private` namespace (a `CurrentUser`
+//! extractor reads the same session).
 //!
 //! ```sh
 //! npm ci --prefix tests/js          # once: installs socket.io-client for the page
@@ -7,16 +8,18 @@
 //! ```
 //!
 //! `PORT` changes the port (default 5000). The logic is in `app.rs`; its tests are
-//! `tests/tests/example_auth.rs`.
+//! `tests/tests/example_auth.rs` and `tests/tests/browser_auth.rs`.
 
 mod app;
 #[path = "../support/client_js.rs"]
 mod client_js;
+// `runner::serve` goes unused: this example serves its own app, whose session layer wraps the
+// Socket.IO routes too.
 #[path = "../support/runner.rs"]
+#[allow(dead_code)]
 mod runner;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,10 +30,11 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = runner::port()?;
     let client = client_js::load()?;
-    let logins = Arc::new(app::Logins::default());
-    let io = app::socketio(logins.clone())?;
+    let io = app::socketio()?;
     let listener = runner::listen(port).await?;
     println!("auth running: open http://127.0.0.1:{port}/ and sign in as alice / wonderland (Ctrl-C to stop)");
-    let site = app::pages(logins).merge(client_js::route(client));
-    runner::serve(io, listener, site).await
+    let site = app::app(&io, app::pages().merge(client_js::route(client)));
+    io.serve_app(listener, site, socketio::shutdown_signal())
+        .await?;
+    Ok(())
 }

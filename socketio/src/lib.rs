@@ -34,9 +34,9 @@ pub use args::Args;
 pub use dispatch::{BroadcastOperator, Socket};
 pub use engineio::{AllowedOrigins, Handshake, Sid};
 pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind};
-pub use extract::{Auth, Bin, Data, Event, Session, State, TryData};
 #[cfg(feature = "http-session")]
 pub use extract::HttpSession;
+pub use extract::{Auth, Bin, Data, Event, Session, State, TryData};
 pub use handler::Ack;
 pub use protocol::Binary;
 pub use queue::Emitter;

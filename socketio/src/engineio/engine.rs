@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Uri};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::cors;
@@ -180,10 +180,12 @@ impl<H: EngineHandler> Engine<H> {
         }
     }
 
-    /// Creates a session, starts its heartbeat and tells the handler.
+    /// Creates a session, starts its heartbeat and tells the handler. The session keeps the
+    /// request's extensions (moved out of `parts`, which the request no longer needs): what the
+    /// application's layers put there, such as the HTTP session of `tower-sessions`.
     fn open(
         &self,
-        parts: &axum::http::request::Parts,
+        parts: &mut axum::http::request::Parts,
         transport: Transport,
     ) -> Arc<EngineSession<H::Data>> {
         let handshake = Handshake {
@@ -194,7 +196,11 @@ impl<H: EngineHandler> Engine<H> {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|info| info.0),
         };
-        self.open_with(handshake, transport)
+        let mut extensions = std::mem::take(&mut parts.extensions);
+        // hyper's handle on the connection's upgrade, if the WebSocket extractor left it: it
+        // belongs to this request alone.
+        extensions.remove::<hyper::upgrade::OnUpgrade>();
+        self.open_session(handshake, extensions, transport)
     }
 
     /// Creates a session for `handshake`, starts its heartbeat and tells the handler; shared by
@@ -204,6 +210,16 @@ impl<H: EngineHandler> Engine<H> {
         handshake: Handshake,
         transport: Transport,
     ) -> Arc<EngineSession<H::Data>> {
+        self.open_session(handshake, Extensions::new(), transport)
+    }
+
+    /// [`open_with`](Self::open_with), keeping the request's `extensions` on the session.
+    fn open_session(
+        &self,
+        handshake: Handshake,
+        extensions: Extensions,
+        transport: Transport,
+    ) -> Arc<EngineSession<H::Data>> {
         let opened = tokio::time::Instant::now();
         let config = &self.inner.config;
         let session = {
@@ -211,6 +227,7 @@ impl<H: EngineHandler> Engine<H> {
                 EngineSession::new(
                     sid,
                     handshake,
+                    extensions,
                     transport,
                     config.max_queued_packets,
                     H::Data::default(),

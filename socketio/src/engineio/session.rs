@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use axum::http::{HeaderMap, Uri};
+use axum::http::{Extensions, HeaderMap, Uri};
 use tokio::sync::{mpsc, Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -174,6 +174,7 @@ pub enum Transport {
 pub struct EngineSession<D> {
     sid: Sid,
     handshake: Handshake,
+    extensions: Extensions,
     tx: mpsc::Sender<Frame>,
     /// Held by the one reader of the queue: the pending polling GET, or the WebSocket writer.
     pub(crate) rx: Mutex<mpsc::Receiver<Frame>>,
@@ -193,6 +194,7 @@ impl<D> EngineSession<D> {
     pub(crate) fn new(
         sid: Sid,
         handshake: Handshake,
+        extensions: Extensions,
         transport: Transport,
         queue: usize,
         data: D,
@@ -201,6 +203,7 @@ impl<D> EngineSession<D> {
         EngineSession {
             sid,
             handshake,
+            extensions,
             tx,
             rx: Mutex::new(rx),
             websocket: AtomicBool::new(transport == Transport::WebSocket),
@@ -223,6 +226,13 @@ impl<D> EngineSession<D> {
     /// The request that opened the session.
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
+    }
+
+    /// The extensions of the request that opened the session: what the application's tower
+    /// layers put there (a `tower_sessions::Session`, an authenticated identity, ...), kept for
+    /// the session's life. Empty for a session no HTTP request opened (the test client's).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// The layer above's data for this session.

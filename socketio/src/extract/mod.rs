@@ -10,10 +10,14 @@
 
 mod builtin;
 mod context;
+#[cfg(feature = "http-session")]
+mod http_session;
 mod session;
 
 pub use builtin::{Auth, Bin, Data, DataError, Event, MissingState, NoEvent, State, TryData};
 pub use context::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+#[cfg(feature = "http-session")]
+pub use http_session::{HttpSession, HttpSessionError};
 pub use session::Session;
 
 use std::future::Future;
