@@ -20,6 +20,7 @@
 //! * [`mq`]: several servers on one message queue.
 //! * [`redis`]: a `redis-server` per test, and a pausable proxy for partitions.
 //! * [`interop`]: the node and python client scripts, their scenarios and servers.
+//! * [`nginx`]: an nginx process per test, configured with the documentation's snippets.
 //! * [`rng`]: a deterministic generator and base64 for the fuzz tests.
 //!
 //! The universal criteria of RELIABILITY.md §4 (U1 no panic, U2 the canary still answers, U3
@@ -32,6 +33,7 @@ pub mod http;
 pub mod interop;
 pub mod logs;
 pub mod mq;
+pub mod nginx;
 pub mod panics;
 pub mod raw_ws;
 pub mod redis;
