@@ -167,3 +167,90 @@ async fn a_foreign_origin_is_refused_through_nginx() {
     drop(nginx);
     server.stop().await;
 }
+
+/// Behind a proxy named with `Builder::trusted_proxies`, handlers see the client's address,
+/// forwarded by nginx in `X-Forwarded-For` (the README's block sets it), and not a value the
+/// client made up. The client connects from 127.0.0.2; nginx reaches the server from 127.0.0.1,
+/// the trusted proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_the_clients_address_behind_a_trusted_proxy() {
+    let io = socketio::SocketIo::builder()
+        .trusted_proxies(["127.0.0.1".parse().unwrap()])
+        .on_connect("/whoami", |socket: socketio::Socket| async move {
+            let addr = socket.client_addr().map(|a| a.to_string());
+            socket.emit("addr", &addr);
+        })
+        .build()
+        .expect("a server");
+    let server = Options::new().test_runtime().start(io);
+    let nginx = Nginx::start(&deployment_config(server.addr));
+
+    let (_, open) = from_127_0_0_2(
+        nginx.addr,
+        "GET",
+        P,
+        &[("X-Forwarded-For", "203.0.113.9")],
+        "",
+    )
+    .await;
+    let sid = tests::eio::sid_of(open.trim_start_matches(|c: char| c != '0'));
+    let session = format!("{P}&sid={sid}");
+    from_127_0_0_2(nginx.addr, "POST", &session, &[], "40/whoami,").await;
+    let mut seen = String::new();
+    while !seen.contains("addr") {
+        let (status, body) = from_127_0_0_2(nginx.addr, "GET", &session, &[], "").await;
+        assert_eq!(status, 200, "{body}");
+        seen.push_str(&body);
+    }
+    assert!(
+        seen.contains(r#"42/whoami,["addr","127.0.0.2"]"#),
+        "expected the client's own address, not the made-up one: {seen}"
+    );
+    drop(nginx);
+    server.stop().await;
+}
+
+/// One HTTP/1.1 request from 127.0.0.2 (so that the client is not the proxy's address):
+/// the status and the body.
+async fn from_127_0_0_2(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.2:0".parse().unwrap())
+        .expect("127.0.0.2 is a loopback address");
+    let mut stream = socket.connect(addr).await.expect("nginx answers");
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(
+        tests::wait::EXTERNAL_WAIT,
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("nginx answers in time")
+    .unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

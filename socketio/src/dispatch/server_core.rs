@@ -24,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// Dynamic namespaces alive at once (10,000).
     pub(crate) max_dynamic_namespaces: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (none).
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             always_connect: false,
             limits: Limits::default(),
             max_dynamic_namespaces: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

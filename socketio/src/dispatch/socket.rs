@@ -116,6 +116,15 @@ impl Socket {
             .find(|s| s.namespace() == namespace)
     }
 
+    /// The client's address: the peer's, or behind a reverse proxy named with
+    /// [`Builder::trusted_proxies`](crate::Builder::trusted_proxies), the one it forwarded
+    /// (see [`Handshake::client_addr`]). `None` when the transport has no peer address (the
+    /// in-process test client).
+    pub fn client_addr(&self) -> Option<std::net::IpAddr> {
+        self.handshake()
+            .client_addr(&self.core().config.trusted_proxies)
+    }
+
     /// Whether the socket is still connected.
     pub fn connected(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) != DISCONNECTED

@@ -1,6 +1,6 @@
 //! One Engine.IO session: its outbound queue, its transport state and its close signal.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
@@ -61,6 +61,47 @@ pub struct Handshake {
 }
 
 impl Handshake {
+    /// The client's address: the peer's, or, when the peer is one of `trusted_proxies`, the
+    /// address those proxies reported in `X-Forwarded-For` (the rightmost one that is not a
+    /// trusted proxy itself, since a client can put anything on the left). `None` without a
+    /// peer address.
+    ///
+    /// ```
+    /// use socketio::engineio::Handshake;
+    ///
+    /// let mut headers = axum::http::HeaderMap::new();
+    /// headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+    /// let handshake = Handshake {
+    ///     headers,
+    ///     uri: "/socket.io/?EIO=4".parse().unwrap(),
+    ///     remote_addr: Some("127.0.0.1:40000".parse().unwrap()),
+    /// };
+    /// let nginx = "127.0.0.1".parse().unwrap();
+    /// assert_eq!(handshake.client_addr(&[nginx]), Some("203.0.113.7".parse().unwrap()));
+    /// assert_eq!(handshake.client_addr(&[]), Some(nginx)); // nobody trusted: the peer
+    /// ```
+    pub fn client_addr(&self, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+        let peer = self.remote_addr?.ip();
+        if !trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = self
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|hop| !trusted_proxies.contains(hop))
+                .unwrap_or(peer),
+        )
+    }
+
     /// The value of cookie `name`, if the request carried it.
     ///
     /// ```

@@ -185,6 +185,22 @@ impl Builder {
         self
     }
 
+    /// The reverse proxies (their addresses as the server sees them) whose `X-Forwarded-For`
+    /// header is believed, so that [`Socket::client_addr`](crate::Socket::client_addr) gives
+    /// the client's address behind them (default none: the peer's address). Name only proxies
+    /// you run: a client can send any `X-Forwarded-For`.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .trusted_proxies(["127.0.0.1".parse().unwrap()])   // nginx on the same host
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = std::net::IpAddr>) -> Self {
+        self.config.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
     /// Dynamic namespaces alive at once (default 10,000): a client asking for one more is
     /// refused with "Invalid namespace". A dynamic namespace is one a pattern (`*`,
     /// `/prefix*`) creates when a client first joins it; it goes away with its last socket.
