@@ -124,6 +124,11 @@ impl<H: EngineHandler> Engine<H> {
             },
         };
         match (transport, sid) {
+            // A WebSocket upgrade that names another transport (CVE-2023-31125 shape) is
+            // refused, and opens no session.
+            (Transport::Polling, _) if asks_for_websocket(&parts.headers) => {
+                HttpError::BadRequest.into_response()
+            }
             (Transport::Polling, None) if parts.method == Method::GET => {
                 let session = self.open(parts, Transport::Polling);
                 let mut response = polling::handshake_response(&self.inner, &session);
@@ -277,6 +282,19 @@ fn owned_headers(headers: &HeaderMap) -> HeaderMap {
 /// A copy of `uri` that owns its bytes (see [`owned_headers`]).
 fn owned_uri(uri: &Uri) -> Uri {
     Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
+}
+
+/// Whether the request asks to be upgraded to WebSocket (`Upgrade: websocket`).
+fn asks_for_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("websocket"))
+        })
 }
 
 /// Whether `Sec-WebSocket-Key` is the base64 encoding of 16 bytes (RFC 6455 §4.1), as the `ws`
