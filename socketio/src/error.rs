@@ -21,6 +21,10 @@ pub enum ErrorKind {
     AckTimeout,
     /// A handler panicked.
     Panic,
+    /// An event came over the socket's rate limit and was not dispatched
+    /// ([`Builder::max_events_per_second`](crate::Builder::max_events_per_second) with
+    /// [`RateLimitPolicy::Drop`](crate::RateLimitPolicy::Drop)).
+    RateLimited,
 }
 
 impl ErrorKind {
@@ -31,6 +35,7 @@ impl ErrorKind {
             ErrorKind::ConnectRefused => "connection refused",
             ErrorKind::AckTimeout => "acknowledgement timed out",
             ErrorKind::Panic => "handler panicked",
+            ErrorKind::RateLimited => "event over the rate limit",
         }
     }
 }
@@ -102,10 +107,20 @@ impl Error {
     }
 
     /// Reports the error through `tracing` (the built-in error handler). Refused connections
-    /// are routine and logged at debug level. When the application installed no `tracing`
-    /// subscriber, a failure is still printed, as one line on stderr (Flask prints the
-    /// exception): a failing handler is never silent.
+    /// are routine and logged at debug level, as are events over the rate limit (the limit
+    /// logged them at warn already). When the application installed no `tracing` subscriber, a
+    /// failure is still printed, as one line on stderr (Flask prints the exception): a failing
+    /// handler is never silent.
     pub(crate) fn report(&self) {
+        if self.kind == ErrorKind::RateLimited {
+            tracing::debug!(
+                namespace = self.namespace.as_deref().unwrap_or("?"),
+                event = self.event.as_deref().unwrap_or("-"),
+                sid = %self.sid.map(|s| s.to_string()).unwrap_or_default(),
+                "event over the rate limit dropped"
+            );
+            return;
+        }
         if !tracing::dispatcher::has_been_set() {
             if self.kind != ErrorKind::ConnectRefused {
                 eprintln!("socketio: {self} (install a tracing subscriber to route these)");
@@ -246,6 +261,31 @@ impl fmt::Display for AckError {
 }
 
 impl std::error::Error for AckError {}
+
+/// Why [`Socket::try_join`](crate::Socket::try_join) refused a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The socket is in `limit` rooms already (its own room left out):
+    /// [`Builder::max_rooms_per_socket`](crate::Builder::max_rooms_per_socket).
+    TooManyRooms {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::TooManyRooms { limit } => write!(
+                f,
+                "the socket is in {limit} rooms already (max_rooms_per_socket)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
 
 /// Refuses a namespace connection (Flask-SocketIO's `ConnectionRefusedError`): the client gets
 /// a CONNECT_ERROR carrying the message and optional data.

@@ -31,9 +31,9 @@ pub mod testing;
 
 pub use ack::AckFuture;
 pub use args::Args;
-pub use dispatch::{BroadcastOperator, Socket};
+pub use dispatch::{BroadcastOperator, RateLimitPolicy, Socket};
 pub use engineio::{AllowedOrigins, Handshake, Sid};
-pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind};
+pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind, JoinError};
 #[cfg(feature = "http-session")]
 pub use extract::HttpSession;
 pub use extract::{Auth, Bin, Data, Event, Session, State, TryData};

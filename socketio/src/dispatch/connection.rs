@@ -48,6 +48,11 @@ impl<S: Clone> ConnectionState<S> {
         self.sockets.lock().retain(|s| !matches(s));
     }
 
+    /// How many namespaces the connection joined (or is joining).
+    pub(crate) fn len(&self) -> usize {
+        self.sockets.lock().len()
+    }
+
     /// Whether the connection has joined no namespace.
     pub(crate) fn is_empty(&self) -> bool {
         self.sockets.lock().is_empty()

@@ -7,6 +7,7 @@
 //! adapter.
 
 mod connection;
+mod limits;
 mod namespace;
 mod namespaces;
 mod operator;
@@ -15,6 +16,8 @@ mod run;
 mod server_core;
 mod socket;
 
+pub(crate) use limits::RateLimit;
+pub use limits::RateLimitPolicy;
 pub(crate) use namespace::{Namespace, NamespaceHandlers};
 pub(crate) use namespaces::{NamespaceTable, Pattern};
 pub use operator::BroadcastOperator;

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::connection::ConnectionState;
+use super::limits::{RateLimitPolicy, Refused};
 use super::namespaces::NamespaceTable;
 use super::run::run_now;
 use super::server_core::ServerCore;
 use super::socket::{Connection, Socket};
 use crate::args::Args;
 use crate::engineio::{CloseReason, EngineHandler, Str};
+use crate::error::{Error, ErrorKind};
 use crate::packet;
 use crate::protocol::{self, BinaryCollector, PacketKind, SplitPacket};
 use crate::reason::DisconnectReason;
@@ -108,6 +110,65 @@ impl EngineHandler for Dispatcher {
 }
 
 impl Dispatcher {
+    /// An event over the socket's rate limit: dropped with an error to the error pipeline, or
+    /// the socket disconnected, as the policy says. The first refusal of a run is logged at
+    /// warn level, the next ones (until an event passes again) at debug level.
+    fn over_rate(
+        &self,
+        socket: &Socket,
+        event: Str,
+        args: Args,
+        ack_id: Option<u64>,
+        refused: Refused,
+    ) {
+        let Some(limit) = self.core.config.rate_limit else {
+            return;
+        };
+        let disconnect = limit.policy == RateLimitPolicy::Disconnect;
+        let what = if disconnect {
+            "socket disconnected: events over the rate limit"
+        } else {
+            "event dropped: over the rate limit"
+        };
+        if refused.first || disconnect {
+            tracing::warn!(
+                limit = "max_events_per_second",
+                rate = limit.rate,
+                burst = limit.burst,
+                namespace = %socket.namespace(),
+                sid = %socket.id(),
+                client = ?socket.client_addr(),
+                event = %event.as_str(),
+                "{what}"
+            );
+        } else {
+            tracing::debug!(
+                limit = "max_events_per_second",
+                rate = limit.rate,
+                burst = limit.burst,
+                namespace = %socket.namespace(),
+                sid = %socket.id(),
+                client = ?socket.client_addr(),
+                event = %event.as_str(),
+                "{what}"
+            );
+        }
+        if disconnect {
+            socket.disconnect();
+            return;
+        }
+        let error = Error::new(
+            ErrorKind::RateLimited,
+            format!(
+                "more than {} events per second (burst {}) on this socket",
+                limit.rate, limit.burst
+            ),
+        );
+        socket
+            .ns()
+            .report(socket, error, Some((event, args)), ack_id);
+    }
+
     fn finish_binary(&self, connection: &Arc<Connection>, collector: BinaryCollector) {
         let (text, attachments) = collector.into_parts();
         let text = Str::from(text);
@@ -135,6 +196,28 @@ impl Dispatcher {
             PacketKind::Connect => {
                 if socket_of(packet.namespace).is_some() {
                     return violation(connection, &"second CONNECT for a connected namespace");
+                }
+                if let Some(max) = self.core.config.max_namespaces_per_connection {
+                    if state.len() >= max {
+                        let proxies = &self.core.config.engine.trusted_proxies;
+                        tracing::warn!(
+                            limit = "max_namespaces_per_connection",
+                            value = max,
+                            namespace = packet.namespace,
+                            sid = %connection.sid(),
+                            client = ?connection.handshake().client_addr(proxies),
+                            "namespace connection refused: too many namespaces"
+                        );
+                        let refusal = packet::connect_error(
+                            packet.namespace,
+                            "Too many namespaces on this connection",
+                            None,
+                        );
+                        for frame in refusal.frames() {
+                            let _ = connection.send(frame.clone());
+                        }
+                        return;
+                    }
                 }
                 let admitted = self.namespaces.admit(packet.namespace, |ns| {
                     Socket::new(ns.clone(), connection.clone())
@@ -176,9 +259,11 @@ impl Dispatcher {
                     Cow::Owned(name) => Str::from(name),
                 };
                 let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
-                socket
-                    .ns()
-                    .dispatch(&socket, name, Args::new(items, attachments), packet.id);
+                let args = Args::new(items, attachments);
+                if let Err(refused) = socket.take_event_token() {
+                    return self.over_rate(&socket, name, args, packet.id, refused);
+                }
+                socket.ns().dispatch(&socket, name, args, packet.id);
             }
             PacketKind::Ack | PacketKind::BinaryAck => {
                 let (Some(socket), Some(id)) = (socket_of(packet.namespace), packet.id) else {

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use super::limits::RateLimit;
 use crate::ack::DEFAULT_ACK_TIMEOUT;
 use crate::engineio::EngineConfig;
 use crate::protocol::Limits;
@@ -24,8 +25,12 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// Dynamic namespaces alive at once (10,000).
     pub(crate) max_dynamic_namespaces: usize,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (none).
-    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// Events per second per socket, with its policy (no limit).
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// Namespaces one connection may join at once (no limit).
+    pub(crate) max_namespaces_per_connection: Option<usize>,
+    /// Rooms one socket may be in, its own room left out (no limit).
+    pub(crate) max_rooms_per_socket: Option<usize>,
 }
 
 impl Default for Config {
@@ -37,7 +42,9 @@ impl Default for Config {
             always_connect: false,
             limits: Limits::default(),
             max_dynamic_namespaces: 10_000,
-            trusted_proxies: Vec::new(),
+            rate_limit: None,
+            max_namespaces_per_connection: None,
+            max_rooms_per_socket: None,
         }
     }
 }

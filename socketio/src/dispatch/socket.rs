@@ -9,12 +9,13 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::connection::ConnectionState;
+use super::limits::{Refused, TokenBucket};
 use super::namespace::Namespace;
 use super::server_core::ServerCore;
 use crate::ack::AckFuture;
 use crate::args::Args;
 use crate::engineio::{EngineSession, Frame, Handshake, Sid};
-use crate::error::EmitError;
+use crate::error::{EmitError, JoinError};
 use crate::packet::{self, EncodedPacket};
 use crate::reason::DisconnectReason;
 use crate::sync::Mutex;
@@ -54,6 +55,10 @@ pub(crate) struct SocketInner {
     early: Mutex<Vec<Frame>>,
     acks: Arc<AckTable>,
     next_ack: AtomicU64,
+    /// The event rate limit's bucket, when the server sets one.
+    bucket: Option<TokenBucket>,
+    /// Held while a join checks and updates the rooms, when the server limits them.
+    joining: Mutex<()>,
 }
 
 /// Forgets one pending acknowledgement of a socket when its waiter goes away.
@@ -72,6 +77,7 @@ impl Drop for AckSlot {
 
 impl Socket {
     pub(crate) fn new(ns: Arc<Namespace>, connection: Arc<Connection>) -> Self {
+        let bucket = ns.core.config.rate_limit.as_ref().map(TokenBucket::new);
         Socket {
             inner: Arc::new(SocketInner {
                 id: Sid::random(),
@@ -81,6 +87,8 @@ impl Socket {
                 early: Mutex::new(Vec::new()),
                 acks: Arc::new(Mutex::new(HashMap::new())),
                 next_ack: AtomicU64::new(0),
+                bucket,
+                joining: Mutex::new(()),
             }),
         }
     }
@@ -122,7 +130,7 @@ impl Socket {
     /// in-process test client).
     pub fn client_addr(&self) -> Option<std::net::IpAddr> {
         self.handshake()
-            .client_addr(&self.core().config.trusted_proxies)
+            .client_addr(&self.core().config.engine.trusted_proxies)
     }
 
     /// Whether the socket is still connected.
@@ -207,9 +215,45 @@ impl Socket {
         AckFuture::new(rx, slot, timeout, sent.err())
     }
 
-    /// Adds the socket to `room`.
+    /// Adds the socket to `room`. When the server limits the rooms of a socket
+    /// ([`Builder::max_rooms_per_socket`](crate::Builder::max_rooms_per_socket)) and it is in
+    /// that many already, the socket stays out of `room` and a warning is logged;
+    /// [`try_join`](Self::try_join) returns the refusal instead.
     pub fn join(&self, room: impl AsRef<str>) {
-        self.inner.ns.adapter.join(self.id(), room.as_ref());
+        let _ = self.try_join(room);
+    }
+
+    /// Adds the socket to `room`, or refuses when the server limits the rooms of a socket
+    /// ([`Builder::max_rooms_per_socket`](crate::Builder::max_rooms_per_socket)) and it is in
+    /// that many already (its own room does not count; joining a room it is in always
+    /// succeeds). A refusal is logged at warn level.
+    pub fn try_join(&self, room: impl AsRef<str>) -> Result<(), JoinError> {
+        let room = room.as_ref();
+        let adapter = &self.inner.ns.adapter;
+        let Some(max) = self.core().config.max_rooms_per_socket else {
+            adapter.join(self.id(), room);
+            return Ok(());
+        };
+        let _joining = self.inner.joining.lock();
+        let rooms = adapter.rooms(self.id());
+        if !rooms.iter().any(|r| r == room) {
+            let own = self.id();
+            let count = rooms.iter().filter(|r| *r != own.as_str()).count();
+            if count >= max {
+                tracing::warn!(
+                    limit = "max_rooms_per_socket",
+                    value = max,
+                    namespace = %self.namespace(),
+                    sid = %own,
+                    client = ?self.client_addr(),
+                    room,
+                    "join refused: too many rooms"
+                );
+                return Err(JoinError::TooManyRooms { limit: max });
+            }
+        }
+        adapter.join(self.id(), room);
+        Ok(())
     }
 
     /// Removes the socket from `room`.
@@ -303,6 +347,15 @@ impl Socket {
     pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
         if let Some(tx) = self.inner.acks.lock().remove(&id) {
             let _ = tx.send(args);
+        }
+    }
+
+    /// Takes a token of the event rate limit for one event: `Ok` when it may be dispatched
+    /// (always, without a limit).
+    pub(crate) fn take_event_token(&self) -> Result<(), Refused> {
+        match (&self.inner.bucket, &self.core().config.rate_limit) {
+            (Some(bucket), Some(limit)) => bucket.take(limit),
+            _ => Ok(()),
         }
     }
 

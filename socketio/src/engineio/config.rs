@@ -1,5 +1,6 @@
 //! Engine.IO options, with Flask-SocketIO's names and defaults.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,6 +97,9 @@ pub struct EngineConfig {
     pub(crate) max_packets_per_poll: usize,
     pub(crate) ws_read_buffer_size: usize,
     pub(crate) max_header_bytes: usize,
+    pub(crate) trusted_proxies: Arc<[IpAddr]>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_address: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -115,6 +119,9 @@ impl Default for EngineConfig {
             max_packets_per_poll: 16,
             ws_read_buffer_size: 4096,
             max_header_bytes: 64 * 1024,
+            trusted_proxies: Arc::new([]),
+            max_connections: None,
+            max_connections_per_address: None,
         }
     }
 }
@@ -196,6 +203,51 @@ impl EngineConfig {
         self.polling = polling;
         self.websocket = websocket;
         self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` header is believed (default none): see
+    /// [`Handshake::client_addr`](super::Handshake::client_addr). The per-address connection
+    /// limit counts the address it gives.
+    #[must_use]
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` header is believed.
+    pub fn get_trusted_proxies(&self) -> &[IpAddr] {
+        &self.trusted_proxies
+    }
+
+    /// At most `max` sessions open at once (default: no limit). A handshake beyond it is
+    /// answered `503 Service Unavailable` with `{"code":4,"message":"Too many connections"}`
+    /// and logged at warn level. A session counts from its handshake until it closes.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max);
+        self
+    }
+
+    /// The limit on open sessions, if any.
+    pub fn get_max_connections(&self) -> Option<usize> {
+        self.max_connections
+    }
+
+    /// At most `max` sessions open at once from one client address (default: no limit), the
+    /// address being [`Handshake::client_addr`](super::Handshake::client_addr) with the
+    /// [`trusted_proxies`](Self::trusted_proxies). A handshake beyond it is answered
+    /// `429 Too Many Requests` with `{"code":4,"message":"Too many connections from this
+    /// address"}` and logged at warn level. Sessions without a peer address (in process) are
+    /// not counted.
+    #[must_use]
+    pub fn max_connections_per_address(mut self, max: usize) -> Self {
+        self.max_connections_per_address = Some(max);
+        self
+    }
+
+    /// The limit on open sessions per client address, if any.
+    pub fn get_max_connections_per_address(&self) -> Option<usize> {
+        self.max_connections_per_address
     }
 
     /// Largest WebSocket write buffer before the connection is considered stuck.

@@ -130,7 +130,10 @@ impl<H: EngineHandler> Engine<H> {
                 HttpError::BadRequest.into_response()
             }
             (Transport::Polling, None) if parts.method == Method::GET => {
-                let session = self.open(parts, Transport::Polling);
+                let session = match self.open(parts, Transport::Polling) {
+                    Ok(session) => session,
+                    Err(e) => return e.into_response(),
+                };
                 let mut response = polling::handshake_response(&self.inner, &session);
                 self.set_cookie(&mut response, &session);
                 response
@@ -170,7 +173,10 @@ impl<H: EngineHandler> Engine<H> {
                         })
                     }
                     None => {
-                        let session = self.open(parts, Transport::WebSocket);
+                        let session = match self.open(parts, Transport::WebSocket) {
+                            Ok(session) => session,
+                            Err(e) => return e.into_response(),
+                        };
                         let inner = self.inner.clone();
                         let s = session.clone();
                         let mut response = upgrade.on_upgrade(move |socket| {
@@ -185,14 +191,15 @@ impl<H: EngineHandler> Engine<H> {
         }
     }
 
-    /// Creates a session, starts its heartbeat and tells the handler. The session keeps the
-    /// request's extensions (moved out of `parts`, which the request no longer needs): what the
-    /// application's layers put there, such as the HTTP session of `tower-sessions`.
+    /// Creates a session, starts its heartbeat and tells the handler, unless a connection
+    /// limit refuses it. The session keeps the request's extensions (moved out of `parts`,
+    /// which the request no longer needs): what the application's layers put there, such as
+    /// the HTTP session of `tower-sessions`.
     fn open(
         &self,
         parts: &mut axum::http::request::Parts,
         transport: Transport,
-    ) -> Arc<EngineSession<H::Data>> {
+    ) -> Result<Arc<EngineSession<H::Data>>, HttpError> {
         let handshake = Handshake {
             headers: owned_headers(&parts.headers),
             uri: owned_uri(&parts.uri),
@@ -208,13 +215,14 @@ impl<H: EngineHandler> Engine<H> {
         self.open_session(handshake, extensions, transport)
     }
 
-    /// Creates a session for `handshake`, starts its heartbeat and tells the handler; shared by
-    /// the HTTP transports and the in-process one (`in_process.rs`).
+    /// Creates a session for `handshake`, starts its heartbeat and tells the handler, unless a
+    /// connection limit refuses it; shared by the HTTP transports and the in-process one
+    /// (`in_process.rs`).
     pub(crate) fn open_with(
         &self,
         handshake: Handshake,
         transport: Transport,
-    ) -> Arc<EngineSession<H::Data>> {
+    ) -> Result<Arc<EngineSession<H::Data>>, HttpError> {
         self.open_session(handshake, Extensions::new(), transport)
     }
 
@@ -224,7 +232,8 @@ impl<H: EngineHandler> Engine<H> {
         handshake: Handshake,
         extensions: Extensions,
         transport: Transport,
-    ) -> Arc<EngineSession<H::Data>> {
+    ) -> Result<Arc<EngineSession<H::Data>>, HttpError> {
+        self.inner.admit(&handshake)?;
         let opened = tokio::time::Instant::now();
         let config = &self.inner.config;
         let session = {
@@ -242,7 +251,7 @@ impl<H: EngineHandler> Engine<H> {
         tracing::debug!(sid = %session.sid(), ?transport, "session opened");
         tokio::spawn(heartbeat(self.inner.clone(), session.clone(), opened));
         self.inner.handler.on_open(&session);
-        session
+        Ok(session)
     }
 
     fn set_cookie(&self, response: &mut Response, session: &EngineSession<H::Data>) {
@@ -342,6 +351,7 @@ async fn heartbeat<H: EngineHandler>(
         .close_reason()
         .unwrap_or(CloseReason::TransportClose);
     tracing::debug!(sid = %session.sid(), %reason, "session closed");
+    inner.release(session.handshake());
     // After the client's own close request its next poll still gets an answer (`6`) and removes
     // the session; a client that never polls again is forgotten after a grace.
     let linger = reason == CloseReason::TransportClose && session.transport() == Transport::Polling;

@@ -21,6 +21,11 @@ pub enum HttpError {
     UnsupportedProtocolVersion,
     /// HTTP 413: a polling request body over `max_http_buffer_size`.
     PayloadTooLarge,
+    /// HTTP 503: a handshake while `max_connections` sessions are open.
+    TooManyConnections,
+    /// HTTP 429: a handshake while `max_connections_per_address` sessions of the same client
+    /// address are open.
+    TooManyConnectionsFromAddress,
 }
 
 impl HttpError {
@@ -33,6 +38,12 @@ impl HttpError {
             HttpError::ForbiddenOrigin => (4, "Not an accepted origin."),
             HttpError::UnsupportedProtocolVersion => (5, "Unsupported protocol version"),
             HttpError::PayloadTooLarge => (3, "Payload too large"),
+            // Code 4 (FORBIDDEN) is what the reference server answers when `allowRequest`
+            // refuses a handshake; the status says why.
+            HttpError::TooManyConnections => (4, "Too many connections"),
+            HttpError::TooManyConnectionsFromAddress => {
+                (4, "Too many connections from this address")
+            }
         }
     }
 }
@@ -41,6 +52,8 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = match self {
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::TooManyConnectionsFromAddress => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         };
         let (code, message) = self.code_and_message();

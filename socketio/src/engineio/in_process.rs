@@ -10,13 +10,17 @@ use std::sync::Arc;
 use super::packet::decode_text;
 use super::polling::receive;
 use super::session::{CloseReason, EngineSession, Handshake, Transport};
-use super::{Engine, EngineHandler};
+use super::{Engine, EngineHandler, HttpError};
 use super::{Frame, Str};
 
 impl<H: EngineHandler> Engine<H> {
     /// Opens a session for `handshake` without any HTTP request: it gets a sid, a heartbeat and
-    /// the handler's `on_open`, like a session opened over WebSocket.
-    pub(crate) fn open_in_process(&self, handshake: Handshake) -> Arc<EngineSession<H::Data>> {
+    /// the handler's `on_open`, like a session opened over WebSocket; the connection limits
+    /// apply to it as to the others.
+    pub(crate) fn open_in_process(
+        &self,
+        handshake: Handshake,
+    ) -> Result<Arc<EngineSession<H::Data>>, HttpError> {
         self.open_with(handshake, Transport::WebSocket)
     }
 

@@ -1,12 +1,14 @@
 //! [`EngineState`]: the session table behind an engine, and delivery to its handler.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{CloseReason, EngineConfig, EngineHandler, EngineSession, Sid, Str};
-use crate::sync::RwLock;
+use super::{CloseReason, EngineConfig, EngineHandler, EngineSession, Handshake, HttpError};
+use super::{Sid, Str};
+use crate::sync::{Mutex, RwLock};
 
 /// What an [`Engine`](super::Engine) handle points to: the options, the handler and the live
 /// sessions, shared by the transports and the heartbeat tasks.
@@ -14,6 +16,17 @@ pub(crate) struct EngineState<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, Arc<EngineSession<H::Data>>>>,
+    /// The open sessions counted against the connection limits (only when one is set).
+    gate: Mutex<Gate>,
+}
+
+/// Open sessions, in total and by client address, for `max_connections` and
+/// `max_connections_per_address`. A session counts from its handshake until it closes (not
+/// until the table forgets it, which may be later).
+#[derive(Default)]
+struct Gate {
+    total: usize,
+    per_address: HashMap<IpAddr, usize>,
 }
 
 impl<H: EngineHandler> EngineState<H> {
@@ -22,6 +35,70 @@ impl<H: EngineHandler> EngineState<H> {
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
+            gate: Mutex::new(Gate::default()),
+        }
+    }
+
+    /// Whether any connection limit is set (else nothing is counted).
+    fn gated(&self) -> bool {
+        self.config.max_connections.is_some() || self.config.max_connections_per_address.is_some()
+    }
+
+    /// Counts a new session of `handshake` against the connection limits, or refuses it (and
+    /// logs why). Every admitted session is [`release`](Self::release)d once when it closes.
+    pub(crate) fn admit(&self, handshake: &Handshake) -> Result<(), HttpError> {
+        if !self.gated() {
+            return Ok(());
+        }
+        let config = &self.config;
+        let address = handshake.client_addr(&config.trusted_proxies);
+        let mut gate = self.gate.lock();
+        if let Some(max) = config.max_connections.filter(|max| gate.total >= *max) {
+            drop(gate);
+            tracing::warn!(
+                limit = "max_connections",
+                value = max,
+                client = ?address,
+                "connection refused: too many connections"
+            );
+            return Err(HttpError::TooManyConnections);
+        }
+        if let (Some(max), Some(address)) = (config.max_connections_per_address, address) {
+            let count = gate.per_address.entry(address).or_insert(0);
+            if *count >= max {
+                if *count == 0 {
+                    gate.per_address.remove(&address);
+                }
+                drop(gate);
+                tracing::warn!(
+                    limit = "max_connections_per_address",
+                    value = max,
+                    client = %address,
+                    "connection refused: too many connections from this address"
+                );
+                return Err(HttpError::TooManyConnectionsFromAddress);
+            }
+            *count += 1;
+        }
+        gate.total += 1;
+        Ok(())
+    }
+
+    /// Stops counting a session that [`admit`](Self::admit) let in.
+    pub(crate) fn release(&self, handshake: &Handshake) {
+        if !self.gated() {
+            return;
+        }
+        let address = handshake.client_addr(&self.config.trusted_proxies);
+        let mut gate = self.gate.lock();
+        gate.total = gate.total.saturating_sub(1);
+        if let (Some(_), Some(address)) = (self.config.max_connections_per_address, address) {
+            if let Some(count) = gate.per_address.get_mut(&address) {
+                *count -= 1;
+                if *count == 0 {
+                    gate.per_address.remove(&address);
+                }
+            }
         }
     }
 

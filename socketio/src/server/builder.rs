@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::SocketIo;
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
-use crate::dispatch::{Config, Dispatcher, Namespace, NamespaceTable, Pattern, ServerCore};
+use crate::dispatch::{
+    Config, Dispatcher, Namespace, NamespaceTable, Pattern, RateLimit, RateLimitPolicy, ServerCore,
+};
 use crate::engineio::{AllowedOrigins, Cookie, Engine};
 use crate::handler::{
     erase_connect, erase_disconnect, erase_error, erase_guard, erase_message, ConnectHandler,
@@ -197,7 +199,80 @@ impl Builder {
     ///     .unwrap();
     /// ```
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = std::net::IpAddr>) -> Self {
-        self.config.trusted_proxies = proxies.into_iter().collect();
+        self.config.engine = self.config.engine.trusted_proxies(proxies);
+        self
+    }
+
+    /// At most `max` connections open at once (default: no limit; Flask-SocketIO has none). A
+    /// handshake beyond it is answered `503 Service Unavailable` with
+    /// `{"code":4,"message":"Too many connections"}` (no session is opened) and logged at warn
+    /// level. A connection counts from its handshake until it closes, test clients included.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.engine = self.config.engine.max_connections(max);
+        self
+    }
+
+    /// At most `max` connections open at once from one client address (default: no limit).
+    /// The address is the peer's, or behind a reverse proxy named with
+    /// [`trusted_proxies`](Self::trusted_proxies) the one it forwarded, as
+    /// [`Socket::client_addr`](crate::Socket::client_addr) gives it. A handshake beyond it is
+    /// answered `429 Too Many Requests` with
+    /// `{"code":4,"message":"Too many connections from this address"}` and logged at warn
+    /// level. Connections without an address (the test client, unless given one) are not
+    /// counted.
+    pub fn max_connections_per_address(mut self, max: usize) -> Self {
+        self.config.engine = self.config.engine.max_connections_per_address(max);
+        self
+    }
+
+    /// At most `rate` events per second on each socket, `burst` of them at once (a token
+    /// bucket; default: no limit). Acknowledgements and CONNECT/DISCONNECT packets are not
+    /// counted. An event over it follows `policy`: with [`RateLimitPolicy::Drop`] it is not
+    /// dispatched and an [`Error`](crate::Error) of kind
+    /// [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited) goes to the error handlers
+    /// (whose return value answers the event's acknowledgement); with
+    /// [`RateLimitPolicy::Disconnect`] the socket is disconnected (`io server disconnect` on
+    /// the client). The refusal is logged at warn level (with `Drop`, only the first of a run
+    /// of refused events; the next ones at debug level). `rate` and `burst` must be at least 1.
+    ///
+    /// ```
+    /// use socketio::{RateLimitPolicy, SocketIo};
+    ///
+    /// let io = SocketIo::builder()
+    ///     .max_events_per_second(10, 20, RateLimitPolicy::Drop)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn max_events_per_second(mut self, rate: u32, burst: u32, policy: RateLimitPolicy) -> Self {
+        if rate == 0 || burst == 0 {
+            self.errors.push(format!(
+                "max_events_per_second({rate}, {burst}): the rate and the burst must be at least 1"
+            ));
+        }
+        self.config.rate_limit = Some(RateLimit {
+            rate,
+            burst,
+            policy,
+        });
+        self
+    }
+
+    /// At most `max` namespaces joined by one connection at once (default: no limit). A CONNECT
+    /// beyond it is answered CONNECT_ERROR with
+    /// `{"message":"Too many namespaces on this connection"}` and logged at warn level; the
+    /// connection and its other namespaces stay.
+    pub fn max_namespaces_per_connection(mut self, max: usize) -> Self {
+        self.config.max_namespaces_per_connection = Some(max);
+        self
+    }
+
+    /// At most `max` rooms per socket, its own room left out (default: no limit). A
+    /// [`Socket::join`](crate::Socket::join) beyond it leaves the socket out of the room and
+    /// logs a warning; [`Socket::try_join`](crate::Socket::try_join) returns the
+    /// [`JoinError`](crate::JoinError). Joins through a broadcast operator
+    /// (`io.of(ns).to(room).join(..)`) and from other processes are not limited.
+    pub fn max_rooms_per_socket(mut self, max: usize) -> Self {
+        self.config.max_rooms_per_socket = Some(max);
         self
     }
 

@@ -113,18 +113,20 @@ pub(super) struct ClientConnection {
 }
 
 impl ClientConnection {
-    /// Opens the engine session and starts the reader.
+    /// Opens the engine session and starts the reader, unless the engine refuses it.
     pub(super) fn open(
         io: SocketIo,
         handshake: crate::engineio::Handshake,
         timeout: Duration,
         answer_pings: bool,
-    ) -> Self {
+    ) -> Result<Self, TestError> {
         let engine = io.engine().clone();
-        let session = engine.open_in_process(handshake);
+        let session = engine
+            .open_in_process(handshake)
+            .map_err(TestError::Handshake)?;
         let inbox = Arc::new(Inbox::default());
         let reader = tokio::spawn(read(engine, session.clone(), inbox.clone(), answer_pings));
-        ClientConnection {
+        Ok(ClientConnection {
             io,
             session,
             inbox,
@@ -132,7 +134,7 @@ impl ClientConnection {
             reader: reader.abort_handle(),
             next_ack: AtomicU64::new(0),
             next_barrier: AtomicU64::new(0),
-        }
+        })
     }
 
     /// Hands frames to the server, in order, as a transport would.

@@ -550,7 +550,7 @@ impl TestClientBuilder {
             uri,
             remote_addr: self.remote_addr,
         };
-        let conn = ClientConnection::open(self.io, handshake, self.timeout, self.answer_pings);
+        let conn = ClientConnection::open(self.io, handshake, self.timeout, self.answer_pings)?;
         let client = TestClient {
             conn: Arc::new(conn),
             namespace: self.namespace.into(),

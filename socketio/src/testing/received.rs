@@ -95,6 +95,9 @@ pub enum TestError {
     ReservedEvent(String),
     /// A header, cookie or query parameter given to the builder is not valid HTTP.
     InvalidRequest(String),
+    /// The engine refused the handshake (a connection limit): what an HTTP client gets as the
+    /// error status and body.
+    Handshake(crate::engineio::HttpError),
 }
 
 impl fmt::Display for TestError {
@@ -117,6 +120,7 @@ impl fmt::Display for TestError {
                 write!(f, "{name:?} is a reserved event name in Socket.IO")
             }
             TestError::InvalidRequest(why) => write!(f, "invalid handshake request: {why}"),
+            TestError::Handshake(e) => write!(f, "the server refused the handshake: {e}"),
         }
     }
 }
