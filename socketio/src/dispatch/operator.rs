@@ -54,12 +54,24 @@ impl BroadcastOperator {
     }
 
     /// Adds `room` to the recipients (several `to` calls make a union).
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("lobby").to("games").emit("news", "to both rooms");
+    /// # }
+    /// ```
     pub fn to(mut self, room: impl Into<String>) -> Self {
         self.target.rooms.push(room.into());
         self
     }
 
     /// Leaves out the members of `room`.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("lobby").except("muted").emit("news", "to the lobby, not the muted");
+    /// # }
+    /// ```
     pub fn except(mut self, room: impl Into<String>) -> Self {
         self.target.except.push(room.into());
         self
@@ -73,6 +85,12 @@ impl BroadcastOperator {
 
     /// Sends `event` with `data` to every selected socket (arguments as for
     /// [`Socket::emit`]); a failure is logged, as for [`Socket::emit`].
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("lobby").emit("chat", &("server", "hello"));
+    /// # }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
         let namespace = self
             .ns
@@ -82,6 +100,12 @@ impl BroadcastOperator {
     }
 
     /// Sends `event` with `data` to every selected socket, or says why it could not.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// io.of("/chat").to("lobby").try_emit("chat", &("server", "hello"))?;
+    /// # Ok(()) }
+    /// ```
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let ns = self.namespace()?;
         let packet = packet::event(&ns.path, event, data, None)?;
@@ -90,16 +114,35 @@ impl BroadcastOperator {
     }
 
     /// Sends a `message` event to every selected socket; a failure is logged.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("lobby").send("hello, lobby");
+    /// # }
+    /// ```
     pub fn send<T: Serialize + ?Sized>(&self, data: &T) {
         self.emit("message", data);
     }
 
     /// Sends a `message` event to every selected socket, or says why it could not.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// io.of("/chat").to("lobby").try_send("hello, lobby")?;
+    /// # Ok(()) }
+    /// ```
     pub fn try_send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
         self.try_emit("message", data)
     }
 
     /// The selected sockets connected to this process.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// let here = io.of("/chat").to("lobby").sockets();
+    /// println!("{} sockets of the lobby are on this process", here.len());
+    /// # }
+    /// ```
     pub fn sockets(&self) -> Vec<Socket> {
         let Ok(ns) = self.namespace() else {
             return Vec::new();
@@ -108,6 +151,12 @@ impl BroadcastOperator {
     }
 
     /// Disconnects every selected socket (on every process, with a message queue).
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("banned").disconnect();
+    /// # }
+    /// ```
     pub fn disconnect(&self) {
         if let Ok(ns) = self.namespace() {
             ns.adapter.disconnect_sockets(&self.target, &**ns);
@@ -116,6 +165,12 @@ impl BroadcastOperator {
 
     /// Makes every selected socket join `room` (socket.io's `socketsJoin`), on every process
     /// with a message queue: `io.to(sid).join("vip")` works for a socket connected elsewhere.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("lobby").join("announcements"); // every lobby member joins
+    /// # }
+    /// ```
     pub fn join(&self, room: impl Into<String>) {
         if let Ok(ns) = self.namespace() {
             ns.adapter.add_sockets(&self.target, &[room.into()], &**ns);
@@ -124,6 +179,12 @@ impl BroadcastOperator {
 
     /// Makes every selected socket leave `room` (socket.io's `socketsLeave`), on every process
     /// with a message queue.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/chat").to("lobby").leave("announcements");
+    /// # }
+    /// ```
     pub fn leave(&self, room: impl Into<String>) {
         if let Ok(ns) = self.namespace() {
             ns.adapter.del_sockets(&self.target, &[room.into()], &**ns);
@@ -132,6 +193,16 @@ impl BroadcastOperator {
 
     /// How long [`emit_with_ack`](Self::emit_with_ack) waits (default: the server's
     /// `ack_timeout`). Also sent to the process that holds the socket, which waits as long.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo, sid: socketio::Sid) -> Result<(), socketio::AckError> {
+    /// let answer = io
+    ///     .to(sid.as_str())
+    ///     .timeout(std::time::Duration::from_secs(2))
+    ///     .emit_with_ack("ping", &())
+    ///     .await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -192,29 +263,59 @@ impl BroadcastOperator {
 impl Socket {
     /// A broadcast to the members of `room` in this socket's namespace, this socket included
     /// if it is a member (Flask-SocketIO's `emit(.., to=room)`).
+    ///
+    /// ```
+    /// async fn news(socket: socketio::Socket) {
+    ///     socket.within("lobby").emit("news", "to the lobby, me included");
+    /// }
+    /// ```
     pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
         self.everyone().to(room)
     }
 
     /// A broadcast to every socket of this socket's namespace, this one included
     /// (Flask-SocketIO's `emit(.., broadcast=True)`).
+    ///
+    /// ```
+    /// async fn news(socket: socketio::Socket) {
+    ///     socket.everyone().emit("news", "to the whole namespace, me included");
+    /// }
+    /// ```
     pub fn everyone(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.ns().clone(), Target::default())
     }
 
     /// A broadcast to `room`, leaving this socket out (Flask-SocketIO's
     /// `emit(.., to=room, include_self=False)`, socket.io's `socket.to(room)`).
+    ///
+    /// ```
+    /// async fn news(socket: socketio::Socket) {
+    ///     socket.to("lobby").emit("news", "to the lobby, not me");
+    /// }
+    /// ```
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
         self.broadcast().to(room)
     }
 
     /// A broadcast to every socket of the namespace except this one and the members of `room`.
+    ///
+    /// ```
+    /// async fn news(socket: socketio::Socket) {
+    ///     socket.except("muted").emit("news", "to everyone else who is not muted");
+    /// }
+    /// ```
     pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
         self.broadcast().except(room)
     }
 
     /// A broadcast to every socket of the namespace except this one (Flask-SocketIO's
     /// `emit(.., broadcast=True, include_self=False)`, socket.io's `socket.broadcast`).
+    ///
+    /// ```
+    /// async fn news(socket: socketio::Socket) {
+    ///     socket.broadcast().emit("news", "to everyone but me");
+    /// }
+    /// ```
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(
             self.ns().clone(),

@@ -93,17 +93,37 @@ impl Socket {
         }
     }
 
-    /// The socket id (distinct per namespace, as in socket.io).
+    /// The socket id (distinct per namespace, as in socket.io): Flask-SocketIO's `request.sid`.
+    ///
+    /// ```
+    /// async fn whoami(socket: socketio::Socket) -> String {
+    ///     socket.id().to_string()
+    /// }
+    /// ```
     pub fn id(&self) -> Sid {
         self.inner.id
     }
 
     /// The namespace path (`/`, `/chat`).
+    ///
+    /// ```
+    /// async fn hello(socket: socketio::Socket) {
+    ///     socket.emit("hello", &format!("you are in {}", socket.namespace()));
+    /// }
+    /// ```
     pub fn namespace(&self) -> &str {
         &self.inner.ns.path
     }
 
-    /// The HTTP request that opened the underlying connection.
+    /// The HTTP request that opened the underlying connection (Flask's `request`: headers,
+    /// cookies, query string).
+    ///
+    /// ```
+    /// async fn connect(socket: socketio::Socket) -> bool {
+    ///     let token = socket.handshake().query("token");
+    ///     token.as_deref() == Some("secret")
+    /// }
+    /// ```
     pub fn handshake(&self) -> &Handshake {
         self.inner.connection.handshake()
     }
@@ -128,12 +148,30 @@ impl Socket {
     /// [`Builder::trusted_proxies`](crate::Builder::trusted_proxies), the one it forwarded
     /// (see [`Handshake::client_addr`]). `None` when the transport has no peer address (the
     /// in-process test client).
+    ///
+    /// ```
+    /// async fn connect(socket: socketio::Socket) {
+    ///     match socket.client_addr() {
+    ///         Some(addr) => println!("{} from {addr}", socket.id()),
+    ///         None => println!("{} from an unknown address", socket.id()),
+    ///     }
+    /// }
+    /// ```
     pub fn client_addr(&self) -> Option<std::net::IpAddr> {
         self.handshake()
             .client_addr(&self.core().config.engine.trusted_proxies)
     }
 
     /// Whether the socket is still connected.
+    ///
+    /// ```
+    /// async fn slow_job(socket: socketio::Socket) {
+    ///     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    ///     if socket.connected() {
+    ///         socket.emit("done", "your job finished");
+    ///     }
+    /// }
+    /// ```
     pub fn connected(&self) -> bool {
         self.inner.state.load(Ordering::Acquire) != DISCONNECTED
     }
@@ -147,22 +185,48 @@ impl Socket {
     /// Like Flask-SocketIO's, the emit is fire-and-forget: a failure (the client is gone, the
     /// data does not serialize) is logged, not returned. [`try_emit`](Self::try_emit) returns
     /// it.
+    ///
+    /// ```
+    /// async fn status(socket: socketio::Socket) {
+    ///     socket.emit("status", &("ready", 3));         // two arguments
+    /// }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
         report_emit(self.try_emit(event, data), self.namespace(), event);
     }
 
     /// Sends `event` with `data` to this client, or says why it could not.
+    ///
+    /// ```
+    /// async fn status(socket: socketio::Socket) -> Result<(), socketio::EmitError> {
+    ///     socket.try_emit("status", "ready")
+    /// }
+    /// ```
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = packet::event(&self.inner.ns.path, event, data, None)?;
         self.send_packet(&packet)
     }
 
     /// Sends a `message` event (Flask-SocketIO's `send`); failures are logged.
+    ///
+    /// ```
+    /// async fn hello(socket: socketio::Socket) {
+    ///     socket.send("welcome");
+    /// }
+    /// ```
     pub fn send<T: Serialize + ?Sized>(&self, data: &T) {
         self.emit("message", data);
     }
 
     /// Sends a `message` event, or says why it could not.
+    ///
+    /// ```
+    /// async fn hello(socket: socketio::Socket) {
+    ///     if let Err(e) = socket.try_send("welcome") {
+    ///         eprintln!("not sent: {e}");
+    ///     }
+    /// }
+    /// ```
     pub fn try_send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
         self.try_emit("message", data)
     }
@@ -215,10 +279,20 @@ impl Socket {
         AckFuture::new(rx, slot, timeout, sent.err())
     }
 
-    /// Adds the socket to `room`. When the server limits the rooms of a socket
+    /// Adds the socket to `room` (Flask-SocketIO's `join_room`). When the server limits the
+    /// rooms of a socket
     /// ([`Builder::max_rooms_per_socket`](crate::Builder::max_rooms_per_socket)) and it is in
     /// that many already, the socket stays out of `room` and a warning is logged;
     /// [`try_join`](Self::try_join) returns the refusal instead.
+    ///
+    /// ```
+    /// use socketio::{Data, Socket};
+    ///
+    /// async fn join(socket: Socket, Data(room): Data<String>) {
+    ///     socket.join(&room);
+    ///     socket.within(&room).send(&format!("{} has entered the room.", socket.id()));
+    /// }
+    /// ```
     pub fn join(&self, room: impl AsRef<str>) {
         let _ = self.try_join(room);
     }
@@ -227,6 +301,17 @@ impl Socket {
     /// ([`Builder::max_rooms_per_socket`](crate::Builder::max_rooms_per_socket)) and it is in
     /// that many already (its own room does not count; joining a room it is in always
     /// succeeds). A refusal is logged at warn level.
+    ///
+    /// ```
+    /// use socketio::{Data, Socket};
+    ///
+    /// async fn join(socket: Socket, Data(room): Data<String>) -> String {
+    ///     match socket.try_join(&room) {
+    ///         Ok(()) => format!("joined {room}"),
+    ///         Err(e) => e.to_string(),                  // too many rooms
+    ///     }
+    /// }
+    /// ```
     pub fn try_join(&self, room: impl AsRef<str>) -> Result<(), JoinError> {
         let room = room.as_ref();
         let adapter = &self.inner.ns.adapter;
@@ -256,17 +341,40 @@ impl Socket {
         Ok(())
     }
 
-    /// Removes the socket from `room`.
+    /// Removes the socket from `room` (Flask-SocketIO's `leave_room`).
+    ///
+    /// ```
+    /// use socketio::{Data, Socket};
+    ///
+    /// async fn leave(socket: Socket, Data(room): Data<String>) {
+    ///     socket.leave(&room);
+    ///     socket.within(&room).send(&format!("{} has left the room.", socket.id()));
+    /// }
+    /// ```
     pub fn leave(&self, room: impl AsRef<str>) {
         self.inner.ns.adapter.leave(self.id(), room.as_ref());
     }
 
-    /// The rooms the socket is in, its own room (its id) first.
+    /// The rooms the socket is in, its own room (its id) first (Flask-SocketIO's `rooms()`).
+    ///
+    /// ```
+    /// async fn my_rooms(socket: socketio::Socket) -> Vec<String> {
+    ///     socket.rooms()                                // e.g. [sid, "lobby"]
+    /// }
+    /// ```
     pub fn rooms(&self) -> Vec<String> {
         self.inner.ns.adapter.rooms(self.id())
     }
 
-    /// Disconnects the socket from its namespace; the client sees `io server disconnect`.
+    /// Disconnects the socket from its namespace (Flask-SocketIO's `disconnect()`); the client
+    /// sees `io server disconnect`.
+    ///
+    /// ```
+    /// async fn logout(socket: socketio::Socket) {
+    ///     socket.emit("bye", "logged out");
+    ///     socket.disconnect();
+    /// }
+    /// ```
     pub fn disconnect(&self) {
         if self.connected() {
             let packet = packet::disconnect(&self.inner.ns.path);
@@ -339,6 +447,13 @@ impl Socket {
     /// How many acknowledgements this socket still waits for: it returns to 0 once every
     /// [`emit_with_ack`](Self::emit_with_ack) was answered, timed out or dropped (a diagnostic,
     /// for tests and metrics).
+    ///
+    /// ```
+    /// # async fn f(socket: socketio::Socket) {
+    /// let _ = socket.emit_with_ack("question", "6 x 7?").await;
+    /// assert_eq!(socket.pending_acks(), 0);            // answered, timed out or failed
+    /// # }
+    /// ```
     pub fn pending_acks(&self) -> usize {
         self.inner.acks.lock().len()
     }

@@ -10,8 +10,8 @@ use crate::dispatch::Socket;
 /// connect handler (or any handler) and every later handler of the same client sees it, in
 /// every namespace it joined; it goes away with the connection.
 ///
-/// ```no_run
-/// use socketio::{Data, Session};
+/// ```
+/// use socketio::{testing::TestClient, Data, Session, SocketIo};
 ///
 /// #[derive(Clone)]
 /// struct Nick(String);
@@ -23,6 +23,18 @@ use crate::dispatch::Socket;
 /// async fn whoami(nick: Session<Nick>) -> String {
 ///     nick.get().map(|n| n.0).unwrap_or_else(|| "anonymous".into())
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let io = SocketIo::builder()
+///     .on("/", "set_nick", set_nick)
+///     .on("/", "whoami", whoami)
+///     .build()
+///     .unwrap();
+/// let client = TestClient::connect(&io).await.unwrap();
+/// client.emit("set_nick", "ada").await.unwrap();
+/// let ack = client.emit_with_ack("whoami", &()).await.unwrap();
+/// assert_eq!(ack.deserialize::<String>().unwrap(), "ada");
+/// # }
 /// ```
 pub struct Session<T> {
     socket: Socket,
@@ -30,17 +42,46 @@ pub struct Session<T> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Session<T> {
-    /// A copy of the value, if one was set.
+    /// A copy of the value, if one was set (Flask-SocketIO's `session.get(key)`).
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct Nick(String);
+    /// async fn whoami(nick: socketio::Session<Nick>) -> String {
+    ///     nick.get().map(|n| n.0).unwrap_or_else(|| "anonymous".into())
+    /// }
+    /// ```
     pub fn get(&self) -> Option<T> {
         self.socket.values().get::<T>().cloned()
     }
 
-    /// Sets the value.
+    /// Sets the value (Flask-SocketIO's `session[key] = value`).
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct Nick(String);
+    /// use socketio::{Data, Session};
+    ///
+    /// async fn set_nick(nick: Session<Nick>, Data(name): Data<String>) {
+    ///     nick.set(Nick(name));
+    /// }
+    /// ```
     pub fn set(&self, value: T) {
         self.socket.values().insert(value);
     }
 
     /// Changes the value in place (`None` when unset); returns what `f` returns.
+    ///
+    /// ```
+    /// #[derive(Clone)]
+    /// struct Hits(u32);
+    ///
+    /// async fn hit(hits: socketio::Session<Hits>) -> u32 {
+    ///     hits.update(|h| {
+    ///         let h = h.get_or_insert(Hits(0));
+    ///         h.0 += 1;
+    ///         h.0
+    ///     })
+    /// }
+    /// ```
     pub fn update<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
         let mut map = self.socket.values();
         let mut value = map.remove::<T>();
@@ -51,7 +92,17 @@ impl<T: Clone + Send + Sync + 'static> Session<T> {
         out
     }
 
-    /// Removes the value and returns it.
+    /// Removes the value and returns it (Flask-SocketIO's `session.pop(key, None)`).
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct User(String);
+    /// async fn logout(user: socketio::Session<User>) -> String {
+    ///     match user.take() {
+    ///         Some(user) => format!("goodbye, {}", user.0),
+    ///         None => "you were not logged in".into(),
+    ///     }
+    /// }
+    /// ```
     pub fn take(&self) -> Option<T> {
         self.socket.values().remove::<T>()
     }

@@ -48,7 +48,17 @@ pub struct EmitterBuilder {
 }
 
 impl EmitterBuilder {
-    /// The channel (Redis channel, AMQP exchange) the servers use (default `socketio`).
+    /// The channel (Redis channel, AMQP exchange) the servers use (default `flask-socketio`, as
+    /// [`Builder::channel`](crate::Builder::channel) and Flask-SocketIO's `channel`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::queue::QueueError> {
+    /// let emitter = socketio::Emitter::builder("redis://127.0.0.1:6379/")
+    ///     .channel("chat-app")                          // the servers' Builder::channel
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.channel = channel.into();
         self
@@ -56,6 +66,16 @@ impl EmitterBuilder {
 
     /// Connects, waiting at most about 5 s for the broker, and fails if it does not answer:
     /// a wrong host or password is reported here. After that the emitter reconnects by itself.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let url = "amqp://guest:guest@127.0.0.1:5672/";
+    /// match socketio::Emitter::builder(url).connect().await {
+    ///     Ok(emitter) => emitter.emit("news", "worker started").await.unwrap(),
+    ///     Err(e) => eprintln!("broker unreachable: {e}"),
+    /// }
+    /// # }
+    /// ```
     pub async fn connect(self) -> Result<Emitter, QueueError> {
         let backend = super::open(&self.url, &self.channel)?;
         let bus = Bus::start(backend, false)?;
@@ -75,13 +95,29 @@ impl EmitterBuilder {
 }
 
 impl Emitter {
-    /// Connects to the message queue at `url` on the default channel (`socketio`); see
+    /// Connects to the message queue at `url` on the default channel (`flask-socketio`); see
     /// [`EmitterBuilder::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::queue::QueueError> {
+    /// let emitter = socketio::Emitter::connect("redis://127.0.0.1:6379/").await?;
+    /// emitter.emit("news", "from a worker").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> Result<Emitter, QueueError> {
         Self::builder(url).connect().await
     }
 
     /// Options before connecting (the channel).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::queue::QueueError> {
+    /// let emitter = socketio::Emitter::builder("rediss://:password@redis.example.com/")
+    ///     .channel("chat-app")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn builder(url: impl Into<String>) -> EmitterBuilder {
         EmitterBuilder {
             url: url.into(),
@@ -90,6 +126,12 @@ impl Emitter {
     }
 
     /// The same emitter on `namespace`, with no room selected.
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.of("/chat").emit("news", "to every socket of /chat").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn of(&self, namespace: impl Into<String>) -> Emitter {
         Emitter {
             bus: self.bus.clone(),
@@ -99,6 +141,12 @@ impl Emitter {
     }
 
     /// Adds `room` (or a socket id) to the recipients; several `to` make a union.
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.to("room1").to("room2").emit("news", "to both rooms").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn to(&self, room: impl Into<String>) -> Emitter {
         let mut next = self.clone();
         next.target.rooms.push(room.into());
@@ -106,6 +154,12 @@ impl Emitter {
     }
 
     /// Leaves out the members of `room`.
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.except("muted").emit("news", "to everyone not muted").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn except(&self, room: impl Into<String>) -> Emitter {
         let mut next = self.clone();
         next.target.except.push(room.into());
@@ -126,6 +180,12 @@ impl Emitter {
 
     /// Sends `event` with `data` to the selected sockets of every server (arguments as in
     /// [`Socket::emit`](crate::Socket::emit), binary included).
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.emit("scores", &("home", 2, "away", 1)).await?;   // four arguments
+    /// # Ok(()) }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -137,7 +197,13 @@ impl Emitter {
         self.send_payload(payload)
     }
 
-    /// Sends a `message` event.
+    /// Sends a `message` event (Flask-SocketIO's `send`).
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.to("lobby").send("maintenance at noon").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn send<T: Serialize + ?Sized>(
         &self,
         data: &T,
@@ -145,7 +211,14 @@ impl Emitter {
         self.emit("message", data)
     }
 
-    /// Removes every socket from `room` in this emitter's namespace, on every server.
+    /// Removes every socket from `room` in this emitter's namespace, on every server
+    /// (Flask-SocketIO's `close_room`).
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.of("/chat").close_room("lobby").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn close_room(
         &self,
         room: &str,
@@ -157,11 +230,24 @@ impl Emitter {
     }
 
     /// Disconnects the selected sockets (`emitter.to(sid).disconnect()` for one).
+    ///
+    /// ```
+    /// # use socketio::{queue::QueueError, Emitter, Sid};
+    /// # async fn f(emitter: Emitter, sid: Sid) -> Result<(), QueueError> {
+    /// emitter.to(sid.as_str()).disconnect().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn disconnect(&self) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         self.send_payload(Ok(wire::encode(self.header(Op::Disconnect), &[])))
     }
 
     /// Makes the selected sockets join `room`.
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.to("lobby").join("announcements").await?;     // every lobby member joins
+    /// # Ok(()) }
+    /// ```
     pub fn join(
         &self,
         room: &str,
@@ -172,6 +258,12 @@ impl Emitter {
     }
 
     /// Makes the selected sockets leave `room`.
+    ///
+    /// ```
+    /// # async fn f(emitter: socketio::Emitter) -> Result<(), socketio::queue::QueueError> {
+    /// emitter.to("lobby").leave("announcements").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn leave(
         &self,
         room: &str,
@@ -182,6 +274,13 @@ impl Emitter {
     }
 
     /// The connection's health and counters.
+    ///
+    /// ```
+    /// # fn f(emitter: socketio::Emitter) {
+    /// let stats = emitter.stats();
+    /// println!("connected: {}, published: {}", stats.connected, stats.published);
+    /// # }
+    /// ```
     pub fn stats(&self) -> QueueStats {
         self.bus.stats()
     }

@@ -55,6 +55,13 @@ pub struct BuildError(Vec<String>);
 
 impl BuildError {
     /// Each problem found.
+    ///
+    /// ```
+    /// let error = socketio::SocketIo::builder().namespace("no-slash").build().unwrap_err();
+    /// for problem in error.problems() {
+    ///     eprintln!("{problem}");
+    /// }
+    /// ```
     pub fn problems(&self) -> &[String] {
         &self.0
     }
@@ -106,32 +113,123 @@ impl Builder {
     }
 
     engine_options! {
-        /// How often the server pings each client (default 25 s).
+        /// How often the server pings each client (default 25 s; Flask-SocketIO's `ping_interval`).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .ping_interval(std::time::Duration::from_secs(10))
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         ping_interval: Duration,
-        /// How long a client has to answer a ping (default 20 s).
+        /// How long a client has to answer a ping (default 20 s; Flask-SocketIO's `ping_timeout`).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .ping_timeout(std::time::Duration::from_secs(5))
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         ping_timeout: Duration,
-        /// Largest message or polling body in bytes (default 1,000,000).
+        /// Largest message or polling body in bytes (default 1,000,000; Flask-SocketIO's
+        /// `max_http_buffer_size`).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .max_http_buffer_size(10_000_000)
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         max_http_buffer_size: usize,
         /// Time allowed for the polling → WebSocket upgrade (default 10 s).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .upgrade_timeout(std::time::Duration::from_secs(5))
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         upgrade_timeout: Duration,
-        /// Whether clients may upgrade from polling to WebSocket (default true).
+        /// Whether clients may upgrade from polling to WebSocket (default true; Flask-SocketIO's
+        /// `allow_upgrades`).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .allow_upgrades(false)
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         allow_upgrades: bool,
-        /// Accepted browser origins (default: same origin only).
+        /// Accepted browser origins (default: same origin only; Flask-SocketIO's
+        /// `cors_allowed_origins`).
+        ///
+        /// ```
+        /// use socketio::{AllowedOrigins, SocketIo};
+        ///
+        /// let io = SocketIo::builder()
+        ///     .cors_allowed_origins(AllowedOrigins::list(["https://example.com"]))
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         cors_allowed_origins: AllowedOrigins,
-        /// Session cookie for sticky load balancers (default none).
+        /// Session cookie for sticky load balancers (default none; Flask-SocketIO's `cookie`).
+        ///
+        /// ```
+        /// use socketio::engineio::Cookie;
+        ///
+        /// let io = socketio::SocketIo::builder()
+        ///     .cookie(Some(Cookie { name: "lb".into(), ..Cookie::default() }))
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         cookie: Option<Cookie>,
         /// Packets queued per client before it counts as too slow and is disconnected (1024).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .max_queued_packets(4096)
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         max_queued_packets: usize,
         /// Packets per polling response (default 16).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .max_packets_per_poll(64)
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         max_packets_per_poll: usize,
         /// WebSocket read buffer per connection, in bytes (default 4 KiB).
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .ws_read_buffer_size(16 * 1024)
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         ws_read_buffer_size: usize,
         /// The largest request head accepted when serving, in bytes (default 64 KiB); larger
         /// heads get 431.
+        ///
+        /// ```
+        /// let io = socketio::SocketIo::builder()
+        ///     .max_header_bytes(16 * 1024)
+        ///     .build()
+        ///     .unwrap();
+        /// ```
         max_header_bytes: usize,
     }
 
-    /// Which transports are enabled (default both).
+    /// Which transports are enabled (default both; Flask-SocketIO's `transports`).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .transports(false, true)                        // WebSocket only
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
         if !polling && !websocket {
             self.errors
@@ -141,44 +239,106 @@ impl Builder {
         self
     }
 
-    /// The HTTP path (default `/socket.io/`).
+    /// The HTTP path (default `/socket.io/`; Flask-SocketIO's `path`).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .path("/chat/socket.io/")
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.config.engine = self.config.engine.path(path);
         self
     }
 
     /// A connection that joins no namespace within this is closed (default 45 s).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .connect_timeout(std::time::Duration::from_secs(10))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
         self
     }
 
     /// Default wait for a client's acknowledgement in `emit_with_ack` (default 60 s, Flask-SocketIO's `call` timeout).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .ack_timeout(std::time::Duration::from_secs(5))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.config.ack_timeout = timeout;
         self
     }
 
     /// Accept connections before the connect handler runs, and disconnect on refusal (default
-    /// false, as Flask-SocketIO).
+    /// false, as Flask-SocketIO's `always_connect`).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .always_connect(true)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn always_connect(mut self, always: bool) -> Self {
         self.config.always_connect = always;
         self
     }
 
     /// Binary attachments allowed in one packet (default 10).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_attachments(2)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn max_attachments(mut self, max: usize) -> Self {
         self.config.limits.max_attachments = max;
         self
     }
 
     /// Application state for the [`State<T>`](crate::State) extractor (one value per type).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use socketio::{SocketIo, State};
+    ///
+    /// struct Db(Vec<String>);
+    ///
+    /// async fn count(State(db): State<Arc<Db>>) -> usize {
+    ///     db.0.len()
+    /// }
+    ///
+    /// let io = SocketIo::builder()
+    ///     .state(Arc::new(Db(Vec::new())))
+    ///     .on("/", "count", count)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
         self
     }
 
     /// The adapter of each namespace (default: [`LocalAdapter`], rooms in memory).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use socketio::adapter::LocalAdapter;
+    ///
+    /// let io = socketio::SocketIo::builder()
+    ///     .adapter(|_namespace| Arc::new(LocalAdapter::new()))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn adapter<F>(mut self, factory: F) -> Self
     where
         F: Fn(&str) -> Arc<dyn Adapter> + Send + Sync + 'static,
@@ -207,6 +367,13 @@ impl Builder {
     /// handshake beyond it is answered `503 Service Unavailable` with
     /// `{"code":4,"message":"Too many connections"}` (no session is opened) and logged at warn
     /// level. A connection counts from its handshake until it closes, test clients included.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_connections(10_000)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.engine = self.config.engine.max_connections(max);
         self
@@ -220,6 +387,13 @@ impl Builder {
     /// `{"code":4,"message":"Too many connections from this address"}` and logged at warn
     /// level. Connections without an address (the test client, unless given one) are not
     /// counted.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_connections_per_address(20)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn max_connections_per_address(mut self, max: usize) -> Self {
         self.config.engine = self.config.engine.max_connections_per_address(max);
         self
@@ -261,6 +435,13 @@ impl Builder {
     /// beyond it is answered CONNECT_ERROR with
     /// `{"message":"Too many namespaces on this connection"}` and logged at warn level; the
     /// connection and its other namespaces stay.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_namespaces_per_connection(4)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn max_namespaces_per_connection(mut self, max: usize) -> Self {
         self.config.max_namespaces_per_connection = Some(max);
         self
@@ -271,6 +452,13 @@ impl Builder {
     /// logs a warning; [`Socket::try_join`](crate::Socket::try_join) returns the
     /// [`JoinError`](crate::JoinError). Joins through a broadcast operator
     /// (`io.of(ns).to(room).join(..)`) and from other processes are not limited.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_rooms_per_socket(100)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn max_rooms_per_socket(mut self, max: usize) -> Self {
         self.config.max_rooms_per_socket = Some(max);
         self
@@ -279,6 +467,13 @@ impl Builder {
     /// Dynamic namespaces alive at once (default 10,000): a client asking for one more is
     /// refused with "Invalid namespace". A dynamic namespace is one a pattern (`*`,
     /// `/prefix*`) creates when a client first joins it; it goes away with its last socket.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_dynamic_namespaces(1_000)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn max_dynamic_namespaces(mut self, max: usize) -> Self {
         self.config.max_dynamic_namespaces = max;
         self
@@ -288,6 +483,15 @@ impl Builder {
     /// (`*`: any namespace, `/prefix*`: any with that prefix) accepts every matching namespace
     /// that is not declared itself, with the pattern's handlers (python-socketio's
     /// `namespace='*'`, socket.io's dynamic namespaces).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .namespace("/status")                         // no handlers, clients may connect
+    ///     .namespace("/game-*")                         // every namespace starting with /game-
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(io.namespaces(), ["/", "/status"]);
+    /// ```
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.handlers(namespace);
         self
@@ -392,6 +596,17 @@ impl Builder {
 
     /// Runs `guard` before the handler of every event of `namespace` (socket.io's
     /// `socket.use`), before the guards of each event.
+    ///
+    /// ```
+    /// use socketio::{Event, SocketIo};
+    ///
+    /// async fn log_event(event: Event) -> bool {
+    ///     println!("event {}", event.name());
+    ///     true                                          // false stops the event here
+    /// }
+    ///
+    /// let io = SocketIo::builder().event_middleware("/", log_event).build().unwrap();
+    /// ```
     pub fn event_middleware<G: MessageGuard<T>, T>(mut self, namespace: &str, guard: G) -> Self {
         let guard = ErasedHandler::Guard(erase_guard(guard));
         self.install(
@@ -406,6 +621,16 @@ impl Builder {
     /// Runs `middleware` (a connect handler) before the connect handler of `namespace`
     /// (socket.io's `io.use`): a refusal refuses the connection and the handler does not run.
     /// Several run in the order given.
+    ///
+    /// ```
+    /// use socketio::{Handshake, SocketIo};
+    ///
+    /// async fn has_token(handshake: Handshake) -> bool {
+    ///     handshake.headers.contains_key("authorization")
+    /// }
+    ///
+    /// let io = SocketIo::builder().connect_middleware("/", has_token).build().unwrap();
+    /// ```
     pub fn connect_middleware<H: ConnectHandler<T>, T>(
         mut self,
         namespace: &str,
@@ -465,7 +690,18 @@ impl Builder {
         self
     }
 
-    /// Registers the handler of `event` in `namespace`.
+    /// Registers the handler of `event` in `namespace` (Flask-SocketIO's
+    /// `@socketio.on(event, namespace=...)`; `#[on]` does the same).
+    ///
+    /// ```
+    /// use socketio::{Data, SocketIo};
+    ///
+    /// async fn add(Data((a, b)): Data<(i64, i64)>) -> i64 {
+    ///     a + b                                         // answers the client's acknowledgement
+    /// }
+    ///
+    /// let io = SocketIo::builder().on("/math", "add", add).build().unwrap();
+    /// ```
     pub fn on<H: MessageHandler<T>, T>(mut self, namespace: &str, event: &str, handler: H) -> Self {
         if event == "connect" || event == "disconnect" {
             self.errors.push(format!(
@@ -488,21 +724,54 @@ impl Builder {
     }
 
     /// Registers the catch-all handler of `namespace`: it receives every event that has no
-    /// handler of its own (read the name with the [`Event`](crate::Event) extractor).
+    /// handler of its own (read the name with the [`Event`](crate::Event) extractor):
+    /// Flask-SocketIO's `@socketio.on('*')`.
+    ///
+    /// ```
+    /// use socketio::{Event, SocketIo};
+    ///
+    /// async fn unknown(event: Event) {
+    ///     println!("no handler for {}", event.name());
+    /// }
+    ///
+    /// let io = SocketIo::builder().on_any("/", unknown).build().unwrap();
+    /// ```
     pub fn on_any<H: MessageHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_message(handler);
         self.install(namespace, Role::CatchAll, handler, builder_origin::<H>());
         self
     }
 
-    /// Registers the connect handler of `namespace`; returning `Err` refuses the connection.
+    /// Registers the connect handler of `namespace` (Flask-SocketIO's `@socketio.on('connect')`);
+    /// returning `Err` or `false` refuses the connection.
+    ///
+    /// ```
+    /// use socketio::{Socket, SocketIo};
+    ///
+    /// async fn connect(socket: Socket) -> bool {
+    ///     socket.handshake().cookie("session").is_some() // false refuses the connection
+    /// }
+    ///
+    /// let io = SocketIo::builder().on_connect("/", connect).build().unwrap();
+    /// ```
     pub fn on_connect<H: ConnectHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_connect(handler);
         self.install(namespace, Role::Connect, handler, builder_origin::<H>());
         self
     }
 
-    /// Registers the disconnect handler of `namespace`.
+    /// Registers the disconnect handler of `namespace` (Flask-SocketIO's
+    /// `@socketio.on('disconnect')`).
+    ///
+    /// ```
+    /// use socketio::{DisconnectReason, Sid, SocketIo};
+    ///
+    /// async fn disconnect(sid: Sid, reason: DisconnectReason) {
+    ///     println!("{sid} left: {reason}");
+    /// }
+    ///
+    /// let io = SocketIo::builder().on_disconnect("/", disconnect).build().unwrap();
+    /// ```
     pub fn on_disconnect<H: DisconnectHandler<T>, T>(
         mut self,
         namespace: &str,
@@ -513,16 +782,38 @@ impl Builder {
         self
     }
 
-    /// Registers the error handler of `namespace`: every failure there (extractor rejection,
-    /// handler `Err`, panic, refused connection) reaches it, and its return value answers the
-    /// client's pending acknowledgement.
+    /// Registers the error handler of `namespace` (Flask-SocketIO's
+    /// `@socketio.on_error(namespace)`): every failure there (extractor rejection, handler
+    /// `Err`, panic, refused connection) reaches it, and its return value answers the client's
+    /// pending acknowledgement.
+    ///
+    /// ```
+    /// use socketio::{Error, SocketIo};
+    ///
+    /// async fn chat_error(error: Error) -> String {
+    ///     format!("sorry: {error}")                     // the client's acknowledgement gets this
+    /// }
+    ///
+    /// let io = SocketIo::builder().on_error("/chat", chat_error).build().unwrap();
+    /// ```
     pub fn on_error<H: ErrorHandler<T>, T>(mut self, namespace: &str, handler: H) -> Self {
         let handler = erase_error(handler);
         self.install(namespace, Role::Error, handler, builder_origin::<H>());
         self
     }
 
-    /// Registers the error handler of every namespace without one of its own.
+    /// Registers the error handler of every namespace without one of its own (Flask-SocketIO's
+    /// `@socketio.on_error_default`).
+    ///
+    /// ```
+    /// use socketio::{Error, SocketIo};
+    ///
+    /// async fn log_error(error: Error) {
+    ///     eprintln!("error: {error}");
+    /// }
+    ///
+    /// let io = SocketIo::builder().on_error_default(log_error).build().unwrap();
+    /// ```
     pub fn on_error_default<H: ErrorHandler<T>, T>(mut self, handler: H) -> Self {
         let handler = erase_error(handler);
         self.install("/", Role::ErrorDefault, handler, builder_origin::<H>());
@@ -540,6 +831,13 @@ impl Builder {
     }
 
     /// Builds the server, or lists every problem found.
+    ///
+    /// ```
+    /// match socketio::SocketIo::builder().namespace("no-slash").build() {
+    ///     Ok(io) => println!("serving {:?}", io.namespaces()),
+    ///     Err(e) => eprintln!("bad configuration: {e}"),
+    /// }
+    /// ```
     pub fn build(self) -> Result<SocketIo, BuildError> {
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
@@ -633,6 +931,15 @@ impl Builder {
     /// The channel of the message queue: the Redis channel, or the AMQP exchange (default
     /// `flask-socketio`, as Flask-SocketIO). Processes of one application share it;
     /// independent applications on one broker use different ones.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::BuildError> {
+    /// let io = socketio::SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .channel("chat-app")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.queue.channel = Some(channel.into());
         self

@@ -37,7 +37,17 @@ pub struct SocketIo {
 }
 
 impl SocketIo {
-    /// Starts configuring a server.
+    /// Starts configuring a server (Flask-SocketIO's `SocketIO(app, ...)` constructor and its
+    /// options).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let io = socketio::SocketIo::builder()
+    ///     .ping_interval(Duration::from_secs(10))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -64,17 +74,41 @@ impl SocketIo {
     }
 
     /// How many Engine.IO connections are open (each holds one socket per namespace it joined).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().build().unwrap();
+    /// let _client = TestClient::connect(&io).await.unwrap();
+    /// assert_eq!(io.connection_count(), 1);
+    /// # }
+    /// ```
     pub fn connection_count(&self) -> usize {
         self.engine.session_count()
     }
 
     /// Whether the Engine.IO connection `sid` (the connection's id, not a socket's) is open.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo, sid: socketio::Sid) {
+    /// if !io.connection_open(sid) {
+    ///     println!("connection {sid} is gone");
+    /// }
+    /// # }
+    /// ```
     pub fn connection_open(&self, sid: Sid) -> bool {
         self.engine.session(sid).is_some()
     }
 
-    /// Broadcasts in `namespace`. An unknown namespace makes every emit fail with
-    /// [`EmitError::UnknownNamespace`].
+    /// Broadcasts in `namespace` (Flask-SocketIO's `namespace=` argument). An unknown namespace
+    /// makes every emit fail with [`EmitError::UnknownNamespace`].
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/admin").emit("stats", &42);
+    /// io.of("/chat").to("lobby").send("hello, lobby");
+    /// # }
+    /// ```
     pub fn of(&self, namespace: &str) -> BroadcastOperator {
         match self.client().namespaces.get(namespace) {
             Some(ns) => BroadcastOperator::new(ns, Default::default()),
@@ -85,36 +119,87 @@ impl SocketIo {
     /// Sends `event` to every socket of the default namespace `/` (Flask-SocketIO's
     /// `socketio.emit`, whose namespace is also `/` unless given: use [`of`](Self::of) for
     /// another). A failure is logged; [`try_emit`](Self::try_emit) returns it.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.emit("status", &("ready", 3));
+    /// # }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
         self.of("/").emit(event, data);
     }
 
     /// Sends `event` to every socket of `/`, or says why it could not.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// if let Err(e) = io.try_emit("status", "ready") {
+    ///     eprintln!("status not sent: {e}");
+    /// }
+    /// # }
+    /// ```
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.of("/").try_emit(event, data)
     }
 
-    /// Sends a `message` event to every socket of `/`; a failure is logged.
+    /// Sends a `message` event to every socket of `/` (Flask-SocketIO's `socketio.send`); a
+    /// failure is logged.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.send("server restarting in 5 minutes");
+    /// # }
+    /// ```
     pub fn send<T: Serialize + ?Sized>(&self, data: &T) {
         self.of("/").send(data);
     }
 
     /// Sends a `message` event to every socket of `/`, or says why it could not.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// io.try_send("server restarting in 5 minutes")?;
+    /// # Ok(()) }
+    /// ```
     pub fn try_send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
         self.of("/").try_send(data)
     }
 
-    /// A broadcast to `room` in `/`.
+    /// A broadcast to `room` in `/` (Flask-SocketIO's `socketio.emit(.., to=room)`).
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.to("lobby").emit("news", "hello, lobby");
+    /// # }
+    /// ```
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
         self.of("/").to(room)
     }
 
     /// A broadcast to every socket of `/` outside `room`.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.except("muted").emit("news", "hello, almost everyone");
+    /// # }
+    /// ```
     pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
         self.of("/").except(room)
     }
 
-    /// Removes every socket from `room` in `namespace` (on every process, with a message queue).
+    /// Removes every socket from `room` in `namespace` (on every process, with a message queue):
+    /// Flask-SocketIO's `close_room`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = socketio::SocketIo::builder().build().unwrap();
+    /// # let client = socketio::testing::TestClient::connect(&io).await.unwrap();
+    /// let socket = client.socket().unwrap();
+    /// socket.join("lobby");
+    /// io.close_room("/", "lobby");
+    /// assert!(!socket.rooms().contains(&"lobby".to_owned()));
+    /// # }
+    /// ```
     pub fn close_room(&self, namespace: &str, room: &str) {
         if let Some(ns) = self.client().namespaces.get(namespace) {
             ns.adapter.close_room(room);
@@ -122,6 +207,14 @@ impl SocketIo {
     }
 
     /// The socket with id `sid`, in any namespace.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo, sid: socketio::Sid) {
+    /// if let Some(socket) = io.socket(sid) {
+    ///     socket.emit("private", "only for you");
+    /// }
+    /// # }
+    /// ```
     pub fn socket(&self, sid: Sid) -> Option<Socket> {
         self.client()
             .namespaces
@@ -130,13 +223,27 @@ impl SocketIo {
             .find_map(|ns| ns.socket(sid))
     }
 
-    /// The rooms of the socket `sid` (empty if it is not connected).
+    /// The rooms of the socket `sid` (empty if it is not connected): Flask-SocketIO's
+    /// `rooms(sid)`.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo, sid: socketio::Sid) {
+    /// for room in io.rooms(sid) {
+    ///     println!("{sid} is in {room}");
+    /// }
+    /// # }
+    /// ```
     pub fn rooms(&self, sid: Sid) -> Vec<String> {
         self.socket(sid).map(|s| s.rooms()).unwrap_or_default()
     }
 
     /// The namespaces alive now, sorted: the declared ones, and the dynamic ones that have
     /// sockets.
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder().namespace("/chat").build().unwrap();
+    /// assert_eq!(io.namespaces(), ["/", "/chat"]);
+    /// ```
     pub fn namespaces(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .client()
@@ -151,6 +258,15 @@ impl SocketIo {
 
     /// What `namespace` handles, sorted: its event names, plus `connect`, `disconnect`, `*`
     /// (catch-all) and `error` for the handlers it has.
+    ///
+    /// ```
+    /// async fn ping() -> &'static str {
+    ///     "pong"
+    /// }
+    ///
+    /// let io = socketio::SocketIo::builder().on("/", "ping", ping).build().unwrap();
+    /// assert_eq!(io.handled_events("/"), ["ping"]);
+    /// ```
     pub fn handled_events(&self, namespace: &str) -> Vec<String> {
         self.client()
             .namespaces
@@ -160,6 +276,14 @@ impl SocketIo {
     }
 
     /// The sockets connected to `namespace`.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// for socket in io.sockets("/chat") {
+    ///     println!("{} is in {:?}", socket.id(), socket.rooms());
+    /// }
+    /// # }
+    /// ```
     pub fn sockets(&self, namespace: &str) -> Vec<Socket> {
         self.client()
             .namespaces
@@ -168,8 +292,14 @@ impl SocketIo {
             .unwrap_or_default()
     }
 
-    /// Disconnects the socket `sid` from its namespace; with a message queue, also when it is
-    /// connected to another process.
+    /// Disconnects the socket `sid` from its namespace (Flask-SocketIO's `disconnect(sid)`); with
+    /// a message queue, also when it is connected to another process.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo, sid: socketio::Sid) {
+    /// io.disconnect(sid);
+    /// # }
+    /// ```
     pub fn disconnect(&self, sid: Sid) {
         if let Some(socket) = self.socket(sid) {
             socket.disconnect();
@@ -184,12 +314,30 @@ impl SocketIo {
 
     /// A router answering on the server's path, to merge into an axum application:
     /// `app.merge(io.router())`.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    ///
+    /// # fn f(io: socketio::SocketIo) {
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .merge(io.router());
+    /// # }
+    /// ```
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         self.engine.router()
     }
 
     /// Binds `addr` and serves until Ctrl-C or SIGTERM (what containers and systemd send),
-    /// then closes every connection.
+    /// then closes every connection (Flask-SocketIO's `socketio.run(app)`).
+    ///
+    /// ```no_run
+    /// #[tokio::main]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let io = socketio::SocketIo::builder().build()?;
+    ///     io.serve("0.0.0.0:5000").await
+    /// }
+    /// ```
     pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "socket.io server listening");
@@ -203,6 +351,14 @@ impl SocketIo {
     /// The layers already on `app` do not wrap the Socket.IO routes merged here; to wrap them
     /// too (an allow-list, a rate limit, tracing), merge [`router`](Self::router) into your
     /// app first, add the layers, and serve it with [`serve_app`](Self::serve_app).
+    ///
+    /// ```no_run
+    /// # async fn run(io: socketio::SocketIo) -> std::io::Result<()> {
+    /// let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+    /// io.serve_with(listener, app, socketio::shutdown_signal()).await
+    /// # }
+    /// ```
     pub async fn serve_with(
         self,
         listener: TcpListener,
@@ -246,17 +402,42 @@ impl SocketIo {
     }
 
     /// The health and counters of the message queue, `None` without one.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// if let Some(stats) = io.queue_stats() {
+    ///     println!("broker connected: {}, published: {}", stats.connected, stats.published);
+    /// }
+    /// # }
+    /// ```
     pub fn queue_stats(&self) -> Option<QueueStats> {
         self.client().core.queue.as_ref().map(|bus| bus.stats())
     }
 
     /// Closes every connection with the reason "server shutting down".
+    ///
+    /// ```
+    /// # async fn f(io: socketio::SocketIo, maintenance: tokio::sync::Notify) {
+    /// maintenance.notified().await;                     // e.g. an admin route asked for it
+    /// io.shutdown();
+    /// # }
+    /// ```
     pub fn shutdown(&self) {
         self.engine.close_all(CloseReason::ServerShutdown);
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM: what [`SocketIo::serve`] waits for, to
+/// give [`SocketIo::serve_with`] and [`SocketIo::serve_app`], or to stop your own tasks.
+///
+/// ```no_run
+/// # async fn run(io: socketio::SocketIo) {
+/// tokio::spawn(async move {
+///     socketio::shutdown_signal().await;
+///     io.emit("notice", "the server is going down");
+/// });
+/// # }
+/// ```
 pub async fn shutdown_signal() {
     let interrupt = async {
         if let Err(e) = tokio::signal::ctrl_c().await {

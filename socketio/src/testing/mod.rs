@@ -102,23 +102,68 @@ pub struct TestClient {
 }
 
 impl TestClient {
-    /// Opens a connection to `io` and connects to the namespace `/` without auth.
+    /// Opens a connection to `io` and connects to the namespace `/` without auth
+    /// (Flask-SocketIO's `socketio.test_client(app)`).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// assert!(client.is_connected());
+    /// # }
+    /// ```
     pub async fn connect(io: &SocketIo) -> Result<TestClient, TestError> {
         Self::builder(io).connect().await
     }
 
     /// Configures a connection: namespace, auth, headers, cookies, query, timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().namespace("/chat").build().unwrap();
+    /// let client = TestClient::builder(&io)
+    ///     .namespace("/chat")
+    ///     .timeout(Duration::from_secs(1))
+    ///     .connect()
+    ///     .await
+    ///     .unwrap();
+    /// # }
+    /// ```
     pub fn builder(io: &SocketIo) -> TestClientBuilder {
         TestClientBuilder::new(io.clone())
     }
 
     /// The namespace of this handle.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// assert_eq!(client.namespace(), "/");
+    /// assert_eq!(client.of("/chat").namespace(), "/chat");
+    /// # }
+    /// ```
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
 
     /// A handle on the same connection for `namespace`, not connected to it yet (see
     /// [`connect_to`](Self::connect_to)).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().namespace("/chat").build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// let chat = client.of("/chat");
+    /// assert!(!chat.is_connected());                    // until connect_to("/chat", ..)
+    /// assert!(chat.get_received().await.is_empty());
+    /// # }
+    /// ```
     pub fn of(&self, namespace: &str) -> TestClient {
         TestClient {
             conn: self.conn.clone(),
@@ -130,6 +175,17 @@ impl TestClient {
     /// auth=...)`), and returns the handle for it. `auth` must be a JSON object.
     ///
     /// Fails with [`TestError::Refused`] when the server refuses.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().namespace("/chat").build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// let auth = serde_json::json!({ "token": "secret" });
+    /// let chat = client.connect_to("/chat", Some(auth)).await.unwrap();
+    /// assert!(chat.is_connected() && client.is_connected());
+    /// # }
+    /// ```
     pub async fn connect_to(
         &self,
         namespace: &str,
@@ -140,7 +196,18 @@ impl TestClient {
         Ok(client)
     }
 
-    /// Whether this namespace is connected.
+    /// Whether this namespace is connected (Flask's `client.is_connected(namespace)`).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// assert!(client.is_connected());
+    /// client.disconnect().await;
+    /// assert!(!client.is_connected());
+    /// # }
+    /// ```
     pub fn is_connected(&self) -> bool {
         let mut state = self.conn.inbox.lock();
         state.closed.is_none()
@@ -151,6 +218,16 @@ impl TestClient {
     }
 
     /// The socket id the server gave this namespace's connection, once connected.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// let sid = client.sid().unwrap();
+    /// assert!(io.socket(sid).is_some());
+    /// # }
+    /// ```
     pub fn sid(&self) -> Option<Sid> {
         match self.conn.inbox.lock().namespace(&self.namespace).status {
             Status::Connected(sid) => sid,
@@ -160,13 +237,40 @@ impl TestClient {
 
     /// The server's [`Socket`] for this client in this namespace, while connected: to look at
     /// its rooms, or to emit to it from the test.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// let socket = client.socket().unwrap();
+    /// socket.join("lobby");
+    /// socket.emit("welcome", "to the lobby");
+    /// assert_eq!(client.get_received().await[0].name(), "welcome");
+    /// # }
+    /// ```
     pub fn socket(&self) -> Option<Socket> {
         self.sid().and_then(|sid| self.conn.io.socket(sid))
     }
 
-    /// Sends `event` with `data` (a tuple sends several arguments, `()` none; a
-    /// [`Binary`](crate::Binary) travels as an attachment), and returns once what the handler
-    /// sent without waiting has arrived.
+    /// Sends `event` with `data` (Flask's `client.emit`; a tuple sends several arguments, `()`
+    /// none; a [`Binary`](crate::Binary) travels as an attachment), and returns once what the
+    /// handler sent without waiting has arrived.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Data, Socket, SocketIo};
+    ///
+    /// async fn join(socket: Socket, Data(room): Data<String>) {
+    ///     socket.join(&room);
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on("/", "join", join).build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// client.emit("join", "lobby").await.unwrap();
+    /// assert!(client.socket().unwrap().rooms().contains(&"lobby".to_owned()));
+    /// # }
+    /// ```
     pub async fn emit<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -181,6 +285,21 @@ impl TestClient {
     /// or what the error handler returned (Flask's `emit(..., callback=True)`).
     ///
     /// Fails with [`TestError::Timeout`] when no answer comes within the client's timeout.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Data, SocketIo};
+    ///
+    /// async fn add(Data((a, b)): Data<(i64, i64)>) -> i64 {
+    ///     a + b
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on("/", "add", add).build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// let ack = client.emit_with_ack("add", &(40, 2)).await.unwrap();
+    /// assert_eq!(ack.deserialize::<i64>().unwrap(), 42);
+    /// # }
+    /// ```
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -202,12 +321,46 @@ impl TestClient {
     }
 
     /// Sends a `message` event (Flask's `client.send`).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Data, Socket, SocketIo};
+    ///
+    /// async fn echo(socket: Socket, Data(text): Data<String>) {
+    ///     socket.send(&text);
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on("/", "message", echo).build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// client.send("hello").await.unwrap();
+    /// assert_eq!(client.get_received().await[0].data::<String>().unwrap(), "hello");
+    /// # }
+    /// ```
     pub async fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), TestError> {
         self.emit("message", data).await
     }
 
     /// Answers an event for which the server waits for an acknowledgement
     /// ([`Socket::emit_with_ack`]); does nothing if it asked for none.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Socket, SocketIo};
+    ///
+    /// async fn quiz(socket: Socket) {
+    ///     if let Ok(answer) = socket.emit_with_ack("question", "6 x 7?").await {
+    ///         socket.emit("verdict", &(answer.deserialize::<i64>().ok() == Some(42)));
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on("/", "quiz", quiz).build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// client.emit("quiz", &()).await.unwrap();
+    /// let question = client.recv().await.unwrap();
+    /// client.ack(&question, &42).await.unwrap();
+    /// assert!(client.recv().await.unwrap().data::<bool>().unwrap());
+    /// # }
+    /// ```
     pub async fn ack<T: Serialize + ?Sized>(
         &self,
         event: &Received,
@@ -227,6 +380,25 @@ impl TestClient {
 
     /// Takes every event received so far in this namespace, oldest first (Flask's
     /// `get_received`): what the server queued for this client before the call, included.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Socket, SocketIo};
+    ///
+    /// async fn greet(socket: Socket) {
+    ///     socket.emit("hello", "one");
+    ///     socket.emit("hello", "two");
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on("/", "greet", greet).build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// client.emit("greet", &()).await.unwrap();
+    /// let received = client.get_received().await;
+    /// assert_eq!(received.len(), 2);
+    /// assert_eq!(received[1].data::<String>().unwrap(), "two");
+    /// assert!(client.get_received().await.is_empty());  // taken
+    /// # }
+    /// ```
     pub async fn get_received(&self) -> Vec<Received> {
         self.conn.settle().await;
         let mut state = self.conn.inbox.lock();
@@ -243,6 +415,23 @@ impl TestClient {
     /// Fails with [`TestError::Timeout`] when nothing comes within the client's timeout, and
     /// at once when nothing can come any more (the namespace or the connection was closed
     /// and nothing is left to take).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio::{testing::TestClient, Socket, SocketIo};
+    ///
+    /// async fn later(socket: Socket) {
+    ///     tokio::time::sleep(Duration::from_millis(10)).await;
+    ///     socket.emit("done", "at last");
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on("/", "later", later).build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// client.emit("later", &()).await.unwrap();
+    /// assert_eq!(client.recv().await.unwrap().name(), "done");
+    /// # }
+    /// ```
     pub async fn recv(&self) -> Result<Received, TestError> {
         self.conn
             .wait(|state| {
@@ -264,6 +453,17 @@ impl TestClient {
 
     /// Leaves this namespace (Flask's `client.disconnect(namespace)`): the server runs its
     /// disconnect handler. The connection and its other namespaces stay.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().namespace("/chat").build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// let chat = client.connect_to("/chat", None).await.unwrap();
+    /// chat.disconnect().await;
+    /// assert!(!chat.is_connected() && client.is_connected());
+    /// # }
+    /// ```
     pub async fn disconnect(&self) {
         {
             let mut state = self.conn.inbox.lock();
@@ -282,6 +482,16 @@ impl TestClient {
     /// Closes the whole connection, as a closed browser tab does: the server sees `transport
     /// close` and runs the disconnect handler of every namespace. Returns once the server has
     /// forgotten the connection (or after the client's timeout).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::connect(&io).await.unwrap();
+    /// client.close().await;
+    /// assert_eq!(io.connection_count(), 0);
+    /// # }
+    /// ```
     pub async fn close(&self) {
         let session = &self.conn.session;
         self.conn
@@ -446,6 +656,15 @@ impl TestClientBuilder {
     }
 
     /// The namespace to connect to (default `/`).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().namespace("/chat").build().unwrap();
+    /// let chat = TestClient::builder(&io).namespace("/chat").connect().await.unwrap();
+    /// assert_eq!(chat.namespace(), "/chat");
+    /// # }
+    /// ```
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self
@@ -453,6 +672,20 @@ impl TestClientBuilder {
 
     /// The auth payload of the CONNECT packet (what [`Auth<T>`](crate::Auth) reads); it must
     /// serialize to a JSON object.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Auth, SocketIo};
+    ///
+    /// async fn connect(Auth(auth): Auth<serde_json::Value>) -> bool {
+    ///     auth["token"] == "secret"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on_connect("/", connect).build().unwrap();
+    /// let token = serde_json::json!({ "token": "secret" });
+    /// let client = TestClient::builder(&io).auth(token).connect().await.unwrap();
+    /// # }
+    /// ```
     pub fn auth<T: Serialize>(mut self, auth: T) -> Self {
         self.auth = serde_json::to_value(auth)
             .map(Some)
@@ -461,6 +694,16 @@ impl TestClientBuilder {
     }
 
     /// Adds a header to the handshake request (what [`Handshake`] shows).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Socket, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::builder(&io).header("user-agent", "ci").connect().await.unwrap();
+    /// let socket = client.socket().unwrap();
+    /// assert_eq!(socket.handshake().headers["user-agent"], "ci");
+    /// # }
+    /// ```
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (
             HeaderName::from_bytes(name.as_bytes()),
@@ -477,6 +720,16 @@ impl TestClientBuilder {
     }
 
     /// Adds a cookie to the handshake request's `Cookie` header.
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Socket, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::builder(&io).cookie("session", "abc123").connect().await.unwrap();
+    /// let socket = client.socket().unwrap();
+    /// assert_eq!(socket.handshake().cookie("session"), Some("abc123"));
+    /// # }
+    /// ```
     pub fn cookie(mut self, name: &str, value: &str) -> Self {
         let bad = |c: char| c.is_ascii_control() || matches!(c, ';' | ',' | ' ' | '"' | '\\');
         if name.is_empty() || name.contains(bad) || name.contains('=') || value.contains(bad) {
@@ -489,6 +742,16 @@ impl TestClientBuilder {
     }
 
     /// Adds a parameter to the handshake request's query string (percent-encoded here).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, Socket, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::builder(&io).query("room", "lobby 1").connect().await.unwrap();
+    /// let socket = client.socket().unwrap();
+    /// assert_eq!(socket.handshake().query("room").as_deref(), Some("lobby 1"));
+    /// # }
+    /// ```
     pub fn query(mut self, key: &str, value: &str) -> Self {
         self.query.push('&');
         percent_encode(&mut self.query, key);
@@ -499,6 +762,20 @@ impl TestClientBuilder {
 
     /// The peer address the server sees (default none, as for a server started without
     /// connect info).
+    ///
+    /// ```
+    /// use socketio::{testing::TestClient, SocketIo};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::builder(&io)
+    ///     .remote_addr("203.0.113.7:50000".parse().unwrap())
+    ///     .connect()
+    ///     .await
+    ///     .unwrap();
+    /// let addr = client.socket().unwrap().client_addr();
+    /// assert_eq!(addr, Some("203.0.113.7".parse().unwrap()));
+    /// # }
+    /// ```
     pub fn remote_addr(mut self, addr: SocketAddr) -> Self {
         self.remote_addr = Some(addr);
         self
@@ -506,6 +783,21 @@ impl TestClientBuilder {
 
     /// How long the client waits for the server: to accept the connection, to acknowledge,
     /// for [`recv`](TestClient::recv) (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio::testing::{TestClient, TestError};
+    /// # use socketio::SocketIo;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::builder(&io)
+    ///     .timeout(Duration::from_millis(50))
+    ///     .connect()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(matches!(client.recv().await, Err(TestError::Timeout(_))));  // nothing was sent
+    /// # }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -513,6 +805,18 @@ impl TestClientBuilder {
 
     /// Whether the client answers the server's pings (default true). Turn it off to test what
     /// happens on `ping_timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socketio::{testing::TestClient, SocketIo};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let io = SocketIo::builder().build().unwrap();
+    /// let client = TestClient::builder(&io).answer_pings(false).connect().await.unwrap();
+    /// tokio::time::sleep(Duration::from_secs(60)).await; // paused clock: instant
+    /// assert!(!client.is_connected());                  // ping_interval + ping_timeout passed
+    /// # }
+    /// ```
     pub fn answer_pings(mut self, answer: bool) -> Self {
         self.answer_pings = answer;
         self
@@ -522,6 +826,21 @@ impl TestClientBuilder {
     ///
     /// Fails with [`TestError::Refused`] when the server refuses; the connection is then
     /// closed (drop the error and build another client to retry).
+    ///
+    /// ```
+    /// use socketio::testing::{TestClient, TestError};
+    /// use socketio::SocketIo;
+    ///
+    /// async fn connect() -> bool {
+    ///     false                                         // refuse everyone
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let io = SocketIo::builder().on_connect("/", connect).build().unwrap();
+    /// let refused = TestClient::builder(&io).connect().await;
+    /// assert!(matches!(refused, Err(TestError::Refused { .. })));
+    /// # }
+    /// ```
     pub async fn connect(mut self) -> Result<TestClient, TestError> {
         if !self.invalid.is_empty() {
             return Err(TestError::InvalidRequest(self.invalid.join("; ")));
