@@ -5,11 +5,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, ReturnType, Type};
 
 use crate::errors::Errors;
-use crate::expand::{respan, static_references, Role};
+use crate::expand::{argument_types, checks, respan, static_references, Role};
 
 pub(crate) fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut block: ItemImpl = match syn::parse2(item.clone()) {
@@ -131,33 +130,11 @@ fn registration(
         "disconnect" => Role::Disconnect,
         _ => Role::Event(LitStr::new(event, ident.span())),
     };
-    let types: Vec<&Type> = method
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(arg) => Some(&*arg.ty),
-            FnArg::Receiver(_) => None,
-        })
-        .collect();
+    let types = argument_types(&method.sig);
     let args: Vec<_> = (0..types.len())
         .map(|i| format_ident!("__socketio_arg{i}"))
         .collect();
-    let part = syn::Ident::new(role.part_assertion(), Span::call_site());
-    let part_checks = types
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> #krate::__private::#part::<#ty>();));
-    let (output, output_span) = match &method.sig.output {
-        ReturnType::Default => (quote!(()), ident.span()),
-        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
-    };
-    let output_assertion = syn::Ident::new(role.output_assertion(), Span::call_site());
-    let output_check =
-        quote_spanned!(output_span=> #krate::__private::#output_assertion::<#output>(););
-    let krate_at_name = respan(krate, ident.span());
-    let send_check = quote_spanned! {ident.span()=>
-        #krate_at_name::__private::assert_send::<(#(#types,)*), _>(&handler);
-    };
+    let (signature_checks, send_check) = checks(&method.sig, &role, krate, &quote!(handler));
     let (_, _, erase) = role.erasure();
     let erase = syn::Ident::new(erase, Span::call_site());
     let role_value = role.registration(krate);
@@ -166,8 +143,7 @@ fn registration(
         {
             #[allow(dead_code)]
             fn #checks() {
-                #(#part_checks)*
-                #output_check
+                #signature_checks
             }
             let this = self.clone();
             let handler = move |#(#args: #types),*| {

@@ -246,34 +246,8 @@ fn registration(
     krate: &TokenStream,
 ) -> TokenStream {
     let ident = &function.sig.ident;
-    let types: Vec<&Type> = function
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(arg) => Some(&*arg.ty),
-            FnArg::Receiver(_) => None,
-        })
-        .collect();
-
-    // Each check carries the span of the token it is about, so a failure is reported there.
-    let part = syn::Ident::new(role.part_assertion(), Span::call_site());
-    let part_checks = types
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> #krate::__private::#part::<#ty>();));
-    let (output, output_span) = match &function.sig.output {
-        ReturnType::Default => (quote!(()), ident.span()),
-        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
-    };
-    let output_assertion = syn::Ident::new(role.output_assertion(), Span::call_site());
-    let output_check =
-        quote_spanned!(output_span=> #krate::__private::#output_assertion::<#output>(););
-    // The whole call carries the name's span (the crate path too), so rustc does not fall back
-    // to the attribute when it reports the `Send` bound.
-    let krate_at_name = respan(krate, ident.span());
-    let send_check = quote_spanned! {ident.span()=>
-        #krate_at_name::__private::assert_send::<(#(#types,)*), _>(&#ident);
-    };
+    let types = argument_types(&function.sig);
+    let (signature_checks, send_check) = checks(&function.sig, role, krate, &quote!(#ident));
 
     // The names are checked by the runtime's own rules, evaluated at compile time: an error
     // lands on the user's literal.
@@ -326,8 +300,7 @@ fn registration(
             #(#name_checks)*
             #[allow(dead_code)]
             fn #checks() {
-                #(#part_checks)*
-                #output_check
+                #signature_checks
                 #send_check
             }
             #krate::__private::inventory::submit! {
@@ -343,6 +316,53 @@ fn registration(
             #guard_registration
         };
     }
+}
+
+/// The types of a handler's arguments (`self` aside).
+pub(crate) fn argument_types(sig: &syn::Signature) -> Vec<&Type> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(arg) => Some(&*arg.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// The compile-time checks of a handler of `role` with signature `sig`, each carrying the span
+/// of the token it is about, so that a failure is reported there: every argument is an
+/// extractor of the role and the return type fits it (first), and `callee` (the function, or
+/// the closure around a method) returns a `Send` future (second, spanned at the name).
+pub(crate) fn checks(
+    sig: &syn::Signature,
+    role: &Role,
+    krate: &TokenStream,
+    callee: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    let ident = &sig.ident;
+    let types = argument_types(sig);
+    let part = syn::Ident::new(role.part_assertion(), Span::call_site());
+    let part_checks = types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #krate::__private::#part::<#ty>();));
+    let (output, output_span) = match &sig.output {
+        ReturnType::Default => (quote!(()), ident.span()),
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+    };
+    let output_assertion = syn::Ident::new(role.output_assertion(), Span::call_site());
+    let output_check =
+        quote_spanned!(output_span=> #krate::__private::#output_assertion::<#output>(););
+    let signature = quote! {
+        #(#part_checks)*
+        #output_check
+    };
+    // The whole call carries the name's span (the crate path too), so rustc does not fall back
+    // to the attribute when it reports the `Send` bound.
+    let krate_at_name = respan(krate, ident.span());
+    let send = quote_spanned! {ident.span()=>
+        #krate_at_name::__private::assert_send::<(#(#types,)*), _>(&#callee);
+    };
+    (signature, send)
 }
 
 /// Gives every reference in `ty` that names no lifetime the `'static` one.
