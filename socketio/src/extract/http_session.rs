@@ -287,33 +287,9 @@ impl From<HttpSessionError> for ConnectError {
     }
 }
 
-impl FromMessageParts for HttpSession {
-    type Rejection = HttpSessionError;
-    async fn from_message_parts(ctx: &MessageContext) -> Result<Self, HttpSessionError> {
-        HttpSession::of(&ctx.socket)
-    }
-}
-
-impl FromConnectParts for HttpSession {
-    type Rejection = HttpSessionError;
-    async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, HttpSessionError> {
-        HttpSession::of(&ctx.socket)
-    }
-}
-
-impl FromDisconnectParts for HttpSession {
-    type Rejection = HttpSessionError;
-    async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, HttpSessionError> {
-        HttpSession::of(&ctx.socket)
-    }
-}
-
-impl FromErrorParts for HttpSession {
-    type Rejection = HttpSessionError;
-    async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, HttpSessionError> {
-        HttpSession::of(&ctx.socket)
-    }
-}
+from_socket!(HttpSession, HttpSessionError, |socket| HttpSession::of(
+    socket
+));
 
 #[cfg(test)]
 mod tests {

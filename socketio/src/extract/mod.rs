@@ -8,6 +8,45 @@
 //!
 //! Write your own by implementing the trait (see the `CurrentUser` pattern in the examples).
 
+/// Implements the four extractor traits (every moment) for a type read from the socket:
+/// `from_socket!(T, |socket| value)` never fails; `from_socket!(T, Rejection, |socket| result)`
+/// may.
+macro_rules! from_socket {
+    ($ty:ty, |$socket:ident| $body:expr) => {
+        from_socket!($ty, Infallible, |$socket| Ok($body));
+    };
+    ($ty:ty, $rejection:ty, |$socket:ident| $result:expr) => {
+        impl FromMessageParts for $ty {
+            type Rejection = $rejection;
+            async fn from_message_parts(ctx: &MessageContext) -> Result<Self, $rejection> {
+                let $socket = &ctx.socket;
+                $result
+            }
+        }
+        impl FromConnectParts for $ty {
+            type Rejection = $rejection;
+            async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, $rejection> {
+                let $socket = &ctx.socket;
+                $result
+            }
+        }
+        impl FromDisconnectParts for $ty {
+            type Rejection = $rejection;
+            async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, $rejection> {
+                let $socket = &ctx.socket;
+                $result
+            }
+        }
+        impl FromErrorParts for $ty {
+            type Rejection = $rejection;
+            async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, $rejection> {
+                let $socket = &ctx.socket;
+                $result
+            }
+        }
+    };
+}
+
 mod builtin;
 mod context;
 #[cfg(feature = "http-session")]
@@ -102,40 +141,6 @@ impl std::fmt::Display for Infallible {
 }
 
 impl std::error::Error for Infallible {}
-
-/// Implements all three extractor traits for a type read from the socket.
-macro_rules! from_socket {
-    ($ty:ty, |$socket:ident| $body:expr) => {
-        impl FromMessageParts for $ty {
-            type Rejection = Infallible;
-            async fn from_message_parts(ctx: &MessageContext) -> Result<Self, Infallible> {
-                let $socket = &ctx.socket;
-                Ok($body)
-            }
-        }
-        impl FromConnectParts for $ty {
-            type Rejection = Infallible;
-            async fn from_connect_parts(ctx: &ConnectContext) -> Result<Self, Infallible> {
-                let $socket = &ctx.socket;
-                Ok($body)
-            }
-        }
-        impl FromDisconnectParts for $ty {
-            type Rejection = Infallible;
-            async fn from_disconnect_parts(ctx: &DisconnectContext) -> Result<Self, Infallible> {
-                let $socket = &ctx.socket;
-                Ok($body)
-            }
-        }
-        impl FromErrorParts for $ty {
-            type Rejection = Infallible;
-            async fn from_error_parts(ctx: &ErrorContext) -> Result<Self, Infallible> {
-                let $socket = &ctx.socket;
-                Ok($body)
-            }
-        }
-    };
-}
 
 from_socket!(Socket, |socket| socket.clone());
 from_socket!(Sid, |socket| socket.id());
