@@ -20,6 +20,7 @@
 //! * [`mq`]: several servers on one message queue.
 //! * [`redis`]: a `redis-server` per test, and a pausable proxy for partitions.
 //! * [`interop`]: the node and python client scripts, their scenarios and servers.
+//! * [`browser`]: headless Chromium running a playwright-core script.
 //! * [`nginx`]: an nginx process per test, configured with the documentation's snippets.
 //! * [`rng`]: a deterministic generator and base64 for the fuzz tests.
 //!
@@ -27,6 +28,7 @@
 //! closed sessions are gone and the gauge is back at its baseline, U6 no leaked task) are
 //! described where they are implemented: [`eio`], [`sio`], [`server`].
 
+pub mod browser;
 pub mod canary;
 pub mod eio;
 pub mod http;
