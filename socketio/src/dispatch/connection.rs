@@ -5,13 +5,15 @@ use tokio::task::AbortHandle;
 
 use std::sync::MutexGuard;
 
+use super::backlog::{Backlog, HasBacklog};
+use crate::engineio::EngineSession;
 use crate::protocol::BinaryCollector;
 use crate::sync::Mutex;
 use crate::typemap::TypeMap;
 
 /// The Socket.IO side of one connection: its namespace sockets (`S`, the socket handle type),
-/// its session values, a binary packet awaiting attachments, and the timer that closes the
-/// connection if it joins no namespace.
+/// its session values, a binary packet awaiting attachments, its handlers still running, and the
+/// timer that closes the connection if it joins no namespace.
 pub(crate) struct ConnectionState<S> {
     sockets: Mutex<Vec<S>>,
     /// The [`Session`](crate::Session) values, by type: one session per connection, shared by
@@ -19,6 +21,7 @@ pub(crate) struct ConnectionState<S> {
     values: Mutex<TypeMap>,
     pending_binary: Mutex<Option<BinaryCollector>>,
     connect_timer: Mutex<Option<AbortHandle>>,
+    backlog: Backlog,
 }
 
 impl<S> Default for ConnectionState<S> {
@@ -28,6 +31,7 @@ impl<S> Default for ConnectionState<S> {
             values: Mutex::new(TypeMap::default()),
             pending_binary: Mutex::new(None),
             connect_timer: Mutex::new(None),
+            backlog: Backlog::default(),
         }
     }
 }
@@ -70,6 +74,11 @@ impl<S> ConnectionState<S> {
         self.values.lock()
     }
 
+    /// The connection's handlers still running (inbound back-pressure).
+    pub(crate) fn backlog(&self) -> &Backlog {
+        &self.backlog
+    }
+
     /// Whether a binary packet waits for attachments.
     pub(crate) fn awaits_attachments(&self) -> bool {
         self.pending_binary.lock().is_some()
@@ -110,6 +119,12 @@ impl<S> ConnectionState<S> {
         if let Some(timer) = self.connect_timer.lock().take() {
             timer.abort();
         }
+    }
+}
+
+impl<S: Send + Sync + 'static> HasBacklog for EngineSession<ConnectionState<S>> {
+    fn backlog(&self) -> &Backlog {
+        &self.data().backlog
     }
 }
 

@@ -6,6 +6,7 @@
 //! handler layer above implements. [`BroadcastOperator`] reaches many sockets through the
 //! adapter.
 
+mod backlog;
 mod connection;
 mod limits;
 mod namespace;
@@ -22,8 +23,8 @@ pub(crate) use namespace::{Namespace, NamespaceHandlers};
 pub(crate) use namespaces::{NamespaceTable, Pattern};
 pub use operator::BroadcastOperator;
 pub(crate) use router::Dispatcher;
-pub(crate) use run::run_now;
 pub use run::BoxFuture;
+pub(crate) use run::{run_now, run_pending};
 pub(crate) use server_core::{Config, ServerCore};
 pub(crate) use socket::Connection;
 pub use socket::Socket;

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
@@ -97,8 +98,24 @@ impl EngineHandler for Dispatcher {
         }
     }
 
+    fn poll_ready(&self, connection: &Arc<Connection>, cx: &mut Context<'_>) -> Poll<()> {
+        let max = self.core.config.max_pending_handlers;
+        connection.data().backlog().poll_room(max, cx)
+    }
+
     fn on_close(&self, connection: &Arc<Connection>, reason: CloseReason) {
         let state = connection.data();
+        let pending = state.backlog().pending();
+        if reason == CloseReason::PingTimeout && pending >= self.core.config.max_pending_handlers {
+            tracing::warn!(
+                sid = %connection.sid(),
+                pending,
+                limit = "max_pending_handlers",
+                "connection closed: its handlers stayed busy through a whole heartbeat, so its \
+                 packets (pongs included) were not read; the client sends events faster than \
+                 they finish (raise max_pending_handlers if they wait on purpose)"
+            );
+        }
         state.stop_connect_timer();
         state.drop_pending();
         for socket in state.take_all() {

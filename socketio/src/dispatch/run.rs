@@ -2,7 +2,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Waker};
+
+use super::backlog::{HasBacklog, PendingHandler};
 
 /// A boxed, `Send` future, as handlers return them once their types are erased.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -13,5 +16,18 @@ pub(crate) fn run_now(mut future: BoxFuture<()>) {
     let mut cx = Context::from_waker(Waker::noop());
     if future.as_mut().poll(&mut cx).is_pending() {
         tokio::spawn(future);
+    }
+}
+
+/// [`run_now`] for a handler of `connection`'s packets: if it has to wait, it counts in the
+/// connection's backlog until it ends (inbound back-pressure, `backlog.rs`).
+pub(crate) fn run_pending<C: HasBacklog>(mut future: BoxFuture<()>, connection: &Arc<C>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    if future.as_mut().poll(&mut cx).is_pending() {
+        let pending = PendingHandler::new(connection.clone());
+        tokio::spawn(async move {
+            future.await;
+            drop(pending);
+        });
     }
 }

@@ -11,6 +11,9 @@ use crate::protocol::Limits;
 use crate::queue::Bus;
 use crate::typemap::TypeMap;
 
+/// Handlers of one connection that may wait at once, by default.
+pub(crate) const DEFAULT_MAX_PENDING_HANDLERS: usize = 64;
+
 /// Server options on top of the Engine.IO ones; set them through the server's builder.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -31,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) max_namespaces_per_connection: Option<usize>,
     /// Rooms one socket may be in, its own room left out (no limit).
     pub(crate) max_rooms_per_socket: Option<usize>,
+    /// Handlers of one connection that may wait at once before its transport stops reading (64).
+    pub(crate) max_pending_handlers: usize,
 }
 
 impl Default for Config {
@@ -45,6 +50,7 @@ impl Default for Config {
             rate_limit: None,
             max_namespaces_per_connection: None,
             max_rooms_per_socket: None,
+            max_pending_handlers: DEFAULT_MAX_PENDING_HANDLERS,
         }
     }
 }

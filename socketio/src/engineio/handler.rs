@@ -1,6 +1,7 @@
 //! [`EngineHandler`]: what the layer above Engine.IO implements.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
@@ -20,6 +21,19 @@ pub trait EngineHandler: Send + Sync + 'static {
 
     /// A binary message arrived.
     fn on_binary(&self, session: &Arc<EngineSession<Self::Data>>, data: Bytes);
+
+    /// Whether the session's next message may be read: until this is ready, its transport
+    /// reads nothing more from the client (a WebSocket is not read, a polling POST waits), so a
+    /// client is slowed to the pace at which this layer takes its messages. Registers `cx` to
+    /// be woken when it becomes ready. The default is always ready.
+    fn poll_ready(
+        &self,
+        session: &Arc<EngineSession<Self::Data>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let _ = (session, cx);
+        Poll::Ready(())
+    }
 
     /// The session closed; it is already gone from the table.
     fn on_close(&self, session: &Arc<EngineSession<Self::Data>>, reason: CloseReason);

@@ -169,8 +169,13 @@ pub(crate) async fn post<H: EngineHandler>(
         }
     };
     for packet in packets {
-        if session.is_closed() {
-            break;
+        // The next packet waits until the layer above has room for it (inbound back-pressure):
+        // the POST is answered only then, so the client sends nothing more meanwhile.
+        let ready = std::future::poll_fn(|cx| inner.handler.poll_ready(session, cx));
+        tokio::select! {
+            biased;
+            _ = session.closed() => break,
+            _ = ready => {}
         }
         receive(inner, session, packet);
     }

@@ -130,7 +130,11 @@ async fn pump<H: EngineHandler>(
                     break;
                 }
             }
-            message = poll_fn(|cx| reader.poll_next(&mut socket, cx)) => match message {
+            message = poll_fn(|cx| {
+                // Nothing is read while the layer above has no room (inbound back-pressure).
+                std::task::ready!(inner.handler.poll_ready(session, cx));
+                reader.poll_next(&mut socket, cx)
+            }) => match message {
                 Some(Ok(Message::Text(text))) => match decode_text(Str::whole(text)) {
                     Ok(Inbound::Message(text)) => inner.deliver_text(session, text),
                     Ok(packet) => receive(inner, session, packet),

@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 
 use crate::args::Args;
 use crate::dispatch::BoxFuture;
-use crate::dispatch::{run_now, Socket};
+use crate::dispatch::{run_now, run_pending, Socket};
 use crate::engineio::Str;
 use crate::error::{Error, ErrorKind};
 use crate::extract::MessageContext;
@@ -66,16 +66,16 @@ pub(crate) fn fail(site: Site, error: Error) {
     socket.ns().report(&socket, error, event, ack_id);
 }
 
-/// Runs a handler's future with [`run_now`]; a panic is caught and goes to the error
-/// pipeline, it never reaches the connection.
+/// Runs a handler's future with [`run_pending`] (if it waits, it counts in its connection's
+/// backlog); a panic is caught and goes to the error pipeline, it never reaches the connection.
 pub(crate) fn run(future: BoxFuture<()>, site: Site) {
-    run_now(Box::pin(AssertUnwindSafe(future).catch_unwind().map(
-        move |result| {
-            if let Err(panic) = result {
-                fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
-            }
-        },
-    )));
+    let connection = site.socket.connection().clone();
+    let future = AssertUnwindSafe(future).catch_unwind().map(move |result| {
+        if let Err(panic) = result {
+            fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
+        }
+    });
+    run_pending(Box::pin(future), &connection);
 }
 
 /// Runs an error handler; its own failures are only logged, so the pipeline cannot loop.

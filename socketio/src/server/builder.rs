@@ -464,6 +464,34 @@ impl Builder {
         self
     }
 
+    /// At most `max` handlers of one connection waiting at once (default 64, at least 1):
+    /// inbound back-pressure. A handler that finishes without waiting does not count; one that
+    /// waits (on a database, a timer, a client's acknowledgement) counts until it ends. While a
+    /// connection has `max` of them, its transport reads nothing more from the client — the
+    /// WebSocket is not read, a polling POST is not answered — so a client that sends events
+    /// faster than its handlers finish is slowed to their pace, and cannot make the server
+    /// hold more than `max` handlers for it. Its pongs wait too: a connection that stays
+    /// saturated through a whole heartbeat (`ping_interval` + `ping_timeout`) is closed as
+    /// `ping timeout`, with a warning that names this limit. Handlers that wait for an
+    /// acknowledgement from the same client count as well: a client that sends many events
+    /// whose handlers each `call` it back needs a larger bound (or the calls moved to
+    /// background tasks).
+    ///
+    /// ```
+    /// let io = socketio::SocketIo::builder()
+    ///     .max_pending_handlers(256)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn max_pending_handlers(mut self, max: usize) -> Self {
+        if max == 0 {
+            self.errors
+                .push("max_pending_handlers(0): at least one handler must be able to run".into());
+        }
+        self.config.max_pending_handlers = max;
+        self
+    }
+
     /// Dynamic namespaces alive at once (default 10,000): a client asking for one more is
     /// refused with "Invalid namespace". A dynamic namespace is one a pattern (`*`,
     /// `/prefix*`) creates when a client first joins it; it goes away with its last socket.
