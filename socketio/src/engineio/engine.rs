@@ -116,14 +116,9 @@ impl<H: EngineHandler> Engine<H> {
             TransportParam::WebSocket if config.websocket => Transport::WebSocket,
             _ => return HttpError::UnknownTransport.into_response(),
         };
-        let polling_get = transport == Transport::Polling && parts.method == Method::GET;
         let sid = match query.sid {
             None => None,
-            Some(text) => match text
-                .parse::<Sid>()
-                .ok()
-                .and_then(|sid| self.inner.addressable(sid, polling_get))
-            {
+            Some(text) => match text.parse::<Sid>().ok().and_then(|sid| self.session(sid)) {
                 Some(session) => Some(session),
                 None => return HttpError::UnknownSid.into_response(),
             },
@@ -357,13 +352,9 @@ async fn heartbeat<H: EngineHandler>(
         .unwrap_or(CloseReason::TransportClose);
     tracing::debug!(sid = %session.sid(), %reason, "session closed");
     inner.release(session.handshake());
-    inner.count_closed();
-    // A polling client learns that its session ended from its next poll, as from the reference
-    // server: a close packet (`1`), or after its own close request a noop (`6`); that poll
-    // removes the session. One that never polls again is forgotten after a grace. (Answering
-    // `400` "Session ID unknown" instead would make the official clients report a transport
-    // error rather than a closed session.)
-    let linger = session.transport() == Transport::Polling;
+    // After the client's own close request its next poll still gets an answer (`6`) and removes
+    // the session; a client that never polls again is forgotten after a grace.
+    let linger = reason == CloseReason::TransportClose && session.transport() == Transport::Polling;
     if !linger {
         inner.remove(&session);
     }

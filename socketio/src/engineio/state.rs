@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,9 +16,6 @@ pub(crate) struct EngineState<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, Arc<EngineSession<H::Data>>>>,
-    /// Sessions not yet closed: the table may keep a closed polling session a little longer,
-    /// until its client's next poll learns that it closed.
-    open: AtomicUsize,
     /// The open sessions counted against the connection limits (only when one is set).
     gate: Mutex<Gate>,
 }
@@ -39,7 +35,6 @@ impl<H: EngineHandler> EngineState<H> {
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
-            open: AtomicUsize::new(0),
             gate: Mutex::new(Gate::default()),
         }
     }
@@ -112,15 +107,9 @@ impl<H: EngineHandler> EngineState<H> {
         self.sessions.read().values().cloned().collect()
     }
 
-    /// How many sessions are live (not closed).
+    /// How many sessions are live.
     pub(crate) fn session_count(&self) -> usize {
-        self.open.load(Ordering::Acquire)
-    }
-
-    /// Counts a session out of [`session_count`](Self::session_count): its heartbeat task calls
-    /// this once, when the session closed.
-    pub(crate) fn count_closed(&self) {
-        self.open.fetch_sub(1, Ordering::AcqRel);
+        self.sessions.read().len()
     }
 
     /// Adds the session `make` builds for a fresh, unused sid.
@@ -135,7 +124,6 @@ impl<H: EngineHandler> EngineState<H> {
         }
         let session = Arc::new(make(sid));
         sessions.insert(sid, session.clone());
-        self.open.fetch_add(1, Ordering::AcqRel);
         session
     }
 
@@ -143,23 +131,12 @@ impl<H: EngineHandler> EngineState<H> {
         self.sessions.write().remove(&session.sid());
     }
 
-    /// A live session: a session closed for any reason but the client's own close request
-    /// counts as gone, even before the table forgets it.
+    /// A session that requests may still address: a session closed for any reason but the
+    /// client's own close request counts as gone, even before the table forgets it.
     pub(crate) fn session(&self, sid: Sid) -> Option<Arc<EngineSession<H::Data>>> {
-        self.addressable(sid, false)
-    }
-
-    /// The session a request names: [`session`](Self::session), and with `polling_get` also a
-    /// closed polling session the table still keeps, whose close that GET will deliver.
-    pub(crate) fn addressable(
-        &self,
-        sid: Sid,
-        polling_get: bool,
-    ) -> Option<Arc<EngineSession<H::Data>>> {
         let session = self.sessions.read().get(&sid).cloned()?;
         match session.close_reason() {
             None | Some(CloseReason::TransportClose) => Some(session),
-            Some(_) if polling_get => Some(session),
             Some(_) => None,
         }
     }
