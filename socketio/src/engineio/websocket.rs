@@ -75,11 +75,30 @@ pub(crate) async fn upgrade<H: EngineHandler>(
     pump(&inner, &session, socket, rx).await;
 }
 
+/// How often, once the probe is answered, a pending poll is released with a noop (as the
+/// reference server does), so the client can pause polling and finish the upgrade.
+const NOOP_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Runs the probe exchange; `true` once the client sent `5`.
+///
+/// After `3probe`, every [`NOOP_INTERVAL`] a polling GET that is still waiting gets a noop,
+/// and only then: the reference server's timing, which the official client's own tests count
+/// on (a noop sent at once reaches a client that has not yet paused its polling).
 async fn probe<D>(session: &EngineSession<D>, socket: &mut WebSocket) -> bool {
+    let mut noops: Option<tokio::time::Interval> = None;
     loop {
+        let tick = async {
+            match noops.as_mut() {
+                Some(interval) => interval.tick().await,
+                None => std::future::pending().await,
+            }
+        };
         let message = tokio::select! {
             _ = session.closed() => return false,
+            _ = tick => {
+                release_poll(session);
+                continue;
+            }
             message = socket.recv() => message,
         };
         match message {
@@ -91,15 +110,28 @@ async fn probe<D>(session: &EngineSession<D>, socket: &mut WebSocket) -> bool {
                     if socket.send(Message::Text(pong)).await.is_err() {
                         return false;
                     }
-                    // Release the pending GET so the client can pause polling.
-                    let _ = session.send(Frame::NOOP);
+                    let start = tokio::time::Instant::now() + NOOP_INTERVAL;
+                    noops = Some(tokio::time::interval_at(start, NOOP_INTERVAL));
                 }
-                "5" => return true,
+                "5" => {
+                    // A client that did not wait for its poll to end (python-engineio's): the
+                    // WebSocket writer cannot take the queue before that poll is answered.
+                    release_poll(session);
+                    return true;
+                }
                 _ => return false,
             },
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             _ => return false,
         }
+    }
+}
+
+/// Answers a polling GET that is still waiting with a noop. The queue's reader is locked by
+/// such a GET (the WebSocket writer takes it only after the upgrade).
+fn release_poll<D>(session: &EngineSession<D>) {
+    if session.rx.try_lock().is_err() {
+        let _ = session.send(Frame::NOOP);
     }
 }
 
