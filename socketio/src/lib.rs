@@ -58,6 +58,16 @@ mod readme {}
 #[doc = include_str!("../../docs/multi-process.md")]
 mod multi_process_guide {}
 
+/// The logging guide's code, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/logging.md")]
+mod logging_guide {}
+
+/// The deployment guide's code, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/deployment.md")]
+mod deployment_guide {}
+
 /// What the generated code calls. Not a stable API: only the macros may use it.
 #[doc(hidden)]
 pub mod __private {
