@@ -58,6 +58,26 @@ mod readme {}
 #[doc = include_str!("../../docs/multi-process.md")]
 mod multi_process_guide {}
 
+/// The logging guide's code, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/logging.md")]
+mod logging_guide {}
+
+/// The deployment guide's code, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/deployment.md")]
+mod deployment_guide {}
+
+/// The migration guide's code, compiled as doctests (none yet: a Rust block added later is).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/from-flask-socketio.md")]
+mod migration_guide {}
+
+/// The troubleshooting page's code, compiled as doctests (none yet: a Rust block added later is).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/troubleshooting.md")]
+mod troubleshooting_guide {}
+
 /// What the generated code calls. Not a stable API: only the macros may use it.
 #[doc(hidden)]
 pub mod __private {
