@@ -44,15 +44,14 @@ pub async fn listen(port: u16) -> Result<TcpListener, String> {
     })
 }
 
-/// Serves `site` with the Socket.IO server merged in until Ctrl-C.
+/// Serves `site` with the Socket.IO server merged in until Ctrl-C or SIGTERM, then closes
+/// every connection cleanly.
 pub async fn serve(
     io: SocketIo,
     listener: TcpListener,
     site: axum::Router,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    io.serve_with(listener, site, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    io.serve_with(listener, site, socketio::shutdown_signal())
+        .await?;
     Ok(())
 }
