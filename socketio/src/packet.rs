@@ -12,12 +12,34 @@ use crate::protocol;
 #[derive(Debug, Clone, Default)]
 pub struct EncodedPacket {
     pub(crate) frames: Vec<Frame>,
+    /// Dropped for a recipient that is not ready to write it (see
+    /// [`BroadcastOperator::volatile`](crate::BroadcastOperator::volatile)).
+    pub(crate) volatile: bool,
 }
 
 impl EncodedPacket {
+    /// A packet of these frames, text first, attachments after.
+    pub(crate) fn from_frames(frames: Vec<Frame>) -> Self {
+        EncodedPacket {
+            frames,
+            volatile: false,
+        }
+    }
+
     /// The frames, text first, attachments after.
     pub fn frames(&self) -> &[Frame] {
         &self.frames
+    }
+
+    /// Whether a recipient that is not ready to write it skips it.
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
+    }
+
+    /// The same packet, volatile if `volatile`.
+    pub(crate) fn with_volatile(mut self, volatile: bool) -> Self {
+        self.volatile = volatile;
+        self
     }
 }
 
@@ -25,7 +47,7 @@ fn finish(buf: MessageBuf, attachments: Vec<bytes::Bytes>) -> EncodedPacket {
     let mut frames = Vec::with_capacity(1 + attachments.len());
     frames.push(buf.into_frame());
     frames.extend(attachments.into_iter().map(Frame::binary));
-    EncodedPacket { frames }
+    EncodedPacket::from_frames(frames)
 }
 
 /// An EVENT (or BINARY_EVENT) packet.
@@ -117,7 +139,7 @@ pub(crate) fn with_ack_id(packet: &EncodedPacket, id: u64) -> Option<EncodedPack
     let mut frames = Vec::with_capacity(packet.frames.len());
     frames.push(buf.into_frame());
     frames.extend(packet.frames.iter().skip(1).cloned());
-    Some(EncodedPacket { frames })
+    Some(EncodedPacket::from_frames(frames))
 }
 
 #[cfg(test)]

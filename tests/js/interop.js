@@ -292,6 +292,25 @@ const scenarios = {
     out("canary", { ack: await call(canary, "ping", "still there?"), connected: canary.connected });
     canary.disconnect();
   },
+
+  // 11. Volatile emits (tests/tests/volatile.rs, this client only): `go` "one" is answered with
+  //     one volatile `v` while the client is idle (delivered), `go` "burst" with 200 volatile
+  //     `v` in a row (those the client is not ready for are skipped) and then a normal `done`.
+  async volatile() {
+    const socket = io(url, options());
+    await connected(socket);
+    await transport(socket);
+    const log = recorder(socket);
+    const first = next(socket, "v");
+    socket.emit("go", "one");
+    out("idle", { v: (await first)[0] });
+    const done = next(socket, "done");
+    socket.emit("go", "burst");
+    await done;
+    const values = log.filter(([event]) => event === "v").map(([, value]) => value);
+    out("burst", { values, last: log[log.length - 1][0] });
+    socket.disconnect();
+  },
 };
 
 async function main() {

@@ -34,6 +34,7 @@ pub struct BroadcastOperator {
     ns: Result<Arc<Namespace>, String>,
     target: Target,
     timeout: Option<Duration>,
+    volatile: bool,
 }
 
 impl BroadcastOperator {
@@ -42,6 +43,7 @@ impl BroadcastOperator {
             ns: Ok(ns),
             target,
             timeout: None,
+            volatile: false,
         }
     }
 
@@ -50,6 +52,7 @@ impl BroadcastOperator {
             ns: Err(namespace.to_owned()),
             target: Target::default(),
             timeout: None,
+            volatile: false,
         }
     }
 
@@ -74,6 +77,25 @@ impl BroadcastOperator {
     /// ```
     pub fn except(mut self, room: impl Into<String>) -> Self {
         self.target.except.push(room.into());
+        self
+    }
+
+    /// Makes the emits of this broadcast volatile (socket.io's `volatile`): a recipient that is
+    /// not ready to write it at once — its transport has not sent everything queued before (a
+    /// slow network, a reader that stopped, a polling client between two requests) — skips
+    /// it, instead of queueing it behind the others. For data that is stale as soon as newer
+    /// data exists (positions, progress, presence): a slow client gets fewer updates instead of
+    /// a growing backlog, and never reaches `max_queued_packets` because of them. Only
+    /// [`emit`](Self::emit) and [`send`](Self::send) are volatile; with a message queue, the
+    /// sockets of other processes get the packet as a normal one.
+    ///
+    /// ```
+    /// # fn f(io: socketio::SocketIo) {
+    /// io.of("/game").volatile().emit("position", &(10, 20));
+    /// # }
+    /// ```
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
         self
     }
 
@@ -108,7 +130,7 @@ impl BroadcastOperator {
     /// ```
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let ns = self.namespace()?;
-        let packet = packet::event(&ns.path, event, data, None)?;
+        let packet = packet::event(&ns.path, event, data, None)?.with_volatile(self.volatile);
         ns.adapter.broadcast(&packet, &self.target, &**ns);
         Ok(())
     }
@@ -306,6 +328,18 @@ impl Socket {
     /// ```
     pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
         self.broadcast().except(room)
+    }
+
+    /// This socket alone, for a volatile emit: skipped if the client is not ready for it (see
+    /// [`BroadcastOperator::volatile`]; socket.io's `socket.volatile.emit(..)`).
+    ///
+    /// ```
+    /// async fn tick(socket: socketio::Socket) {
+    ///     socket.volatile().emit("progress", &42);
+    /// }
+    /// ```
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.everyone().to(self.id().to_string()).volatile()
     }
 
     /// A broadcast to every socket of the namespace except this one (Flask-SocketIO's

@@ -389,6 +389,10 @@ impl Socket {
     /// out while the connect handler runs.
     pub(crate) fn send_packet(&self, packet: &EncodedPacket) -> Result<(), EmitError> {
         match self.inner.state.load(Ordering::Acquire) {
+            CONNECTED if packet.is_volatile() && !self.inner.connection.is_drained() => {
+                tracing::trace!(sid = %self.id(), "volatile packet dropped: the client is not ready for it");
+                Ok(())
+            }
             CONNECTED => self.send_frames(packet.frames()),
             DISCONNECTED => Err(EmitError::Disconnected),
             _ => {

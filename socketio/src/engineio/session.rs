@@ -311,6 +311,13 @@ impl<D> EngineSession<D> {
         }
     }
 
+    /// Whether everything queued for the client was taken by its transport: `false` while
+    /// frames wait (a writer behind, or a polling client between two GETs). A volatile packet
+    /// goes only to a session that is drained.
+    pub fn is_drained(&self) -> bool {
+        self.tx.capacity() == self.tx.max_capacity()
+    }
+
     /// Closes the session. The first reason given wins; later calls do nothing.
     pub fn close(&self, reason: CloseReason) {
         if self.reason.set(reason).is_ok() {

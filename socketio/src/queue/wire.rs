@@ -250,7 +250,7 @@ impl Message {
         let mut frames = Vec::with_capacity(self.parts.len());
         frames.push(buf.into_frame());
         frames.extend(attachments.iter().cloned().map(Frame::binary));
-        Ok(EncodedPacket { frames })
+        Ok(EncodedPacket::from_frames(frames))
     }
 
     /// The acknowledgement arguments of an `ack_response`.

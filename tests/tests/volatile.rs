@@ -1,0 +1,118 @@
+//! Volatile emits (socket.io's `volatile`): a recipient that is not ready to write the packet
+//! skips it instead of queueing it, so a slow client gets fewer updates and is never
+//! disconnected because of them.
+
+use std::time::Duration;
+
+use serde_json::json;
+use socketio::{Data, Socket, SocketIo};
+use tests::interop::{Mode, ScriptClient};
+use tests::raw_ws::{self, RawWs};
+use tests::server::Server;
+use tests::wait::{eventually, WAIT};
+
+/// `go` "one": one volatile `v`; `go` "burst": 200 volatile `v` in a row, then a normal `done`.
+fn server() -> SocketIo {
+    SocketIo::builder()
+        .on(
+            "/",
+            "go",
+            |socket: Socket, Data(what): Data<String>| async move {
+                if what == "one" {
+                    socket.volatile().emit("v", &-1);
+                    return;
+                }
+                for n in 0..200 {
+                    socket.volatile().emit("v", &n);
+                }
+                socket.emit("done", &());
+            },
+        )
+        .build()
+        .expect("valid server")
+}
+
+/// The official JS client, on each transport: a volatile emit to an idle client arrives; of a
+/// burst, those that arrive come in order, and the normal emit after them arrives last.
+#[tokio::test]
+async fn the_js_client_receives_volatile_emits() {
+    for mode in [Mode::WebSocket, Mode::Polling, Mode::Upgrade] {
+        let srv = Server::spawn(server());
+        let o = ScriptClient::Js.run(&srv.url(), mode, "volatile").await;
+        assert_eq!(o.get("idle")["v"], json!(-1), "{mode:?}: {o}");
+        let burst = o.get("burst");
+        let values: Vec<i64> = burst["values"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .filter_map(|v| v.as_i64())
+            .filter(|v| *v >= 0)
+            .collect();
+        assert!(
+            !values.is_empty(),
+            "{mode:?}: not one of the burst arrived: {o}"
+        );
+        assert!(values.len() <= 200, "{mode:?}: {o}");
+        assert!(
+            values.windows(2).all(|w| w[0] < w[1]),
+            "{mode:?}: out of order: {o}"
+        );
+        assert_eq!(burst["last"], "done", "{mode:?}: {o}");
+        o.assert_transport("transport");
+        srv.stop().await;
+    }
+}
+
+/// A client that stops reading while 4,000 volatile 16 KiB events are emitted to it (64 MiB,
+/// far more than the kernel's buffers and its queue of 64 packets hold): it stays connected,
+/// and once it reads again it gets some of them, in order, then the normal event sent after.
+/// The same flood of normal events disconnects it (`backpressure.rs`, the slow reader).
+#[tokio::test]
+async fn a_client_that_stops_reading_skips_volatile_emits_and_stays() {
+    const EVENTS: usize = 4_000;
+    let srv = Server::start(SocketIo::builder().max_queued_packets(64));
+    let (mut client, eio_sid) = RawWs::open(srv.addr).await;
+    client.send(&raw_ws::text("40")).await.expect("CONNECT");
+    let socket = loop {
+        if let Some(socket) = srv.io.of("/").sockets().pop() {
+            break socket;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let payload = "z".repeat(16 * 1024);
+    for n in 0..EVENTS {
+        socket.volatile().emit("v", &(n, &payload));
+    }
+    socket.emit("after", &());
+    assert!(srv.alive(&eio_sid), "the volatile flood closed the session");
+    assert!(socket.connected());
+
+    let mut received = Vec::new();
+    loop {
+        let frame = client
+            .next_within(WAIT)
+            .await
+            .expect("the client reads within the timeout")
+            .expect("the connection stays open");
+        let text = frame.text();
+        if text.starts_with(r#"42["after""#) {
+            break;
+        }
+        if let Some(rest) = text.strip_prefix(r#"42["v","#) {
+            let n: usize = rest
+                .split(',')
+                .next()
+                .and_then(|n| n.trim_start_matches('[').parse().ok())
+                .unwrap_or_else(|| panic!("unexpected frame {text:.60}"));
+            received.push(n);
+        }
+    }
+    assert!(!received.is_empty(), "no volatile event arrived");
+    assert!(
+        received.len() < EVENTS,
+        "all {EVENTS} volatile events were queued for a client that did not read"
+    );
+    assert!(received.windows(2).all(|w| w[0] < w[1]), "out of order");
+    eventually(WAIT, "the session is still alive", || srv.alive(&eio_sid)).await;
+    assert_eq!(srv.panics(), 0);
+}
