@@ -83,7 +83,10 @@ impl IntoFuture for AckFuture {
             let result = match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(args)) => Ok(args),
                 Ok(Err(_)) => Err(AckError::Disconnected),
-                Err(_) => Err(AckError::Timeout),
+                Err(_) => {
+                    crate::metrics::ack_timed_out();
+                    Err(AckError::Timeout)
+                }
             };
             drop(cleanup);
             result

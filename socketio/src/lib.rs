@@ -6,6 +6,7 @@
 extern crate self as socketio;
 
 // Layers, bottom first (docs/architecture.md; `scripts/check-layers` checks the imports).
+pub mod metrics;
 mod sync;
 
 pub mod engineio;

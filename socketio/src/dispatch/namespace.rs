@@ -144,7 +144,9 @@ impl Namespace {
 
     fn accept(&self, socket: &Socket) {
         let answer = packet::connect(&self.path, socket.id().as_str());
-        if socket.mark_connected(&answer).is_err() {
+        if socket.mark_connected(&answer).is_ok() {
+            crate::metrics::socket_connected(&self.path);
+        } else {
             // Disconnected while the connect handler ran, or the answer could not be queued:
             // forget the socket and the rooms the handler joined (`remove_socket` does nothing
             // for a socket already marked disconnected).
@@ -197,6 +199,7 @@ impl Namespace {
         forget(socket);
         tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");
         if was_connected {
+            crate::metrics::socket_disconnected(&self.path);
             self.handlers.disconnect(socket, reason);
         }
     }

@@ -131,6 +131,7 @@ impl BroadcastOperator {
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let ns = self.namespace()?;
         let packet = packet::event(&ns.path, event, data, None)?.with_volatile(self.volatile);
+        crate::metrics::event_sent(&ns.path);
         ns.adapter.broadcast(&packet, &self.target, &**ns);
         Ok(())
     }

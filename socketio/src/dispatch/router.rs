@@ -107,6 +107,7 @@ impl EngineHandler for Dispatcher {
         let state = connection.data();
         let pending = state.backlog().pending();
         if reason == CloseReason::PingTimeout && pending >= self.core.config.max_pending_handlers {
+            crate::metrics::refused("max_pending_handlers");
             tracing::warn!(
                 sid = %connection.sid(),
                 pending,
@@ -147,6 +148,7 @@ impl Dispatcher {
         } else {
             "event dropped: over the rate limit"
         };
+        crate::metrics::refused("max_events_per_second");
         if refused.first || disconnect {
             tracing::warn!(
                 limit = "max_events_per_second",
@@ -216,6 +218,7 @@ impl Dispatcher {
                 }
                 if let Some(max) = self.core.config.max_namespaces_per_connection {
                     if state.len() >= max {
+                        crate::metrics::refused("max_namespaces_per_connection");
                         let proxies = &self.core.config.engine.trusted_proxies;
                         tracing::warn!(
                             limit = "max_namespaces_per_connection",

@@ -204,6 +204,7 @@ impl Socket {
     /// ```
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = packet::event(&self.inner.ns.path, event, data, None)?;
+        crate::metrics::event_sent(&self.inner.ns.path);
         self.send_packet(&packet)
     }
 
@@ -249,8 +250,10 @@ impl Socket {
     pub fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> AckFuture {
         let timeout = self.inner.ns.core.config.ack_timeout;
         let (id, rx, slot) = self.register_ack();
-        let sent = packet::event(&self.inner.ns.path, event, data, Some(id))
-            .and_then(|packet| self.send_packet(&packet));
+        let sent = packet::event(&self.inner.ns.path, event, data, Some(id)).and_then(|packet| {
+            crate::metrics::event_sent(&self.inner.ns.path);
+            self.send_packet(&packet)
+        });
         AckFuture::new(rx, slot, timeout, sent.err())
     }
 
@@ -325,6 +328,7 @@ impl Socket {
             let own = self.id();
             let count = rooms.iter().filter(|r| *r != own.as_str()).count();
             if count >= max {
+                crate::metrics::refused("max_rooms_per_socket");
                 tracing::warn!(
                     limit = "max_rooms_per_socket",
                     value = max,
@@ -465,6 +469,7 @@ impl Socket {
     /// Delivers a client's acknowledgement to whoever waits for it; unknown ids are ignored.
     pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
         if let Some(tx) = self.inner.acks.lock().remove(&id) {
+            crate::metrics::ack_received();
             let _ = tx.send(args);
         }
     }

@@ -249,6 +249,10 @@ impl<H: EngineHandler> Engine<H> {
             })
         };
         tracing::debug!(sid = %session.sid(), ?transport, "session opened");
+        crate::metrics::connection_opened(match transport {
+            Transport::Polling => "polling",
+            Transport::WebSocket => "websocket",
+        });
         tokio::spawn(heartbeat(self.inner.clone(), session.clone(), opened));
         self.inner.handler.on_open(&session);
         Ok(session)
@@ -351,6 +355,7 @@ async fn heartbeat<H: EngineHandler>(
         .close_reason()
         .unwrap_or(CloseReason::TransportClose);
     tracing::debug!(sid = %session.sid(), %reason, "session closed");
+    crate::metrics::connection_closed(reason.as_str());
     inner.release(session.handshake());
     // After the client's own close request its next poll still gets an answer (`6`) and removes
     // the session; a client that never polls again is forgotten after a grace.

@@ -89,6 +89,9 @@ pub(crate) async fn get<H: EngineHandler>(
             Err(_) => break,
         }
     }
+    for frame in &frames {
+        crate::metrics::bytes_sent(frame.len());
+    }
     text_response(payload::encode(&frames))
 }
 

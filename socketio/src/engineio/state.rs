@@ -55,6 +55,7 @@ impl<H: EngineHandler> EngineState<H> {
         let mut gate = self.gate.lock();
         if let Some(max) = config.max_connections.filter(|max| gate.total >= *max) {
             drop(gate);
+            crate::metrics::refused("max_connections");
             tracing::warn!(
                 limit = "max_connections",
                 value = max,
@@ -70,6 +71,7 @@ impl<H: EngineHandler> EngineState<H> {
                     gate.per_address.remove(&address);
                 }
                 drop(gate);
+                crate::metrics::refused("max_connections_per_address");
                 tracing::warn!(
                     limit = "max_connections_per_address",
                     value = max,
@@ -147,6 +149,7 @@ impl<H: EngineHandler> EngineState<H> {
             session.close(CloseReason::ParseError);
             return;
         }
+        crate::metrics::bytes_received(text.len());
         self.handler.on_message(session, text);
     }
 
@@ -155,6 +158,7 @@ impl<H: EngineHandler> EngineState<H> {
             session.close(CloseReason::ParseError);
             return;
         }
+        crate::metrics::bytes_received(data.len());
         self.handler.on_binary(session, data);
     }
 }

@@ -289,6 +289,7 @@ async fn write_batch(
 }
 
 fn to_message(frame: Frame) -> Message {
+    crate::metrics::bytes_sent(frame.len());
     match frame {
         Frame::Text(text) => Message::Text(text),
         Frame::Binary(data) => Message::Binary(data),

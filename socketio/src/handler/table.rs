@@ -14,6 +14,7 @@ use crate::dispatch::{NamespaceHandlers, Socket};
 use crate::engineio::Str;
 use crate::error::{ConnectError, Error, ErrorKind};
 use crate::extract::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
+use crate::metrics;
 use crate::reason::DisconnectReason;
 
 /// An event handler with its types erased; one per event per namespace.
@@ -133,11 +134,17 @@ impl NamespaceHandlers for HandlerTable {
     }
 
     fn event(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>) {
-        let handler = self.events.get(event.as_str()).or(self.catch_all.as_ref());
+        // The metrics' event label: the name only when a handler is registered for it, so a
+        // client cannot create series.
+        let (handler, label) = match self.events.get_key_value(event.as_str()) {
+            Some((name, handler)) => (Some(handler), &**name),
+            None => (self.catch_all.as_ref(), "*"),
+        };
         let Some(handler) = handler else {
             tracing::debug!(namespace = %socket.namespace(), event = %event, "no handler for event");
             return;
         };
+        metrics::event_received(socket.namespace(), label);
         let site = Site::event(socket, &event, &args, ack_id);
         let ctx = MessageContext {
             socket: socket.clone(),
@@ -145,7 +152,18 @@ impl NamespaceHandlers for HandlerTable {
             args,
             ack_id,
         };
-        run(handler(ctx), site);
+        let future = handler(ctx);
+        if metrics::TIMED {
+            let (namespace, label) = (socket.namespace().to_owned(), label.to_owned());
+            let started = std::time::Instant::now();
+            let timed = async move {
+                future.await;
+                metrics::handler_finished(&namespace, &label, started.elapsed().as_secs_f64());
+            };
+            run(Box::pin(timed), site);
+        } else {
+            run(future, site);
+        }
     }
 
     fn disconnect(&self, socket: &Socket, reason: DisconnectReason) {

@@ -114,6 +114,7 @@ impl BusState {
     /// Counts `n` publishes that did not reach the broker, and says so (rate-limited).
     fn count_failed(&self, n: u64, why: &str) {
         self.publish_failed.fetch_add(n, Ordering::Relaxed);
+        crate::metrics::publish_failed(n);
         if let Some(held_back) = self.fail_log.allow() {
             tracing::warn!(
                 endpoint = %self.endpoint,
