@@ -111,6 +111,7 @@ mod adapter;
 mod backend;
 mod bus;
 mod emitter;
+mod foreign;
 mod options;
 mod url;
 mod wire;
@@ -122,6 +123,7 @@ mod redis;
 
 pub(crate) use bus::Bus;
 pub use emitter::{Emitter, EmitterBuilder};
+pub use foreign::PublishFormat;
 pub(crate) use options::QueueOptions;
 pub(crate) use url::open;
 pub use url::DEFAULT_CHANNEL;
@@ -152,6 +154,11 @@ pub struct QueueStats {
     pub own_ignored: u64,
     /// Received messages that were malformed or invalid (ignored).
     pub malformed: u64,
+    /// Messages of foreign emitters (python-socketio, Node's redis-emitter) applied.
+    pub foreign: u64,
+    /// Well-formed foreign messages, or parts of them, refused as unsupported (each logged,
+    /// rate-limited; see [foreign emitters](self#foreign-emitters)).
+    pub refused: u64,
     /// Connections (publishing or subscribing) opened again after a failure.
     pub reconnects: u64,
     /// Failed attempts to connect (publishing or subscribing); they are spaced by the back-off.
@@ -185,6 +192,8 @@ pub enum QueueError {
     QueueFull,
     /// The message could not be encoded.
     Emit(EmitError),
+    /// The operation cannot be said in the emitter's [`PublishFormat`].
+    Unsupported(String),
 }
 
 impl fmt::Display for QueueError {
@@ -205,6 +214,7 @@ impl fmt::Display for QueueError {
             QueueError::Unavailable(why) => write!(f, "the message queue is unavailable: {why}"),
             QueueError::QueueFull => f.write_str("the message queue's publish queue is full"),
             QueueError::Emit(e) => write!(f, "{e}"),
+            QueueError::Unsupported(why) => write!(f, "not supported by the publish format: {why}"),
         }
     }
 }
