@@ -188,11 +188,12 @@ impl BusState {
                     self.own_ignored.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
+                self.route(message)?;
                 self.foreign.fetch_add(1, Ordering::Relaxed);
                 if let Some(note) = note {
                     self.refuse(format, note);
                 }
-                return self.route(message);
+                return Ok(());
             }
             Incoming::NotForUs => return Ok(()),
             Incoming::Refused { format, what } => {

@@ -213,14 +213,21 @@ fn event_parts(
         }
         Some(data) => (Some(data), Vec::new()),
     };
-    // python-socketio sends a list of arguments; anything else is one argument.
-    let args: Vec<&RawValue> = match args_json {
+    // python-socketio sends a list of arguments; anything else is one argument. `[null]` is
+    // an emit without data (`data=None` wrapped in a list), which python-socketio servers
+    // deliver without arguments.
+    let mut args: Vec<&RawValue> = match args_json {
         None => Vec::new(),
         Some(json) if json.get().trim_start().starts_with('[') => {
             serde_json::from_str(json.get()).map_err(bad)?
         }
         Some(json) => vec![json],
     };
+    if let [only] = args.as_slice() {
+        if only.get() == "null" {
+            args.clear();
+        }
+    }
     let mut text = String::new();
     protocol::encode_raw_event(&mut text, ns, event, &args, None, attachments.len());
     let mut parts = Vec::with_capacity(1 + attachments.len());
@@ -437,6 +444,9 @@ mod tests {
             r#"{"method": "emit", "event": "q", "data": [1], "room": "S1", "callback": ["S1", "/", 3]}"#,
         );
         assert_eq!(note, Some(CALLBACK_NOTE));
+        let (m, _) =
+            apply(r#"{"method": "emit", "event": "bare", "data": [null], "namespace": "/"}"#);
+        assert_eq!(text(&m, "/"), r#"42["bare"]"#);
         assert!(matches!(
             decode(br#"{"method": "callback", "host_id": "h", "sid": "S1", "id": 1, "args": []}"#),
             Ok(Some(Incoming::NotForUs))
