@@ -135,7 +135,10 @@ impl Backend for AmqpBackend {
             let messages = consumer
                 .map(|delivery| {
                     delivery
-                        .map(|d| Delivery::on_channel(Bytes::from(d.data)))
+                        .map(|d| Delivery {
+                            channel: None, // one exchange, no other channel
+                            payload: Bytes::from(d.data),
+                        })
                         .map_err(BoxError::from)
                 })
                 .boxed();

@@ -50,16 +50,6 @@ pub(crate) struct Delivery {
     pub(crate) payload: Bytes,
 }
 
-impl Delivery {
-    /// A message of the configured channel.
-    pub(crate) fn on_channel(payload: Bytes) -> Self {
-        Delivery {
-            channel: None,
-            payload,
-        }
-    }
-}
-
 /// A live subscription: its messages (ending, or yielding an error, when the connection is
 /// lost), an optional health check, and whatever must stay alive with it.
 pub(crate) struct Subscription {

@@ -177,7 +177,7 @@ impl BusState {
                 message,
                 format: Format::Native,
                 ..
-            } => message,
+            } => *message,
             Incoming::Apply {
                 message,
                 format,
@@ -188,7 +188,7 @@ impl BusState {
                     self.own_ignored.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
-                self.route(message)?;
+                self.route(*message)?;
                 self.foreign.fetch_add(1, Ordering::Relaxed);
                 if let Some(note) = note {
                     self.refuse(format, note);

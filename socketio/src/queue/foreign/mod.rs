@@ -26,6 +26,7 @@ pub(crate) enum Format {
     /// python-socketio's JSON objects.
     Python,
     /// Node's redis-emitter (msgpack broadcasts, JSON requests).
+    #[cfg(feature = "redis")]
     Node,
 }
 
@@ -35,6 +36,7 @@ impl Format {
         match self {
             Format::Native => "socketio-rs",
             Format::Python => "python-socketio",
+            #[cfg(feature = "redis")]
             Format::Node => "node redis-emitter",
         }
     }
@@ -45,7 +47,7 @@ impl Format {
 pub(crate) enum Incoming {
     /// Apply `message`; `note` says what of the original is left out (logged).
     Apply {
-        message: Message,
+        message: Box<Message>,
         format: Format,
         note: Option<&'static str>,
     },
@@ -59,7 +61,7 @@ pub(crate) enum Incoming {
 impl Incoming {
     fn apply(message: Message, format: Format) -> Self {
         Incoming::Apply {
-            message,
+            message: Box::new(message),
             format,
             note: None,
         }
@@ -94,29 +96,19 @@ pub(crate) fn decode(delivery: Delivery, accept: &Accept) -> Result<Incoming, Wi
     }
 }
 
-#[cfg(feature = "redis")]
+/// A message of a Node redis-emitter channel (only a Redis subscription with a key has them).
 fn decode_node(
     channel: &str,
     payload: bytes::Bytes,
     accept: &Accept,
 ) -> Result<Incoming, WireError> {
-    match &accept.node_key {
-        Some(key) => node::decode(key, channel, &payload),
-        None => Err(WireError(format!(
+    match (&accept.node_key, payload) {
+        #[cfg(feature = "redis")]
+        (Some(key), payload) => node::decode(key, channel, &payload),
+        _ => Err(WireError(format!(
             "a message on unexpected channel {channel:?}"
         ))),
     }
-}
-
-#[cfg(not(feature = "redis"))]
-fn decode_node(
-    channel: &str,
-    _payload: bytes::Bytes,
-    _accept: &Accept,
-) -> Result<Incoming, WireError> {
-    Err(WireError(format!(
-        "a message on unexpected channel {channel:?}"
-    )))
 }
 
 /// The format an [`Emitter`](super::Emitter) publishes in.

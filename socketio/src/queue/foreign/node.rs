@@ -114,7 +114,7 @@ fn decode_broadcast(payload: &[u8]) -> Result<Incoming, WireError> {
     parts.push(Bytes::from(text));
     parts.extend(attachments);
     Ok(Incoming::Apply {
-        message: Message { header, parts },
+        message: Box::new(Message { header, parts }),
         format: Format::Node,
         note: None,
     })
@@ -175,10 +175,10 @@ fn decode_request(ns: &str, payload: &[u8]) -> Result<Incoming, WireError> {
             .ok_or_else(|| WireError("a join or leave without rooms".into()))?;
     }
     Ok(Incoming::Apply {
-        message: Message {
+        message: Box::new(Message {
             header,
             parts: Vec::new(),
-        },
+        }),
         format: Format::Node,
         note,
     })
@@ -198,7 +198,7 @@ mod tests {
 
     fn apply(channel: &str, payload: &[u8]) -> (Message, Option<&'static str>) {
         match decode("socket.io", channel, payload).unwrap() {
-            Incoming::Apply { message, note, .. } => (message, note),
+            Incoming::Apply { message, note, .. } => (*message, note),
             other => panic!("{other:?}"),
         }
     }

@@ -171,7 +171,7 @@ fn to_incoming(m: PyMessage<'_>) -> Result<Incoming, WireError> {
         }
     }
     Ok(Incoming::Apply {
-        message: Message { header, parts },
+        message: Box::new(Message { header, parts }),
         format: Format::Python,
         note,
     })
@@ -370,7 +370,7 @@ mod tests {
 
     fn apply(json: &str) -> (Message, Option<&'static str>) {
         match decode(json.as_bytes()).unwrap().unwrap() {
-            Incoming::Apply { message, note, .. } => (message, note),
+            Incoming::Apply { message, note, .. } => (*message, note),
             other => panic!("{other:?}"),
         }
     }
