@@ -18,6 +18,7 @@
 //! * [`eio`]: the Engine.IO tests: the echo engine, polling sessions, the upgrade, U3.
 //! * [`sio`]: the Socket.IO tests: the standard server and its recorder, protocol violations.
 //! * [`mq`]: several servers on one message queue.
+//! * [`foreign`]: python-socketio, Flask-SocketIO and Node's redis-emitter publishing to them.
 //! * [`redis`]: a `redis-server` per test, and a pausable proxy for partitions.
 //! * [`interop`]: the node and python client scripts, their scenarios and servers.
 //! * [`browser`]: headless Chromium running a playwright-core script.
@@ -31,6 +32,7 @@
 pub mod browser;
 pub mod canary;
 pub mod eio;
+pub mod foreign;
 pub mod http;
 pub mod interop;
 pub mod logs;

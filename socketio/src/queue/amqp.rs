@@ -10,7 +10,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
-use super::backend::{redact, Backend, BoxFut, Publisher, Subscription};
+use super::backend::{redact, Backend, BoxFut, Delivery, Publisher, Subscription};
 use super::QueueError;
 use crate::BoxError;
 
@@ -135,7 +135,10 @@ impl Backend for AmqpBackend {
             let messages = consumer
                 .map(|delivery| {
                     delivery
-                        .map(|d| Bytes::from(d.data))
+                        .map(|d| Delivery {
+                            channel: None, // one exchange, no other channel
+                            payload: Bytes::from(d.data),
+                        })
                         .map_err(BoxError::from)
                 })
                 .boxed();

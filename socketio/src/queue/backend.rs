@@ -41,10 +41,19 @@ pub(crate) trait Pinger: Send {
     fn ping(&mut self) -> BoxFut<'_, Result<(), BoxError>>;
 }
 
+/// One received message.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    /// The channel it came on when that is not the configured channel: the channels of
+    /// Node's redis-emitter, matched by a pattern subscription.
+    pub(crate) channel: Option<String>,
+    pub(crate) payload: Bytes,
+}
+
 /// A live subscription: its messages (ending, or yielding an error, when the connection is
 /// lost), an optional health check, and whatever must stay alive with it.
 pub(crate) struct Subscription {
-    pub(crate) messages: BoxStream<'static, Result<Bytes, BoxError>>,
+    pub(crate) messages: BoxStream<'static, Result<Delivery, BoxError>>,
     pub(crate) pinger: Option<Box<dyn Pinger>>,
     pub(crate) _keep: Box<dyn Send>,
 }

@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::backend::{Backend, Backoff, Subscription, CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
+use super::backend::{Backend, Backoff, Delivery, Subscription, CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
+use super::foreign::{self, Accept, Format, Incoming};
 use super::wire::{self, Header, Message, Op, WireError};
 use super::{QueueError, QueueStats};
 use crate::ack::{AckFuture, DEFAULT_ACK_TIMEOUT};
@@ -83,6 +84,8 @@ pub(crate) struct BusState {
     received: AtomicU64,
     own_ignored: AtomicU64,
     malformed: AtomicU64,
+    foreign: AtomicU64,
+    refused: AtomicU64,
     reconnects: AtomicU64,
     connect_failures: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -92,6 +95,9 @@ pub(crate) struct BusState {
     next_req: AtomicU64,
     fail_log: LogLimiter,
     malformed_log: LogLimiter,
+    refused_log: LogLimiter,
+    /// What the subscription accepts besides this crate's format.
+    accept: Accept,
 }
 
 impl BusState {
@@ -130,12 +136,26 @@ impl BusState {
         self.acks.lock()
     }
 
+    /// Counts a foreign message (or a part of one) that is not applied, and says so
+    /// (rate-limited).
+    fn refuse(&self, format: Format, what: &str) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        if let Some(held_back) = self.refused_log.allow() {
+            tracing::warn!(
+                endpoint = %self.endpoint,
+                format = format.name(),
+                earlier_not_logged = held_back,
+                "message queue: refused from a foreign emitter: {what} (see docs/multi-process.md, \"Foreign emitters\")"
+            );
+        }
+    }
+
     /// Handles one received message; whatever it contains, this returns (a panic in the code
     /// that applies it is caught and counted, so the listener never dies).
-    fn dispatch(&self, bytes: Bytes) {
+    fn dispatch(&self, delivery: Delivery) {
         self.received.fetch_add(1, Ordering::Relaxed);
-        let size = bytes.len();
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.apply(bytes)));
+        let size = delivery.payload.len();
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.apply(delivery)));
         let problem = match outcome {
             Ok(Ok(())) => return,
             Ok(Err(e)) => e.0,
@@ -152,8 +172,36 @@ impl BusState {
         }
     }
 
-    fn apply(&self, bytes: Bytes) -> Result<(), WireError> {
-        let message = wire::decode(bytes)?;
+    fn apply(&self, delivery: Delivery) -> Result<(), WireError> {
+        let message = match foreign::decode(delivery, &self.accept)? {
+            Incoming::Apply {
+                message,
+                format: Format::Native,
+                ..
+            } => *message,
+            Incoming::Apply {
+                message,
+                format,
+                note,
+            } => {
+                if message.header.uid == self.uid {
+                    // Published by this server in python-socketio's format.
+                    self.own_ignored.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                self.route(*message)?;
+                self.foreign.fetch_add(1, Ordering::Relaxed);
+                if let Some(note) = note {
+                    self.refuse(format, note);
+                }
+                return Ok(());
+            }
+            Incoming::NotForUs => return Ok(()),
+            Incoming::Refused { format, what } => {
+                self.refuse(format, &format!("{what} is not supported"));
+                return Ok(());
+            }
+        };
         if message.header.uid == self.uid {
             self.own_ignored.fetch_add(1, Ordering::Relaxed);
             return Ok(());
@@ -173,6 +221,11 @@ impl BusState {
             }
             return Ok(());
         }
+        self.route(message)
+    }
+
+    /// Hands `message` to its namespace's adapter.
+    fn route(&self, message: Message) -> Result<(), WireError> {
         let route = self
             .routes
             .read()
@@ -216,6 +269,7 @@ impl Bus {
     pub(crate) fn start(
         backend: Arc<dyn Backend>,
         subscribe: bool,
+        accept: Accept,
     ) -> Result<Arc<Bus>, QueueError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| QueueError::NoRuntime)?;
         let uid = format!("{:016x}", rand::random::<u64>());
@@ -230,6 +284,8 @@ impl Bus {
             received: AtomicU64::new(0),
             own_ignored: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             connect_failures: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -239,6 +295,8 @@ impl Bus {
             next_req: AtomicU64::new(0),
             fail_log: LogLimiter::default(),
             malformed_log: LogLimiter::default(),
+            refused_log: LogLimiter::default(),
+            accept,
         });
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let stop = CancellationToken::new();
@@ -369,6 +427,8 @@ impl Bus {
             received: s.received.load(Ordering::Relaxed),
             own_ignored: s.own_ignored.load(Ordering::Relaxed),
             malformed: s.malformed.load(Ordering::Relaxed),
+            foreign: s.foreign.load(Ordering::Relaxed),
+            refused: s.refused.load(Ordering::Relaxed),
             reconnects: s.reconnects.load(Ordering::Relaxed),
             connect_failures: s.connect_failures.load(Ordering::Relaxed),
             pending_acks: s.lock_acks().len(),

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::backend::CONNECT_TIMEOUT;
 use super::bus::Bus;
+use super::foreign::{python, Accept, PublishFormat};
 use super::wire::{self, Header, Op};
 use super::{QueueError, QueueStats, DEFAULT_CHANNEL};
 use crate::adapter::Target;
@@ -35,16 +36,18 @@ use crate::packet;
 #[derive(Clone)]
 pub struct Emitter {
     bus: Arc<Bus>,
+    format: PublishFormat,
     ns: String,
     target: Target,
 }
 
-/// Options of an [`Emitter`]: the channel, then [`connect`](Self::connect).
+/// Options of an [`Emitter`]: the channel and the format, then [`connect`](Self::connect).
 #[derive(Debug, Clone)]
 #[must_use = "call `connect()` to get the emitter"]
 pub struct EmitterBuilder {
     url: String,
     channel: String,
+    format: PublishFormat,
 }
 
 impl EmitterBuilder {
@@ -64,6 +67,31 @@ impl EmitterBuilder {
         self
     }
 
+    /// The format to publish in (default [`PublishFormat::Native`]). With
+    /// [`PublishFormat::PythonSocketio`], python-socketio and Flask-SocketIO servers on the same
+    /// channel deliver the emits too (Flask-SocketIO's channel is `flask-socketio`, this
+    /// builder's default; python-socketio's managers default to `socketio`), and socketio-rs
+    /// servers still do. That format names sockets, not rooms, for
+    /// [`disconnect`](Emitter::disconnect), [`join`](Emitter::join) and
+    /// [`leave`](Emitter::leave) (select socket ids with [`to`](Emitter::to)), and
+    /// python-socketio servers read [`except`](Emitter::except) as socket ids only.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::queue::QueueError> {
+    /// use socketio::queue::PublishFormat;
+    ///
+    /// let emitter = socketio::Emitter::builder("redis://127.0.0.1:6379/")
+    ///     .format(PublishFormat::PythonSocketio)
+    ///     .connect()
+    ///     .await?;
+    /// emitter.to("news").emit("headline", "to Python and Rust servers").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn format(mut self, format: PublishFormat) -> Self {
+        self.format = format;
+        self
+    }
+
     /// Connects, waiting at most about 5 s for the broker, and fails if it does not answer:
     /// a wrong host or password is reported here. After that the emitter reconnects by itself.
     ///
@@ -77,8 +105,8 @@ impl EmitterBuilder {
     /// # }
     /// ```
     pub async fn connect(self) -> Result<Emitter, QueueError> {
-        let backend = super::open(&self.url, &self.channel)?;
-        let bus = Bus::start(backend, false)?;
+        let backend = super::open(&self.url, &self.channel, None)?;
+        let bus = Bus::start(backend, false, Accept::default())?;
         if !bus.wait_connected(CONNECT_TIMEOUT).await {
             let why = bus
                 .stats()
@@ -88,6 +116,7 @@ impl EmitterBuilder {
         }
         Ok(Emitter {
             bus,
+            format: self.format,
             ns: "/".to_owned(),
             target: Target::default(),
         })
@@ -122,6 +151,7 @@ impl Emitter {
         EmitterBuilder {
             url: url.into(),
             channel: DEFAULT_CHANNEL.to_owned(),
+            format: PublishFormat::Native,
         }
     }
 
@@ -135,6 +165,7 @@ impl Emitter {
     pub fn of(&self, namespace: impl Into<String>) -> Emitter {
         Emitter {
             bus: self.bus.clone(),
+            format: self.format,
             ns: namespace.into(),
             target: Target::default(),
         }
@@ -170,12 +201,38 @@ impl Emitter {
         Header::new(self.bus.uid(), op).target(&self.ns, &self.target)
     }
 
-    fn send_payload(
+    /// Publishes the messages in order, each once the broker took the one before.
+    fn send_payloads(
         &self,
-        payload: Result<Bytes, QueueError>,
+        payloads: Result<Vec<Bytes>, QueueError>,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         let bus = self.bus.clone();
-        async move { bus.publish_confirmed(payload?).await }
+        async move {
+            for payload in payloads? {
+                bus.publish_confirmed(payload).await?;
+            }
+            Ok(())
+        }
+    }
+
+    /// In python-socketio's format, one message per selected socket id of an operation on
+    /// sockets (`disconnect`, `enter_room`, `leave_room`).
+    fn python_socket_ops(
+        &self,
+        method: &'static str,
+        room: Option<&str>,
+    ) -> Result<Vec<Bytes>, QueueError> {
+        if self.target.rooms.is_empty() || !self.target.except.is_empty() {
+            return Err(QueueError::Unsupported(format!(
+                "python-socketio's `{method}` names one socket: select socket ids with `to(sid)`, without `except`"
+            )));
+        }
+        Ok(self
+            .target
+            .rooms
+            .iter()
+            .map(|sid| python::encode_socket_op(self.bus.uid(), method, &self.ns, sid, room))
+            .collect())
     }
 
     /// Sends `event` with `data` to the selected sockets of every server (arguments as in
@@ -192,9 +249,17 @@ impl Emitter {
         data: &T,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         let payload = packet::event(&self.ns, event, data, None)
-            .map(|packet| wire::encode_packet(self.header(Op::Broadcast), &packet))
-            .map_err(QueueError::from);
-        self.send_payload(payload)
+            .map_err(QueueError::from)
+            .and_then(|packet| match self.format {
+                PublishFormat::Native => {
+                    Ok(wire::encode_packet(self.header(Op::Broadcast), &packet))
+                }
+                PublishFormat::PythonSocketio => {
+                    python::encode_emit(self.bus.uid(), &self.ns, &self.target, &packet)
+                        .map_err(|e| QueueError::Unsupported(e.0))
+                }
+            });
+        self.send_payloads(payload.map(|payload| vec![payload]))
     }
 
     /// Sends a `message` event (Flask-SocketIO's `send`).
@@ -223,10 +288,17 @@ impl Emitter {
         &self,
         room: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        if self.format == PublishFormat::PythonSocketio {
+            return self.send_payloads(Ok(vec![python::encode_close_room(
+                self.bus.uid(),
+                &self.ns,
+                room,
+            )]));
+        }
         let mut header = Header::new(self.bus.uid(), Op::CloseRoom);
         header.ns = self.ns.clone();
         header.names = vec![room.to_owned()];
-        self.send_payload(Ok(wire::encode(header, &[])))
+        self.send_payloads(Ok(vec![wire::encode(header, &[])]))
     }
 
     /// Disconnects the selected sockets (`emitter.to(sid).disconnect()` for one).
@@ -238,7 +310,10 @@ impl Emitter {
     /// # Ok(()) }
     /// ```
     pub fn disconnect(&self) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
-        self.send_payload(Ok(wire::encode(self.header(Op::Disconnect), &[])))
+        if self.format == PublishFormat::PythonSocketio {
+            return self.send_payloads(self.python_socket_ops("disconnect", None));
+        }
+        self.send_payloads(Ok(vec![wire::encode(self.header(Op::Disconnect), &[])]))
     }
 
     /// Makes the selected sockets join `room`.
@@ -252,9 +327,12 @@ impl Emitter {
         &self,
         room: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        if self.format == PublishFormat::PythonSocketio {
+            return self.send_payloads(self.python_socket_ops("enter_room", Some(room)));
+        }
         let mut header = self.header(Op::Join);
         header.names = vec![room.to_owned()];
-        self.send_payload(Ok(wire::encode(header, &[])))
+        self.send_payloads(Ok(vec![wire::encode(header, &[])]))
     }
 
     /// Makes the selected sockets leave `room`.
@@ -268,9 +346,12 @@ impl Emitter {
         &self,
         room: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
+        if self.format == PublishFormat::PythonSocketio {
+            return self.send_payloads(self.python_socket_ops("leave_room", Some(room)));
+        }
         let mut header = self.header(Op::Leave);
         header.names = vec![room.to_owned()];
-        self.send_payload(Ok(wire::encode(header, &[])))
+        self.send_payloads(Ok(vec![wire::encode(header, &[])]))
     }
 
     /// The connection's health and counters.
@@ -290,6 +371,7 @@ impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
             .field("bus", &self.bus)
+            .field("format", &self.format)
             .field("namespace", &self.ns)
             .field("target", &self.target)
             .finish()

@@ -66,6 +66,53 @@
 //! [`EmitError::AckNeedsOneSocket`], on one process or
 //! many (nobody knows how many sockets of other processes would answer).
 //!
+//! # Foreign emitters
+//!
+//! Processes of other Socket.IO implementations can emit to the sockets of socketio-rs
+//! servers, unchanged (their default serialisation, channel and key), and an [`Emitter`] can
+//! emit to python-socketio servers. Measured with python-socketio 5.18.1, Flask-SocketIO
+//! 5.7.0, Kombu 5.7.0 and `@socket.io/redis-emitter` 5.1.0 (`tests/tests/foreign_emitters.rs`).
+//!
+//! | publisher | broker, channel | how a server accepts it | operations applied |
+//! |---|---|---|---|
+//! | Flask-SocketIO `SocketIO(message_queue=url)` without an app | Redis channel or AMQP exchange `flask-socketio` | always, on [`Builder::channel`](crate::Builder::channel) (default `flask-socketio`) | `emit` (to the namespace, a room, a list of rooms, a socket id; `skip_sid`; binary), `close_room`, `server.enter_room` / `leave_room` / `disconnect` of a socket id |
+//! | python-socketio `RedisManager(url, write_only=True)` | Redis channel `socketio` | always, with `.channel("socketio")` (or `channel="flask-socketio"` on the Python side) | the same (a bare write-only manager cannot disconnect: python-socketio needs a server for that) |
+//! | python-socketio `KombuManager(url, write_only=True)` | AMQP fanout exchange `socketio` | always, with `.channel("socketio")` | the same |
+//! | Node `@socket.io/redis-emitter` (and broadcasts of Node servers using `@socket.io/redis-adapter`) | Redis channels `<key>#<nsp>#...` and `<key>-request#<nsp>#` | with [`Builder::node_redis_emitter(key)`](crate::Builder::node_redis_emitter) (`"socket.io"` by default there) | `emit` (namespace, `to` rooms and socket ids, `except`, binary `Buffer`s), `socketsJoin`, `socketsLeave`, `disconnectSockets` |
+//! | socketio-rs [`Emitter`] with [`PublishFormat::PythonSocketio`] | its channel (default `flask-socketio`) | python-socketio / Flask-SocketIO servers with a message queue, and socketio-rs servers | `emit`, `close_room`; `join` / `leave` / `disconnect` of socket ids |
+//!
+//! How a message is recognised: on the configured channel, a message that is not in this
+//! crate's format (below) is read as python-socketio's: one JSON object with a `method`
+//! (`json.dumps` of a dict: python-socketio 5 publishes JSON, not pickle; Kombu's serializer
+//! wraps that text in a JSON string once more, which is unwrapped). Nothing is ever
+//! unpickled. Messages on the Node channels are read as the redis-emitter's: msgpack
+//! `[uid, {type: 2, data: [event, ...args], nsp}, {rooms, except, flags}]` for emits, JSON
+//! `{type, opts: {rooms, except}, rooms, close}` for requests.
+//!
+//! What is refused, counted in [`QueueStats::refused`] and logged (at most one line per 5 s)
+//! as `message queue: refused from a foreign emitter: <what> is not supported (see
+//! docs/multi-process.md, "Foreign emitters")`:
+//! - a python-socketio `emit` with a `callback`: the event is delivered **without** an
+//!   acknowledgement id (the Python side never gets its callback);
+//! - python-socketio's `callback` messages are answers for the Python server that asked: ignored
+//!   silently; any other `method` is refused;
+//! - Node's `serverSideEmit`, and the requests of Node servers (fetching sockets, rooms,
+//!   broadcasts with acknowledgements, requests encoded in msgpack);
+//! - `disconnectSockets(true)` is applied as a disconnect from the namespace (the line says so):
+//!   other namespaces of the connection stay.
+//!
+//! Foreign messages are untrusted input, like every message on the bus: a message that does not
+//! decode, names an invalid namespace or a reserved event (`connect`, ...), has bad base64 or
+//! placeholders that do not match its attachments, nests deeper than a Socket.IO payload may,
+//! or carries a msgpack value JSON cannot say (a `Date`, an extension type, a non-string map
+//! key) is counted in [`QueueStats::malformed`], logged (rate-limited) and dropped; the server
+//! keeps listening. [`QueueStats::foreign`] counts the foreign messages applied.
+//!
+//! In python-socketio's format, [`Emitter::except`] becomes `skip_sid`, which python-socketio
+//! servers compare with socket ids only (socketio-rs servers read it as rooms, a socket id
+//! being a room); `join`, `leave` and `disconnect` must select socket ids with
+//! [`Emitter::to`] (anything else fails with [`QueueError::Unsupported`]).
+//!
 //! # Wire format, version 1
 //!
 //! Every message is one Redis PUBLISH payload or one AMQP message body, binary-safe, encoded
@@ -111,6 +158,7 @@ mod adapter;
 mod backend;
 mod bus;
 mod emitter;
+mod foreign;
 mod options;
 mod url;
 mod wire;
@@ -122,6 +170,7 @@ mod redis;
 
 pub(crate) use bus::Bus;
 pub use emitter::{Emitter, EmitterBuilder};
+pub use foreign::PublishFormat;
 pub(crate) use options::QueueOptions;
 pub(crate) use url::open;
 pub use url::DEFAULT_CHANNEL;
@@ -152,6 +201,11 @@ pub struct QueueStats {
     pub own_ignored: u64,
     /// Received messages that were malformed or invalid (ignored).
     pub malformed: u64,
+    /// Messages of foreign emitters (python-socketio, Node's redis-emitter) applied.
+    pub foreign: u64,
+    /// Well-formed foreign messages, or parts of them, refused as unsupported (each logged,
+    /// rate-limited; see [foreign emitters](self#foreign-emitters)).
+    pub refused: u64,
     /// Connections (publishing or subscribing) opened again after a failure.
     pub reconnects: u64,
     /// Failed attempts to connect (publishing or subscribing); they are spaced by the back-off.
@@ -185,6 +239,8 @@ pub enum QueueError {
     QueueFull,
     /// The message could not be encoded.
     Emit(EmitError),
+    /// The operation cannot be said in the emitter's [`PublishFormat`].
+    Unsupported(String),
 }
 
 impl fmt::Display for QueueError {
@@ -205,6 +261,7 @@ impl fmt::Display for QueueError {
             QueueError::Unavailable(why) => write!(f, "the message queue is unavailable: {why}"),
             QueueError::QueueFull => f.write_str("the message queue's publish queue is full"),
             QueueError::Emit(e) => write!(f, "{e}"),
+            QueueError::Unsupported(why) => write!(f, "not supported by the publish format: {why}"),
         }
     }
 }

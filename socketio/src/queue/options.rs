@@ -4,15 +4,19 @@ use std::sync::Arc;
 
 use super::adapter::QueueAdapter;
 use super::bus::Bus;
+use super::foreign::Accept;
 use super::url::{open, DEFAULT_CHANNEL};
 use crate::adapter::{Adapter, AdapterFactory};
 
-/// What [`Builder::message_queue`](crate::Builder::message_queue) and
-/// [`Builder::channel`](crate::Builder::channel) set.
+/// What [`Builder::message_queue`](crate::Builder::message_queue),
+/// [`Builder::channel`](crate::Builder::channel) and
+/// [`Builder::node_redis_emitter`](crate::Builder::node_redis_emitter) set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QueueOptions {
     pub(crate) url: Option<String>,
     pub(crate) channel: Option<String>,
+    /// The key prefix of Node's redis-emitter whose channels are listened to as well.
+    pub(crate) node_key: Option<String>,
 }
 
 impl QueueOptions {
@@ -25,16 +29,28 @@ impl QueueOptions {
         base: AdapterFactory,
     ) -> Result<(AdapterFactory, Option<Arc<Bus>>), String> {
         let Some(url) = &self.url else {
-            return match &self.channel {
-                Some(_) => Err("`channel` is set but not `message_queue`".into()),
-                None => Ok((base, None)),
+            return match (&self.channel, &self.node_key) {
+                (Some(_), _) => Err("`channel` is set but not `message_queue`".into()),
+                (_, Some(_)) => Err("`node_redis_emitter` is set but not `message_queue`".into()),
+                (None, None) => Ok((base, None)),
             };
         };
         let channel = self.channel.as_deref().unwrap_or(DEFAULT_CHANNEL);
-        let bus = open(url, channel)
-            .and_then(|backend| Bus::start(backend, true))
+        if self.node_key.as_deref() == Some("") {
+            return Err("the key of `node_redis_emitter` is empty".into());
+        }
+        let accept = Accept {
+            node_key: self.node_key.clone(),
+        };
+        let bus = open(url, channel, self.node_key.as_deref())
+            .and_then(|backend| Bus::start(backend, true, accept))
             .map_err(|e| e.to_string())?;
-        tracing::info!(uid = bus.uid(), channel, "message queue configured");
+        tracing::info!(
+            uid = bus.uid(),
+            channel,
+            node_key = self.node_key.as_deref(),
+            "message queue configured"
+        );
         let factory_bus = bus.clone();
         let factory: AdapterFactory = Arc::new(move |path: &str| {
             QueueAdapter::new(path, base(path), factory_bus.clone()) as Arc<dyn Adapter>

@@ -1,24 +1,32 @@
 //! The Redis backend: PUBLISH on a multiplexed connection (one pipeline per batch), SUBSCRIBE
-//! on a dedicated connection checked with PING.
+//! on a dedicated connection checked with PING (plus PSUBSCRIBE to the channels of Node's
+//! redis-emitter when they are accepted).
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink};
 use redis::AsyncConnectionConfig;
 
-use super::backend::{redact, Backend, BoxFut, Pinger, Publisher, Subscription};
+use super::backend::{redact, Backend, BoxFut, Delivery, Pinger, Publisher, Subscription};
 use super::backend::{CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
+use super::foreign::node;
 use super::QueueError;
 use crate::BoxError;
 
 pub(crate) struct RedisBackend {
     client: redis::Client,
     channel: String,
+    /// The key prefix of Node's redis-emitter whose channels are also subscribed to.
+    node_key: Option<String>,
     endpoint: String,
 }
 
 impl RedisBackend {
-    pub(crate) fn open(url: &str, channel: &str) -> Result<Self, QueueError> {
+    pub(crate) fn open(
+        url: &str,
+        channel: &str,
+        node_key: Option<&str>,
+    ) -> Result<Self, QueueError> {
         // Valkey speaks the same protocol; its schemes are accepted as aliases.
         let url = if let Some(rest) = url.strip_prefix("valkeys://") {
             format!("rediss://{rest}")
@@ -33,6 +41,7 @@ impl RedisBackend {
         Ok(RedisBackend {
             client,
             channel: channel.to_owned(),
+            node_key: node_key.map(str::to_owned),
             endpoint,
         })
     }
@@ -67,9 +76,21 @@ impl Backend for RedisBackend {
         Box::pin(async move {
             let mut pubsub = self.client.get_async_pubsub().await?;
             pubsub.subscribe(&self.channel).await?;
+            if let Some(key) = &self.node_key {
+                for pattern in node::patterns(key) {
+                    pubsub.psubscribe(pattern).await?;
+                }
+            }
             let (sink, stream) = pubsub.split();
             let messages = stream
-                .map(|message| Ok(Bytes::copy_from_slice(message.get_payload_bytes())))
+                .map(|message| {
+                    Ok(Delivery {
+                        channel: message
+                            .from_pattern()
+                            .then(|| message.get_channel_name().to_owned()),
+                        payload: Bytes::copy_from_slice(message.get_payload_bytes()),
+                    })
+                })
                 .boxed();
             Ok(Subscription {
                 messages,

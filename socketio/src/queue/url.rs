@@ -9,8 +9,13 @@ use super::QueueError;
 pub const DEFAULT_CHANNEL: &str = "flask-socketio";
 
 /// The backend for `url`, chosen by its scheme; `channel` is the Redis channel or the AMQP
-/// exchange. Nothing is connected yet.
-pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueError> {
+/// exchange; `node_key`, the key prefix of Node's redis-emitter whose channels a Redis
+/// subscription also listens to. Nothing is connected yet.
+pub(crate) fn open(
+    url: &str,
+    channel: &str,
+    node_key: Option<&str>,
+) -> Result<Arc<dyn Backend>, QueueError> {
     let url = &with_default_host(url);
     let Some((scheme, _)) = url.split_once("://") else {
         return Err(QueueError::InvalidUrl(format!(
@@ -25,7 +30,7 @@ pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueEr
         "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys" => {
             #[cfg(feature = "redis")]
             {
-                super::redis::RedisBackend::open(url, channel)
+                super::redis::RedisBackend::open(url, channel, node_key)
                     .map(|b| Arc::new(b) as Arc<dyn Backend>)
             }
             #[cfg(not(feature = "redis"))]
@@ -36,6 +41,9 @@ pub(crate) fn open(url: &str, channel: &str) -> Result<Arc<dyn Backend>, QueueEr
                 })
             }
         }
+        "amqp" | "amqps" if node_key.is_some() => Err(QueueError::InvalidUrl(
+            "Node's redis-emitter publishes on Redis only: `node_redis_emitter` needs a redis:// message queue".into(),
+        )),
         "amqp" | "amqps" => {
             #[cfg(feature = "amqp")]
             {
@@ -105,15 +113,15 @@ mod tests {
     #[test]
     fn schemes_choose_the_backend() {
         assert!(matches!(
-            open("kafka://x", "c").err(),
+            open("kafka://x", "c", None).err(),
             Some(QueueError::UnsupportedScheme(_))
         ));
         assert!(matches!(
-            open("127.0.0.1:6379", "c").err(),
+            open("127.0.0.1:6379", "c", None).err(),
             Some(QueueError::InvalidUrl(_))
         ));
         assert!(matches!(
-            open("redis://127.0.0.1/", "").err(),
+            open("redis://127.0.0.1/", "", None).err(),
             Some(QueueError::InvalidUrl(_))
         ));
     }

@@ -928,7 +928,8 @@ fn builder_origin<H>() -> String {
     format!("{} (a builder call)", std::any::type_name::<H>())
 }
 
-/// Message-queue options (Flask-SocketIO's `message_queue` and `channel`).
+/// Message-queue options (Flask-SocketIO's `message_queue` and `channel`, and the channels of
+/// Node's redis-emitter).
 impl Builder {
     /// Runs this server as one of several processes connected by a message queue:
     /// `redis://[:password@]host[:port][/db]`, `rediss://` (TLS), `redis+unix:///path`,
@@ -970,6 +971,26 @@ impl Builder {
     /// ```
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.queue.channel = Some(channel.into());
+        self
+    }
+
+    /// Also applies what Node processes publish with `@socket.io/redis-emitter` under `key`
+    /// (its `key` option, `"socket.io"` by default): emits to the namespace, to rooms and to
+    /// socket ids, `socketsJoin`, `socketsLeave` and `disconnectSockets`. The server then also
+    /// subscribes to the Redis channels `<key>#*` and `<key>-request#*`. Redis only (the
+    /// emitter has no AMQP version). What is covered and refused: [foreign
+    /// emitters](crate::queue#foreign-emitters).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::BuildError> {
+    /// let io = socketio::SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .node_redis_emitter("socket.io")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn node_redis_emitter(mut self, key: impl Into<String>) -> Self {
+        self.queue.node_key = Some(key.into());
         self
     }
 }
