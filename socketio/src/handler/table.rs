@@ -145,7 +145,12 @@ impl NamespaceHandlers for HandlerTable {
             return;
         };
         metrics::event_received(socket.namespace(), label);
-        let site = Site::event(socket, &event, &args, ack_id);
+        // The arguments are kept for a panic's error handler only when there is one: the
+        // built-in handler (it logs) does not read them, and the copy is an allocation per event.
+        let site = match self.error {
+            Some(_) => Site::event(socket, &event, &args, ack_id),
+            None => Site::event(socket, &event, &Args::default(), ack_id),
+        };
         let ctx = MessageContext {
             socket: socket.clone(),
             event,
