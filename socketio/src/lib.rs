@@ -30,6 +30,10 @@ mod registry;
 mod server;
 pub mod testing;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use ack::AckFuture;
 pub use args::Args;
 pub use dispatch::{BroadcastOperator, RateLimitPolicy, Socket};

@@ -32,3 +32,9 @@ pub use serve::serve;
 pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;
+
+// The crate-private codecs, for the fuzz oracles (`crate::fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) use packet::{decode_text, Inbound};
+#[cfg(feature = "fuzzing")]
+pub(crate) use payload::{decode as decode_payload, encode as encode_payload};

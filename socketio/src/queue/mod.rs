@@ -175,6 +175,13 @@ pub(crate) use options::QueueOptions;
 pub(crate) use url::open;
 pub use url::DEFAULT_CHANNEL;
 
+// The wire format, for the fuzz oracles (`crate::fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) use wire::{
+    decode as decode_wire, encode as encode_wire, encode_args as encode_wire_args,
+    encode_packet as encode_wire_packet, Header as WireHeader, Op as WireOp,
+};
+
 use std::fmt;
 
 use crate::error::EmitError;
