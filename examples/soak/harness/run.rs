@@ -203,7 +203,7 @@ async fn idle<T: Target>(
     }
 }
 
-/// The per-field median of `samples` (panics: the latest).
+/// The per-field median of `samples` (panics: the highest count).
 fn median(samples: &[Sample]) -> Sample {
     fn mid<T: Ord + Copy>(mut v: Vec<T>) -> T {
         v.sort_unstable();
