@@ -103,6 +103,16 @@ function bytes(value) {
   return Array.from(Buffer.from(value));
 }
 
+/** Whether `value` arrived as a binary type (not as an array of numbers). */
+function isBinary(value) {
+  return Buffer.isBuffer(value) || value instanceof ArrayBuffer;
+}
+
+/** Whether every buffer of an upload, the nested `parts` included, arrived as a binary type. */
+function allBinary(upload) {
+  return isBinary(upload.file) && upload.meta.parts.every(isBinary);
+}
+
 const scenarios = {
   // 1. The auth payload reaches the connect handler; it answers with a `welcome` event.
   async auth() {
@@ -172,14 +182,14 @@ const scenarios = {
       file: bytes(ack.file),
       name: ack.meta.name,
       parts: ack.meta.parts.map(bytes),
-      binary: Buffer.isBuffer(ack.file) || ack.file instanceof ArrayBuffer,
+      binary: allBinary(ack),
     });
     const [data] = await download;
     out("download", {
       file: bytes(data.file),
       name: data.meta.name,
       parts: data.meta.parts.map(bytes),
-      binary: Buffer.isBuffer(data.file) || data.file instanceof ArrayBuffer,
+      binary: allBinary(data),
     });
     await transport(socket);
     socket.disconnect();

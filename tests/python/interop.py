@@ -205,11 +205,14 @@ def scenario_acks(url, mode):
 
 
 def describe_upload(data):
+    """The upload as plain lists; `binary` says whether every buffer, the nested `parts`
+    included, arrived as bytes (not as a list of numbers)."""
+    buffers = [data["file"], *data["meta"]["parts"]]
     return {
         "file": as_list(data["file"]),
         "name": data["meta"]["name"],
         "parts": [as_list(p) for p in data["meta"]["parts"]],
-        "binary": isinstance(data["file"], (bytes, bytearray)),
+        "binary": all(isinstance(b, (bytes, bytearray)) for b in buffers),
     }
 
 

@@ -149,7 +149,29 @@ impl RawWs {
 
     /// Sends `request` verbatim (it may carry trailing bytes) and reads the response.
     pub async fn connect_with(addr: SocketAddr, request: &[u8]) -> Result<RawWs, Response> {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        Self::handshake_on(stream, request).await
+    }
+
+    /// A direct WebSocket session over a socket whose kernel receive buffer is fixed at
+    /// `bytes` (no autotuning): what a client that stops reading can hold is then known.
+    /// Returns the client, the sid, and the receive buffer the kernel reports (Linux doubles
+    /// the request for its bookkeeping).
+    pub async fn open_with_receive_buffer(addr: SocketAddr, bytes: u32) -> (RawWs, String, u32) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        let reported = socket.recv_buffer_size().expect("SO_RCVBUF");
+        let stream = socket.connect(addr).await.expect("connect");
+        let mut ws = Self::handshake_on(stream, &upgrade_request(addr, W, &[]))
+            .await
+            .unwrap_or_else(|r| panic!("handshake refused: {r:?}"));
+        let open = ws.next().await.expect("open packet");
+        let sid = sid_of(&open.text());
+        (ws, sid, reported)
+    }
+
+    /// Sends `request` on `stream` and reads the response.
+    async fn handshake_on(mut stream: TcpStream, request: &[u8]) -> Result<RawWs, Response> {
         stream.set_nodelay(true).unwrap();
         stream.write_all(request).await.expect("write handshake");
         let mut buf = Vec::new();

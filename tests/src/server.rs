@@ -291,33 +291,55 @@ impl<A: Served> Server<A> {
     }
 
     /// CPU time (user + system) used so far by this server's threads, from
-    /// `/proc/self/task/*/stat`.
+    /// `/proc/self/task/*/stat`. Fails the test when it cannot be measured (no `/proc`, no
+    /// thread of this server found, a line it cannot read): a CPU bound checked against zero
+    /// would pass unmeasured.
     pub fn cpu_time(&self) -> Duration {
         let name = format!("({})", panics::thread_name(self.id()));
         let tick = 100u64; // USER_HZ on Linux
         let mut ticks = 0u64;
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return Duration::ZERO;
-        };
+        let mut threads = 0usize;
+        let tasks = std::fs::read_dir("/proc/self/task")
+            .unwrap_or_else(|e| panic!("cannot measure CPU time: /proc/self/task: {e}"));
         for task in tasks.flatten() {
+            // A thread may end between the listing and the read: it is not this server's (its
+            // workers live as long as the server).
             let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
                 continue;
             };
             // `pid (comm) state ...`: comm may hold spaces, so split after the last ')'.
-            let Some(close) = stat.rfind(')') else {
-                continue;
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                panic!("cannot measure CPU time: unreadable {stat:?}");
             };
-            let comm_start = stat.find('(').unwrap_or(0);
-            if stat[comm_start..=close] != name {
+            if stat[open..=close] != name {
                 continue;
             }
             let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
             // After comm: state is field 0, utime field 11, stime field 12.
-            let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-            ticks += utime + stime;
+            let field = |i: usize| -> u64 {
+                fields
+                    .get(i)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("cannot measure CPU time: field {i} of {stat:?}"))
+            };
+            ticks += field(11) + field(12);
+            threads += 1;
         }
+        assert!(
+            threads > 0,
+            "cannot measure CPU time: no thread named {name} in /proc/self/task"
+        );
         Duration::from_millis(ticks * 1000 / tick)
+    }
+
+    /// Runs `case`; returns what it returned and the CPU time this server's threads spent
+    /// meanwhile ([`cpu_time`](Self::cpu_time)). What a case costs the server, unlike its wall
+    /// time, does not grow when other work loads the machine: bounds on it hold on a busy CI
+    /// box and still catch a quadratic parser.
+    pub async fn cpu_during<T>(&self, case: impl std::future::Future<Output = T>) -> (T, Duration) {
+        let before = self.cpu_time();
+        let output = case.await;
+        (output, self.cpu_time().saturating_sub(before))
     }
 
     /// Opens the canary of criterion U2.

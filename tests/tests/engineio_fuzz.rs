@@ -11,9 +11,10 @@
 //! legal close code, promptly. All of them end with the universal criteria: no panic, the canary
 //! echoes, the sessions back to the baseline.
 //!
-//! Bounded: a fixed number of cases, each bounded by [`WAIT`], plus a wall-clock budget.
+//! Bounded: a fixed number of cases, each bounded by [`WAIT`]; every case runs, however loaded
+//! the machine (no wall-clock budget that would quietly test fewer).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socketio::engineio::EngineConfig;
 use tests::eio::{self, BAD_REQUEST, P, UNKNOWN_SID};
@@ -186,11 +187,7 @@ async fn fuzz_polling_bodies_against_the_model() {
     let mut conn = Conn::open(srv.addr).await;
     let mut sid: Option<String> = None;
     let (mut refused, mut closed, mut kept) = (0, 0, 0);
-    let budget = Instant::now();
     for case in 0..CASES {
-        if budget.elapsed() > Duration::from_secs(20) {
-            break;
-        }
         let current = match &sid {
             Some(s) => s.clone(),
             None => {
@@ -303,11 +300,7 @@ async fn fuzz_websocket_messages_against_the_model() {
     let mut rng = XorShift::new(SEED);
     let mut socket: Option<(Client, String)> = None;
     let (mut closes, mut messages) = (0, 0);
-    let budget = Instant::now();
     for case in 0..CASES {
-        if budget.elapsed() > Duration::from_secs(20) {
-            break;
-        }
         let (mut ws, sid) = match socket.take() {
             Some(s) => s,
             None => {
@@ -434,12 +427,8 @@ async fn fuzz_raw_frames_keep_the_server_healthy() {
     let srv = Server::start(quiet());
     let mut canary = srv.canary().await;
     let mut rng = XorShift::new(SEED);
-    let budget = Instant::now();
     let mut outcomes = [0usize; 2];
     for round in 0..CASES / PARALLEL {
-        if budget.elapsed() > Duration::from_secs(20) {
-            break;
-        }
         let mut tasks = Vec::new();
         for i in 0..PARALLEL {
             let case = round * PARALLEL + i;
@@ -501,7 +490,7 @@ async fn fuzz_raw_frames_keep_the_server_healthy() {
 }
 
 /// Raw bytes: 64 connections at once each send 1–200 random bytes after the handshake (frame
-/// lengths may lie), then a marker. With a 300/200 ms heartbeat, a connection whose bytes left
+/// lengths may lie), then a marker. With the fast heartbeat (300 ms / 1 s), a connection whose bytes left
 /// the server waiting for more is closed by the ping timeout, so every connection ends (or
 /// echoes) within [`WAIT`].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

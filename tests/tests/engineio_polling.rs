@@ -276,11 +276,15 @@ async fn b28_many_packets_in_one_body_are_processed_in_linear_time() {
     let session = Polling::open(srv.addr).await;
     let body = vec!["4n"; 100_000].join("\x1e");
     assert!(body.len() < 1_000_000);
-    let start = Instant::now();
-    session.post(body.as_bytes()).await.assert(200, "ok");
-    let took = start.elapsed();
+    let (response, cpu) = srv.cpu_during(session.post(body.as_bytes())).await;
+    response.assert(200, "ok");
     assert_eq!(srv.state().counted.load(Ordering::Relaxed), 100_000);
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    println!("B28: 100 000 packets for {cpu:?} of server CPU");
+    // Linear: well under a second of CPU in a debug build; a quadratic split would take minutes.
+    assert!(
+        cpu < Duration::from_secs(3),
+        "the server spent {cpu:?} of CPU"
+    );
     session.assert_echoes("after the burst").await;
     srv.assert_healthy(&mut canary).await;
 }
@@ -351,7 +355,7 @@ async fn b30_overlapping_posts_close_the_session() {
 }
 
 /// B31 (scaled from 500 sessions at 1 byte/s for a minute to 20 sessions at 1 byte per 50 ms,
-/// with pingInterval 300 ms / pingTimeout 200 ms): slow bodies are bounded. The engine has no
+/// with the fast heartbeat, 300 ms / 1 s): slow bodies are bounded. The engine has no
 /// body read timeout of its own; the heartbeat bounds a slow POST, because a client whose POST
 /// slot is taken cannot send its pong. Each slow POST is answered 400 once the session times
 /// out, and other clients are served meanwhile.
@@ -398,8 +402,9 @@ async fn b31_slow_bodies_end_with_the_session_heartbeat() {
         let (response, took) = answer.await.unwrap();
         dribble.abort();
         response.assert(400, BAD_REQUEST);
-        // pingInterval + pingTimeout = 500 ms; allow for scheduling on a loaded machine.
-        assert!(took < Duration::from_secs(3), "answered after {took:?}");
+        // Answered (within WAIT) because the heartbeat closed the session, not by a timer of
+        // its own: the close reason says so, however late a loaded machine made it.
+        println!("B31: a slow POST answered after {took:?}");
         let (reason, _) = srv.state().wait_close(&session.sid).await;
         assert_eq!(reason, CloseReason::PingTimeout);
         eio::assert_sid_gone(srv.addr, &session.sid).await;

@@ -88,14 +88,14 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
     let mut on_a = a.client().await;
     let mut on_b = b.client().await;
 
-    let mut slowest = Duration::ZERO;
+    let mut took = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(1)); // ~1,000 msg/s
     for seq in 1..=1000u64 {
         tick.tick().await;
         let started = Instant::now();
         a.io.try_emit("seq", &seq)
             .expect("emit never fails for local delivery");
-        slowest = slowest.max(started.elapsed());
+        took.push(started.elapsed());
         if seq == 300 {
             eventually(EXTERNAL_WAIT, "B received the first 300", || {
                 b.stats().received >= 300
@@ -104,9 +104,15 @@ async fn r02_redis_killed_mid_broadcast_local_clients_get_everything() {
             redis.kill();
         }
     }
+    // The 99th percentile, not the slowest: a few calls the scheduler paused on a loaded
+    // machine do not fail the test; emits that wait for the dead Redis (the 700 after the kill)
+    // do.
+    took.sort();
+    let p99 = took[took.len() * 99 / 100];
     assert!(
-        slowest < Duration::from_millis(500),
-        "an emit blocked {slowest:?}"
+        p99 < Duration::from_millis(500),
+        "emits blocked: 99th percentile {p99:?}, slowest {:?}",
+        took[took.len() - 1]
     );
 
     assert_eq!(receive(&mut on_a, "seq", 1000).await, in_order(1, 1000));

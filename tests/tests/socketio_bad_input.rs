@@ -25,9 +25,11 @@ use tests::sio::{
 use tests::wait::WAIT;
 use tests::ws::{connect_sid, Client};
 
-/// A generous bound for work the table wants "in linear time" / "< 100 ms": debug build, two
-/// cores shared with the other tests of this binary. Measured times are printed.
-const QUICK: Duration = Duration::from_secs(2);
+/// A bound on the server's CPU time for work the table wants "in linear time" / "< 100 ms"
+/// (measured by [`Server::cpu_during`], so a loaded machine does not inflate it): generous for
+/// a debug build, far below what a quadratic parser spends on these inputs. Measured figures
+/// are printed.
+const CHEAP: Duration = Duration::from_secs(1);
 
 fn rec() -> Rec {
     Rec::default()
@@ -171,9 +173,10 @@ async fn s05_malformed_ack_ids_close() {
         // 2^64: one more than u64::MAX.
         (r#"4218446744073709551616["x"]"#, "ack id too long"),
     ] {
-        let start = Instant::now();
-        assert_frames_violate(&srv, true, &[frame], why).await;
-        assert!(start.elapsed() < QUICK, "{why}: took {:?}", start.elapsed());
+        let ((), cpu) = srv
+            .cpu_during(assert_frames_violate(&srv, true, &[frame], why))
+            .await;
+        assert!(cpu < CHEAP, "{why}: the server spent {cpu:?} of CPU");
     }
     // The largest id that fits is accepted (and answered with the same id).
     let (mut client, _) = Client::connected(srv.addr, "/").await;
@@ -333,13 +336,17 @@ async fn s10_odd_namespaces() {
     let mut client = Client::open(srv.addr).await;
     let long = format!("/{}", "a".repeat(100_000));
     for namespace in [long.as_str(), "/%00", "/../", "/admin?x=1", "/\u{0}"] {
-        let start = Instant::now();
-        client.send(&format!("40{namespace},")).await;
+        let (answer, cpu) = srv
+            .cpu_during(async {
+                client.send(&format!("40{namespace},")).await;
+                client.text().await
+            })
+            .await;
         assert_eq!(
-            client.text().await,
+            answer,
             format!(r#"44{namespace},{{"message":"Invalid namespace"}}"#)
         );
-        assert!(start.elapsed() < QUICK, "took {:?}", start.elapsed());
+        assert!(cpu < CHEAP, "the server spent {cpu:?} of CPU");
     }
     // EIO4 has no namespace query string: `/admin?x=1` did not connect `/admin`.
     client.join("/").await;
@@ -659,7 +666,9 @@ async fn s22_pending_attachments_are_bounded() {
     let rec = rec();
     let builder = standard(&rec)
         .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200))
+        // 1 s, not the official suites' 200 ms: the clients answer pings from the test's
+        // runtime, which a loaded machine may pause for longer than 200 ms.
+        .ping_timeout(Duration::from_secs(1))
         .max_http_buffer_size(10_000);
     let (srv, mut canary, base) = start_with_canary(builder).await;
     let header = format!(r#"452-["x",{},{}]"#, placeholder("0"), placeholder("1"));
@@ -701,9 +710,15 @@ async fn s23_deep_nesting_closes() {
     let rec = rec();
     let (srv, mut canary, base) = start_with_canary(standard(&rec)).await;
     let deep = format!(r#"42["x",{}{}]"#, "[".repeat(100_000), "]".repeat(100_000));
-    let start = Instant::now();
-    assert_frames_violate(&srv, true, &[&deep], "nested more than 127 levels").await;
-    assert!(start.elapsed() < QUICK);
+    let ((), cpu) = srv
+        .cpu_during(assert_frames_violate(
+            &srv,
+            true,
+            &[&deep],
+            "nested more than 127 levels",
+        ))
+        .await;
+    assert!(cpu < CHEAP, "the server spent {cpu:?} of CPU");
     // The same in an object, in a CONNECT payload, and in an ACK.
     let deep_object = format!(r#"42["x",{}1{}]"#, r#"{"a":"#.repeat(200), "}".repeat(200));
     assert_frames_violate(&srv, true, &[&deep_object], "nested more than").await;
@@ -747,12 +762,14 @@ async fn s24_huge_numbers_are_delivered_raw() {
     let (srv, mut canary, base) = start_with_canary(builder).await;
     let (mut client, _) = Client::connected(srv.addr, "/").await;
     let digits = "9".repeat(500_000);
-    let start = Instant::now();
-    client.send(&format!(r#"42["x",{digits}]"#)).await;
-    client.assert_echo("/", "after-digits").await;
-    let took = start.elapsed();
-    println!("S24: 500,000 digits delivered and echo round trip in {took:?}");
-    assert!(took < QUICK, "took {took:?}");
+    let ((), cpu) = srv
+        .cpu_during(async {
+            client.send(&format!(r#"42["x",{digits}]"#)).await;
+            client.assert_echo("/", "after-digits").await;
+        })
+        .await;
+    println!("S24: 500,000 digits delivered and echo round trip for {cpu:?} of server CPU");
+    assert!(cpu < CHEAP, "the server spent {cpu:?} of CPU");
     let seen = rec.wait_event("x").await;
     assert_eq!(seen.args, [digits.as_str()]);
 
@@ -765,10 +782,13 @@ async fn s24_huge_numbers_are_delivered_raw() {
         ("1e999999", "err "),
         ("1.5e3", "ok 1500"),
     ] {
-        let start = Instant::now();
-        client.send(&format!(r#"42["float",{raw}]"#)).await;
-        let answer = client.text().await;
-        assert!(start.elapsed() < QUICK);
+        let (answer, cpu) = srv
+            .cpu_during(async {
+                client.send(&format!(r#"42["float",{raw}]"#)).await;
+                client.text().await
+            })
+            .await;
+        assert!(cpu < CHEAP, "{raw:.20}: the server spent {cpu:?} of CPU");
         let value: serde_json::Value = serde_json::from_str(&answer[2..]).unwrap();
         assert!(
             value[1].as_str().unwrap().starts_with(expected),
@@ -817,13 +837,15 @@ async fn s26_huge_event_name() {
     let name = "a".repeat(900_000);
     let (mut client, _) = Client::connected(srv.addr, "/").await;
     client.join("/bare").await;
-    let start = Instant::now();
-    client.send(&format!(r#"42["{name}"]"#)).await;
-    client.send(&format!(r#"42/bare,["{name}"]"#)).await;
-    client.assert_echo("/", "after-long-name").await;
-    let took = start.elapsed();
-    println!("S26: two 900 KB event names handled in {took:?}");
-    assert!(took < QUICK, "took {took:?}");
+    let ((), cpu) = srv
+        .cpu_during(async {
+            client.send(&format!(r#"42["{name}"]"#)).await;
+            client.send(&format!(r#"42/bare,["{name}"]"#)).await;
+            client.assert_echo("/", "after-long-name").await;
+        })
+        .await;
+    println!("S26: two 900 KB event names handled for {cpu:?} of server CPU");
+    assert!(cpu < CHEAP, "the server spent {cpu:?} of CPU");
     let seen = rec.wait_event(&name).await;
     assert_eq!(seen.namespace, "/");
     assert_eq!(

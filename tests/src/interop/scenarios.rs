@@ -109,8 +109,8 @@ fn expected_upload() -> Upload {
     }
 }
 
-/// `describe` plus the client's `binary: true` (the bytes arrived as a binary type, not as an
-/// array of numbers).
+/// `describe` plus the client's `binary: true` (every buffer, the nested `parts` included,
+/// arrived as a binary type, not as an array of numbers).
 fn as_reported(upload: &Upload) -> Value {
     let mut value = servers::describe(upload);
     value["binary"] = json!(true);
