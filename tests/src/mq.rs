@@ -9,6 +9,8 @@
 //! Waits that involve the broker use [`EXTERNAL_WAIT`]; nothing sleeps a fixed time hoping the
 //! servers are done.
 
+use std::time::Duration;
+
 use socketio::{Builder, Data, Socket, SocketIo};
 
 use crate::server::Server;
@@ -58,5 +60,46 @@ pub async fn cluster(n: usize, url: &str, channel: &str) -> Vec<Server> {
         Err(format!("servers not connected to {url}: {stats:#?}"))
     })
     .await;
+    servers
+}
+
+/// The heartbeat interval of the cluster-operation tests (`cluster_ops.rs`): short, so that a
+/// dead server stops counting soon...
+pub const HEARTBEAT: Duration = Duration::from_millis(300);
+
+/// ... and the heartbeat timeout: ten intervals, so that a loaded machine that delays a few
+/// heartbeats does not make a live server stop counting.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// [`builder`] with the fast heartbeats of the cluster-operation tests.
+pub fn ops_builder(url: &str, channel: &str) -> Builder {
+    builder(url, channel).queue_heartbeat(HEARTBEAT, HEARTBEAT_TIMEOUT)
+}
+
+/// Waits until every server is connected, subscribed, and counts `others` other servers.
+pub async fn wait_counted(servers: &[&Server], others: usize) {
+    until(EXTERNAL_WAIT, || {
+        if servers
+            .iter()
+            .all(|s| s.ready() && s.stats().servers == others)
+        {
+            return Ok(());
+        }
+        let stats: Vec<_> = servers.iter().map(|s| s.stats()).collect();
+        Err(format!("servers do not count {others} others: {stats:#?}"))
+    })
+    .await;
+}
+
+/// `n` servers built by `build` (given `url` and `channel`), waited for until each one counts
+/// the `n - 1` others.
+pub async fn counted_cluster(
+    n: usize,
+    url: &str,
+    channel: &str,
+    build: impl Fn(&str, &str) -> Builder,
+) -> Vec<Server> {
+    let servers: Vec<Server> = (0..n).map(|_| Server::spawn(build(url, channel))).collect();
+    wait_counted(&servers.iter().collect::<Vec<_>>(), n - 1).await;
     servers
 }

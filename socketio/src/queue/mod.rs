@@ -159,7 +159,11 @@ mod backend;
 mod bus;
 mod emitter;
 mod foreign;
+mod members;
 mod options;
+mod request;
+mod server_event;
+mod sockets;
 mod url;
 mod wire;
 
@@ -172,6 +176,8 @@ pub(crate) use bus::Bus;
 pub use emitter::{Emitter, EmitterBuilder};
 pub use foreign::PublishFormat;
 pub(crate) use options::QueueOptions;
+pub use server_event::ServerEvent;
+pub(crate) use server_event::ServerEvents;
 pub(crate) use url::open;
 pub use url::DEFAULT_CHANNEL;
 
@@ -212,6 +218,11 @@ pub struct QueueStats {
     pub connect_failures: u64,
     /// Acknowledgements awaited from sockets of other processes.
     pub pending_acks: usize,
+    /// Other servers of the cluster heard from within the heartbeat timeout: how many answers
+    /// a cluster-wide request (`fetch_sockets`, ...) expects.
+    pub servers: usize,
+    /// Cluster-wide requests of this server waiting for answers.
+    pub pending_requests: usize,
     /// The last connection or publish error.
     pub last_error: Option<String>,
 }
