@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use socketio::queue::ServerEvent;
 use socketio::{Builder, SocketIo};
-use tests::mq::{counted_cluster, ops_builder, wait_counted, HEARTBEAT, HEARTBEAT_TIMEOUT};
+use tests::mq::{
+    counted_cluster, ops_builder, wait_counted, JsMembers, HEARTBEAT, HEARTBEAT_TIMEOUT,
+};
 use tests::redis::proxy::Proxy;
 use tests::redis::Redis;
 use tests::server::Server;
@@ -494,4 +496,34 @@ async fn amqp_server_side_emit_with_ack_across_two_servers() {
     assert_eq!(counts.len(), 1);
     let (n, uid): (usize, String) = counts[0].1.deserialize().unwrap();
     assert_eq!((n, uid), (1, b.stats().uid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_with_acks_collects_the_answers_of_the_official_js_client() {
+    let redis = Redis::start();
+    let servers = counted_cluster(2, &redis.url(), "ops", ops_builder).await;
+    let urls: Vec<String> = servers.iter().map(Server::url).collect();
+    let js = JsMembers::start("js-room", &urls).await;
+    assert_eq!(js.sockets.len(), 4);
+
+    let replies = servers[1]
+        .io
+        .to("js-room")
+        .timeout(Duration::from_secs(20))
+        .emit_with_acks("ask", &json!({"n": 1}))
+        .await
+        .unwrap();
+    assert!(replies.is_complete(), "{replies:?}");
+    let mut got: Vec<(String, String)> = replies
+        .iter()
+        .map(|(sid, args)| {
+            let (who, arg, transport): (String, Value, String) = args.deserialize().unwrap();
+            assert_eq!((who.as_str(), &arg), ("js", &json!({"n": 1})));
+            (sid.to_string(), transport)
+        })
+        .collect();
+    got.sort();
+    let mut expected = js.sockets.clone();
+    expected.sort();
+    assert_eq!(got, expected);
 }
