@@ -424,6 +424,20 @@ async fn r12_a_new_server_counts_after_its_first_heartbeat() {
     let newcomer = Server::spawn(slow(&redis.url(), "ops"));
     wait_counted(&[&first, &newcomer], 1).await;
     assert!(started.elapsed() < Duration::from_secs(60));
+    // Heartbeats are not the application's messages: the counters leave them out.
+    for server in [&first, &newcomer] {
+        let stats = server.stats();
+        assert_eq!(
+            (
+                stats.published,
+                stats.received,
+                stats.own_ignored,
+                stats.malformed
+            ),
+            (0, 0, 0, 0),
+            "{stats:#?}"
+        );
+    }
     let on_newcomer = newcomer.client().await;
 
     for server in [&first, &newcomer] {

@@ -64,6 +64,18 @@ pub(crate) trait Route: Send + Sync {
 struct Outgoing {
     payload: Bytes,
     done: Option<oneshot::Sender<Result<(), QueueError>>>,
+    /// A heartbeat, `hello` or `goodbye`: kept out of the counters (`published`,
+    /// `publish_failed`), which count the application's messages; a lost one is a missed
+    /// heartbeat, not a lost message.
+    membership: bool,
+}
+
+/// What a received message was, for the counters.
+enum Traffic {
+    /// The application's (or a request's): counted in `received`.
+    Data,
+    /// A heartbeat, `hello` or `goodbye`: not counted.
+    Membership,
 }
 
 /// Logs a repeated condition at most once per [`LOG_EVERY`], counting what it held back.
@@ -154,23 +166,40 @@ impl BusState {
         payload: Bytes,
         done: Option<oneshot::Sender<Result<(), QueueError>>>,
     ) -> Result<(), QueueError> {
+        self.queue(Outgoing {
+            payload,
+            done,
+            membership: false,
+        })
+    }
+
+    /// Queues `message`; a failure of an application message is counted and logged.
+    fn queue(&self, message: Outgoing) -> Result<(), QueueError> {
+        let count_failed = |why| {
+            if !message.membership {
+                self.count_failed(1, why);
+            }
+        };
         if !self.is_connected() {
-            self.count_failed(1, "not connected");
+            count_failed("not connected");
             let last = self.last_error.lock().clone();
             return Err(QueueError::Unavailable(
                 last.unwrap_or_else(|| "not connected yet".into()),
             ));
         }
-        let len = payload.len();
+        let len = message.payload.len();
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         if before + len > MAX_QUEUED_BYTES {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.count_failed(1, "publish queue full");
+            count_failed("publish queue full");
             return Err(QueueError::QueueFull);
         }
-        if self.tx.try_send(Outgoing { payload, done }).is_err() {
+        let membership = message.membership;
+        if self.tx.try_send(message).is_err() {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.count_failed(1, "publish queue full");
+            if !membership {
+                self.count_failed(1, "publish queue full");
+            }
             return Err(QueueError::QueueFull);
         }
         Ok(())
@@ -178,7 +207,11 @@ impl BusState {
 
     /// Publishes a message of `op` without body (`heartbeat`, `hello`, `goodbye`).
     fn announce(&self, op: Op) -> Result<(), QueueError> {
-        self.enqueue(wire::encode(Header::new(&self.uid, op), &[]), None)
+        self.queue(Outgoing {
+            payload: wire::encode(Header::new(&self.uid, op), &[]),
+            done: None,
+            membership: true,
+        })
     }
 
     /// One heartbeat: forgets the servers silent for longer than the timeout, then announces
@@ -200,13 +233,6 @@ impl BusState {
         let op = if hello { Op::Hello } else { Op::Heartbeat };
         if self.announce(op).is_err() && hello {
             self.hello_due.store(true, Ordering::Release);
-        }
-    }
-
-    /// A server announced itself.
-    fn member_seen(&self, uid: &str) {
-        if self.members.seen(uid) {
-            tracing::info!(endpoint = %self.endpoint, server = %uid, "message queue: a server counts (heartbeat)");
         }
     }
 
@@ -257,11 +283,13 @@ impl BusState {
     /// Handles one received message; whatever it contains, this returns (a panic in the code
     /// that applies it is caught and counted, so the listener never dies).
     fn dispatch(self: &Arc<Self>, delivery: Delivery) {
-        self.received.fetch_add(1, Ordering::Relaxed);
         let size = delivery.payload.len();
         let outcome = catch_unwind(AssertUnwindSafe(|| self.apply(delivery)));
+        if !matches!(outcome, Ok(Ok(Traffic::Membership))) {
+            self.received.fetch_add(1, Ordering::Relaxed);
+        }
         let problem = match outcome {
-            Ok(Ok(())) => return,
+            Ok(Ok(_)) => return,
             Ok(Err(e)) => e.0,
             Err(_) => "applying it panicked".to_owned(),
         };
@@ -276,7 +304,7 @@ impl BusState {
         }
     }
 
-    fn apply(self: &Arc<Self>, delivery: Delivery) -> Result<(), WireError> {
+    fn apply(self: &Arc<Self>, delivery: Delivery) -> Result<Traffic, WireError> {
         let message = match foreign::decode(delivery, &self.accept)? {
             Incoming::Apply {
                 message,
@@ -291,59 +319,78 @@ impl BusState {
                 if message.header.uid == self.uid {
                     // Published by this server in python-socketio's format.
                     self.own_ignored.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
+                    return Ok(Traffic::Data);
                 }
                 self.route(*message)?;
                 self.foreign.fetch_add(1, Ordering::Relaxed);
                 if let Some(note) = note {
                     self.refuse(format, note);
                 }
-                return Ok(());
+                return Ok(Traffic::Data);
             }
-            Incoming::NotForUs => return Ok(()),
+            Incoming::NotForUs => return Ok(Traffic::Data),
             Incoming::Refused { format, what } => {
                 self.refuse(format, &format!("{what} is not supported"));
-                return Ok(());
+                return Ok(Traffic::Data);
             }
         };
+        let op = message.header.op;
+        if matches!(op, Op::Heartbeat | Op::Hello | Op::Goodbye) {
+            if message.header.uid != self.uid {
+                self.on_membership(op, &message.header.uid);
+            }
+            return Ok(Traffic::Membership);
+        }
         if message.header.uid == self.uid {
             self.own_ignored.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
+            return Ok(Traffic::Data);
         }
-        let op = message.header.op;
         if op == Op::AckResponse || op.is_response() {
-            if message.header.to.as_deref() != Some(self.uid.as_str()) {
-                return Ok(());
+            if message.header.to.as_deref() == Some(self.uid.as_str()) {
+                self.answer(message)?;
             }
-            if op != Op::AckResponse {
-                return self.requests.deliver(message);
-            }
-            let Some(req) = message.header.req else {
-                return Err(WireError("ack_response without req".into()));
-            };
-            let Some(tx) = self.lock_acks().remove(&req) else {
-                return Ok(()); // timed out or dropped meanwhile
-            };
-            if message.header.error.is_none() {
-                let _ = tx.send(message.args()?);
-            }
-            return Ok(());
+            return Ok(Traffic::Data);
         }
         match op {
-            Op::Heartbeat => self.member_seen(&message.header.uid),
-            Op::Hello => {
-                self.member_seen(&message.header.uid);
-                if self.server && !self.left.load(Ordering::Acquire) {
+            Op::ServerEvent => self.on_server_event(message)?,
+            _ => self.route(message)?,
+        }
+        Ok(Traffic::Data)
+    }
+
+    /// Another server announced itself, or left.
+    fn on_membership(&self, op: Op, uid: &str) {
+        match op {
+            Op::Goodbye => {
+                if self.members.gone(uid) {
+                    tracing::info!(endpoint = %self.endpoint, server = %uid, "message queue: a server left (goodbye)");
+                }
+            }
+            _ => {
+                if self.members.seen(uid) {
+                    tracing::info!(endpoint = %self.endpoint, server = %uid, "message queue: a server counts (heartbeat)");
+                }
+                if op == Op::Hello && self.server && !self.left.load(Ordering::Acquire) {
                     let _ = self.announce(Op::Heartbeat);
                 }
             }
-            Op::Goodbye => {
-                if self.members.gone(&message.header.uid) {
-                    tracing::info!(endpoint = %self.endpoint, server = %message.header.uid, "message queue: a server left (goodbye)");
-                }
-            }
-            Op::ServerEvent => return self.on_server_event(message),
-            _ => return self.route(message),
+        }
+    }
+
+    /// An answer addressed to this server: an acknowledgement of one socket, or an answer to
+    /// a cluster-wide request.
+    fn answer(&self, message: Message) -> Result<(), WireError> {
+        if message.header.op != Op::AckResponse {
+            return self.requests.deliver(message);
+        }
+        let Some(req) = message.header.req else {
+            return Err(WireError("ack_response without req".into()));
+        };
+        let Some(tx) = self.lock_acks().remove(&req) else {
+            return Ok(()); // timed out or dropped meanwhile
+        };
+        if message.header.error.is_none() {
+            let _ = tx.send(message.args()?);
         }
         Ok(())
     }
@@ -696,7 +743,9 @@ fn fail(shared: &BusState, message: Outgoing, why: &str) {
     shared
         .queued_bytes
         .fetch_sub(message.payload.len(), Ordering::AcqRel);
-    shared.count_failed(1, why);
+    if !message.membership {
+        shared.count_failed(1, why);
+    }
     if let Some(done) = message.done {
         let _ = done.send(Err(QueueError::Unavailable(why.to_owned())));
     }
@@ -801,9 +850,10 @@ async fn publisher_task(
                 };
             match result {
                 Ok(()) => {
+                    let counted = batch.iter().filter(|m| !m.membership).count();
                     shared
                         .published
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        .fetch_add(counted as u64, Ordering::Relaxed);
                     for message in batch.drain(..) {
                         shared
                             .queued_bytes
