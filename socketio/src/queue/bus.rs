@@ -175,8 +175,9 @@ impl BusState {
 
     /// Queues `message`; a failure of an application message is counted and logged.
     fn queue(&self, message: Outgoing) -> Result<(), QueueError> {
+        let membership = message.membership;
         let count_failed = |why| {
-            if !message.membership {
+            if !membership {
                 self.count_failed(1, why);
             }
         };
@@ -189,17 +190,9 @@ impl BusState {
         }
         let len = message.payload.len();
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        if before + len > MAX_QUEUED_BYTES {
+        if before + len > MAX_QUEUED_BYTES || self.tx.try_send(message).is_err() {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             count_failed("publish queue full");
-            return Err(QueueError::QueueFull);
-        }
-        let membership = message.membership;
-        if self.tx.try_send(message).is_err() {
-            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            if !membership {
-                self.count_failed(1, "publish queue full");
-            }
             return Err(QueueError::QueueFull);
         }
         Ok(())
