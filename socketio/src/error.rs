@@ -180,8 +180,9 @@ pub enum EmitError {
     UnknownNamespace(String),
     /// The event name is reserved by the protocol (`connect`, `disconnect`, ...).
     ReservedEvent(String),
-    /// `emit_with_ack` on a broadcast must address exactly one socket, by id (`to(sid)`):
-    /// acknowledgements are not collected from rooms.
+    /// `emit_with_ack` on a broadcast must address exactly one socket, by id (`to(sid)`);
+    /// [`BroadcastOperator::emit_with_acks`](crate::BroadcastOperator::emit_with_acks)
+    /// collects the answers of a room.
     AckNeedsOneSocket,
     /// The message queue could not take the message (it was needed to reach another process).
     MessageQueue(String),
@@ -204,7 +205,7 @@ impl fmt::Display for EmitError {
                 "{name:?} is a reserved event name in Socket.IO; pick another name"
             ),
             EmitError::AckNeedsOneSocket => f.write_str(
-                "emit_with_ack on a broadcast needs exactly one socket id as target: use `to(sid)`",
+                "emit_with_ack on a broadcast needs exactly one socket id as target: use `to(sid)`, or `emit_with_acks` to collect the answers of several sockets",
             ),
             EmitError::MessageQueue(why) => write!(f, "the message queue is unavailable: {why}"),
         }

@@ -35,8 +35,9 @@ pub mod testing;
 pub mod fuzzing;
 
 pub use ack::AckFuture;
+pub use adapter::Replies;
 pub use args::Args;
-pub use dispatch::{BroadcastOperator, RateLimitPolicy, Socket};
+pub use dispatch::{BroadcastOperator, RateLimitPolicy, RemoteSocket, Socket};
 pub use engineio::{AllowedOrigins, Handshake, Sid};
 pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind, JoinError};
 #[cfg(feature = "http-session")]

@@ -180,6 +180,15 @@ impl Client {
         client
     }
 
+    /// Opens a WebSocket Engine.IO session whose handshake URL also carries `query`
+    /// (`key=value&...`).
+    pub async fn open_with_query(addr: SocketAddr, query: &str) -> Client {
+        let mut client = Client::handshake(addr, &format!("{W}&{query}")).await;
+        let open = client.text().await;
+        client.eio_sid = sid_of(&open);
+        client
+    }
+
     /// Connects a WebSocket to the existing session `sid` (before the probe of an upgrade).
     pub async fn for_upgrade(addr: SocketAddr, sid: &str) -> Client {
         let mut client = Client::handshake(addr, &websocket(sid)).await;
@@ -360,6 +369,16 @@ impl Client {
         let answer = self.text().await;
         let sid = connect_sid(&answer, namespace)
             .unwrap_or_else(|| panic!("expected a CONNECT answer for {namespace}, got {answer:?}"));
+        self.sid = sid.clone();
+        sid
+    }
+
+    /// Joins `/` with an `auth` payload (`40{...}`); returns the socket id.
+    pub async fn join_with_auth(&mut self, auth: &Value) -> String {
+        self.send(&format!("40{auth}")).await;
+        let answer = self.text().await;
+        let sid = connect_sid(&answer, "/")
+            .unwrap_or_else(|| panic!("expected a CONNECT answer, got {answer:?}"));
         self.sid = sid.clone();
         sid
     }

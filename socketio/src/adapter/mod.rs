@@ -6,15 +6,20 @@
 //! [`Builder::message_queue`](crate::Builder::message_queue)) wraps one and also publishes every
 //! broadcast and room operation so that the other processes apply it to their sockets.
 
+mod cluster;
 mod local;
 
+pub use cluster::{ClusterFuture, Incomplete, Replies, SocketData};
 pub use local::LocalAdapter;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use crate::ack::AckFuture;
+use crate::args::Args;
 use crate::engineio::Sid;
 pub use crate::packet::EncodedPacket;
 
@@ -53,6 +58,12 @@ pub trait LocalSockets: Send + Sync {
         packet: &EncodedPacket,
         timeout: Duration,
     ) -> Option<AckFuture>;
+    /// Describes the socket `sid` for `fetch_sockets` (its id, namespace, rooms, handshake),
+    /// if it is connected here. The default knows nothing.
+    fn describe(&self, sid: Sid) -> Option<SocketData> {
+        let _ = sid;
+        None
+    }
 }
 
 impl Target {
@@ -111,7 +122,11 @@ impl Selection {
 }
 
 /// The ids of the sockets connected here that `target` selects, according to `adapter`'s rooms.
-fn select<A: Adapter + ?Sized>(adapter: &A, target: &Target, local: &dyn LocalSockets) -> Vec<Sid> {
+pub(crate) fn select<A: Adapter + ?Sized>(
+    adapter: &A,
+    target: &Target,
+    local: &dyn LocalSockets,
+) -> Vec<Sid> {
     target
         .resolve(|room, into| into.extend(adapter.members(room)), local)
         .sids(local)
@@ -183,5 +198,53 @@ pub trait Adapter: Send + Sync + 'static {
         local: &dyn LocalSockets,
     ) -> Option<AckFuture> {
         local.send_with_ack(sid, packet, timeout)
+    }
+
+    /// The sockets `target` selects, described (socket.io's `fetchSockets`), within `timeout`
+    /// (`None`: the adapter's default). The default describes the sockets of this process;
+    /// the message-queue adapter adds those of every other process.
+    fn fetch_sockets(
+        &self,
+        target: &Target,
+        timeout: Option<Duration>,
+        local: &dyn LocalSockets,
+    ) -> ClusterFuture<SocketData> {
+        let _ = timeout;
+        let sockets = select(self, target, local)
+            .into_iter()
+            .filter_map(|sid| local.describe(sid))
+            .collect();
+        Box::pin(std::future::ready(Replies::complete_with(sockets)))
+    }
+
+    /// Sends `packet` (an EVENT encoded without an acknowledgement id) to every socket
+    /// `target` selects, each with an acknowledgement id of its own, and gathers the answers
+    /// that arrive within `timeout` (socket.io's `timeout(..).emit(.., callback)` on a
+    /// broadcast). The default reaches the sockets of this process; the message-queue adapter
+    /// those of every process.
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        target: &Target,
+        timeout: Duration,
+        local: &dyn LocalSockets,
+    ) -> ClusterFuture<(Sid, Args)> {
+        let waits: FuturesUnordered<_> = select(self, target, local)
+            .into_iter()
+            .filter_map(|sid| {
+                let ack = local.send_with_ack(sid, packet, timeout)?;
+                Some(async move { (sid, ack.await) })
+            })
+            .collect();
+        Box::pin(async move {
+            let outcomes: Vec<_> = waits.collect().await;
+            let asked = outcomes.len();
+            let items: Vec<(Sid, Args)> = outcomes
+                .into_iter()
+                .filter_map(|(sid, outcome)| outcome.ok().map(|args| (sid, args)))
+                .collect();
+            let missing = asked - items.len();
+            Replies::partial(items, 0, missing)
+        })
     }
 }

@@ -8,7 +8,7 @@ use super::run::BoxFuture;
 use super::server_core::ServerCore;
 use super::socket::{Connection, Socket};
 use crate::ack::AckFuture;
-use crate::adapter::{Adapter, LocalSockets, Target};
+use crate::adapter::{Adapter, LocalSockets, SocketData, Target};
 use crate::args::Args;
 use crate::engineio::{CloseReason, Sid, Str};
 use crate::error::{ConnectError, Error};
@@ -118,6 +118,7 @@ impl Namespace {
     /// runs, as in python-socketio and socket.io: a broadcast the handler sends reaches it too
     /// (right after the CONNECT answer). A refusal takes it out again.
     pub(crate) async fn connect(self: Arc<Self>, socket: Socket, auth: Option<Str>) {
+        socket.set_auth(auth.clone());
         let always_connect = self.core.config.always_connect;
         if always_connect {
             self.accept(&socket);
@@ -248,5 +249,22 @@ impl LocalSockets for Namespace {
     ) -> Option<AckFuture> {
         let socket = self.socket(sid)?;
         Some(socket.send_with_ack(packet, timeout))
+    }
+
+    fn describe(&self, sid: Sid) -> Option<SocketData> {
+        let socket = self.socket(sid)?;
+        let auth = socket
+            .auth()
+            .and_then(|raw| serde_json::from_str(raw.as_str()).ok());
+        Some(
+            SocketData::new(
+                sid,
+                self.path.clone(),
+                self.adapter.rooms(sid),
+                socket.handshake().clone(),
+            )
+            .address(socket.client_addr())
+            .auth(auth),
+        )
     }
 }

@@ -1,14 +1,17 @@
 //! [`BroadcastOperator`]: emits to many sockets at once.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::namespace::Namespace;
+use super::remote::RemoteSocket;
 use super::socket::{report_emit, Socket};
 use crate::ack::AckFuture;
-use crate::adapter::Target;
+use crate::adapter::{Replies, Target};
+use crate::args::Args;
 use crate::engineio::Sid;
 use crate::error::EmitError;
 use crate::packet;
@@ -18,8 +21,9 @@ use crate::packet;
 /// recipient's queue shares its bytes.
 ///
 /// With a [message queue](crate::Builder::message_queue), [`emit`](Self::emit),
-/// [`join`](Self::join), [`leave`](Self::leave), [`disconnect`](Self::disconnect) and
-/// [`emit_with_ack`](Self::emit_with_ack) reach the sockets of every process: this process's
+/// [`join`](Self::join), [`leave`](Self::leave), [`disconnect`](Self::disconnect),
+/// [`emit_with_ack`](Self::emit_with_ack), [`emit_with_acks`](Self::emit_with_acks) and
+/// [`fetch_sockets`](Self::fetch_sockets) reach the sockets of every process: this process's
 /// sockets first, then a publication for the others. [`sockets`](Self::sockets) only lists the
 /// sockets of this process.
 ///
@@ -173,6 +177,41 @@ impl BroadcastOperator {
         ns.select(&self.target)
     }
 
+    /// Describes every selected socket of the cluster (socket.io's `fetchSockets`): this
+    /// process's, and with a message queue those the other servers report within the timeout
+    /// ([`timeout`](Self::timeout), by default the cluster's requests timeout, 5 s; see
+    /// [`Builder::queue_heartbeat`](crate::Builder::queue_heartbeat)). Each
+    /// [`RemoteSocket`] carries its id, rooms and handshake, and emits, joins, leaves or
+    /// disconnects wherever it is connected.
+    ///
+    /// The servers expected to answer are those that sent a heartbeat within the heartbeat
+    /// timeout; the answers of servers that did not answer in time are missing, which
+    /// [`Replies::is_complete`] tells. An unknown namespace fails with
+    /// [`EmitError::UnknownNamespace`].
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// let sockets = io.of("/chat").to("lobby").fetch_sockets().await?;
+    /// for socket in &sockets {
+    ///     println!("{} in {:?}, query {:?}", socket.id(), socket.rooms(), socket.handshake().uri.query());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_sockets(
+        &self,
+    ) -> impl Future<Output = Result<Replies<RemoteSocket>, EmitError>> + Send + 'static {
+        let started = self.namespace().cloned().map(|ns| {
+            let gathered = ns.adapter.fetch_sockets(&self.target, self.timeout, &*ns);
+            (ns, gathered)
+        });
+        async move {
+            let (ns, gathered) = started?;
+            Ok(gathered
+                .await
+                .map(|data| RemoteSocket::new(data, ns.clone())))
+        }
+    }
+
     /// Disconnects every selected socket (on every process, with a message queue).
     ///
     /// ```
@@ -214,8 +253,10 @@ impl BroadcastOperator {
         }
     }
 
-    /// How long [`emit_with_ack`](Self::emit_with_ack) waits (default: the server's
-    /// `ack_timeout`). Also sent to the process that holds the socket, which waits as long.
+    /// How long [`emit_with_ack`](Self::emit_with_ack) and
+    /// [`emit_with_acks`](Self::emit_with_acks) wait (default: the server's `ack_timeout`),
+    /// and [`fetch_sockets`](Self::fetch_sockets) (default: the cluster's requests timeout).
+    /// Also sent to the processes that hold the sockets, which wait as long.
     ///
     /// ```no_run
     /// # async fn f(io: socketio::SocketIo, sid: socketio::Sid) -> Result<(), socketio::AckError> {
@@ -235,9 +276,10 @@ impl BroadcastOperator {
     /// acknowledgement, wherever that socket is connected: with a message queue, the request
     /// goes to the process holding the socket and the answer comes back to this one.
     ///
-    /// Acknowledgements are collected from one socket only: a target that is not exactly one
-    /// socket id (a room, several `to`, an `except`) fails with
-    /// [`EmitError::AckNeedsOneSocket`]. A socket that is connected nowhere makes the wait end
+    /// This collects the answer of one socket: a target that is not exactly one socket id (a
+    /// room, several `to`, an `except`) fails with [`EmitError::AckNeedsOneSocket`]; use
+    /// [`emit_with_acks`](Self::emit_with_acks) for every answer of a room. A socket that is
+    /// connected nowhere makes the wait end
     /// with [`AckError::Timeout`](crate::AckError::Timeout) (or
     /// [`AckError::Disconnected`](crate::AckError::Disconnected) without a message queue).
     ///
@@ -274,6 +316,46 @@ impl BroadcastOperator {
         ns.adapter
             .emit_with_ack(sid, &packet, timeout, &**ns)
             .unwrap_or_else(|| AckFuture::failed(EmitError::Disconnected))
+    }
+
+    /// Sends `event` to every selected socket, each with an acknowledgement id of its own, and
+    /// gathers the answers that arrive within the timeout (socket.io's
+    /// `io.to(room).timeout(ms).emit(event, data, (err, responses) => ..)`), each with the id
+    /// of the socket that answered. With a message queue, the sockets of every process are
+    /// asked: each server reports how many sockets it asked, then forwards their answers.
+    ///
+    /// The wait lasts at most [`timeout`](Self::timeout) (default: the server's
+    /// `ack_timeout`) and ends early once every socket answered. Sockets that did not answer,
+    /// and servers that did not report (dead, partitioned), are counted in
+    /// [`Replies::missing_acks`] and [`Replies::missing_servers`].
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// use std::time::Duration;
+    /// let votes = io
+    ///     .of("/poll")
+    ///     .to("voters")
+    ///     .timeout(Duration::from_secs(10))
+    ///     .emit_with_acks("vote?", "lunch at noon")
+    ///     .await?;
+    /// let yes = votes.iter().filter(|(_, answer)| answer.first::<bool>().and_then(Result::ok) == Some(true)).count();
+    /// println!("{yes} yes; {} did not answer", votes.missing_acks());
+    /// # Ok(()) }
+    /// ```
+    pub fn emit_with_acks<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<Replies<(Sid, Args)>, EmitError>> + Send + 'static {
+        let started = self.namespace().cloned().and_then(|ns| {
+            let packet = packet::event(&ns.path, event, data, None)?;
+            crate::metrics::event_sent(&ns.path);
+            let timeout = self.timeout.unwrap_or(ns.core.config.ack_timeout);
+            Ok(ns
+                .adapter
+                .broadcast_with_ack(&packet, &self.target, timeout, &*ns))
+        });
+        async move { Ok(started?.await) }
     }
 }
 

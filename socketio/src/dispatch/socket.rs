@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -14,7 +14,7 @@ use super::namespace::Namespace;
 use super::server_core::ServerCore;
 use crate::ack::AckFuture;
 use crate::args::Args;
-use crate::engineio::{EngineSession, Frame, Handshake, Sid};
+use crate::engineio::{EngineSession, Frame, Handshake, Sid, Str};
 use crate::error::{EmitError, JoinError};
 use crate::packet::{self, EncodedPacket};
 use crate::reason::DisconnectReason;
@@ -59,6 +59,8 @@ pub(crate) struct SocketInner {
     bucket: Option<TokenBucket>,
     /// Held while a join checks and updates the rooms, when the server limits them.
     joining: Mutex<()>,
+    /// The `auth` payload of the CONNECT packet (for `fetch_sockets`), set when it arrives.
+    auth: OnceLock<Option<Str>>,
 }
 
 /// Forgets one pending acknowledgement of a socket when its waiter goes away.
@@ -89,6 +91,7 @@ impl Socket {
                 next_ack: AtomicU64::new(0),
                 bucket,
                 joining: Mutex::new(()),
+                auth: OnceLock::new(),
             }),
         }
     }
@@ -160,6 +163,16 @@ impl Socket {
     pub fn client_addr(&self) -> Option<std::net::IpAddr> {
         self.handshake()
             .client_addr(&self.core().config.engine.trusted_proxies)
+    }
+
+    /// Keeps the `auth` payload of the CONNECT packet (once).
+    pub(crate) fn set_auth(&self, auth: Option<Str>) {
+        let _ = self.inner.auth.set(auth);
+    }
+
+    /// The `auth` payload of the CONNECT packet, as JSON text.
+    pub(crate) fn auth(&self) -> Option<&Str> {
+        self.inner.auth.get().and_then(Option::as_ref)
     }
 
     /// Whether the socket is still connected.

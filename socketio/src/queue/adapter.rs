@@ -1,13 +1,23 @@
 //! The message-queue adapter: an inner adapter for this process's rooms, plus publications so
-//! that the other processes apply the same operation to their sockets.
+//! that the other processes apply the same operation to their sockets, and the cluster-wide
+//! requests of one namespace (`fetch_sockets`, broadcasts with acknowledgements): the asking
+//! side gathers the answers, the answering side describes or asks its own sockets.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use super::bus::{Bus, Route};
+use super::request::Request;
+use super::sockets;
 use super::wire::{self, Header, Message, Op, WireError};
 use crate::ack::AckFuture;
-use crate::adapter::{Adapter, EncodedPacket, LocalSockets, Target};
+use crate::adapter::{
+    select, Adapter, ClusterFuture, EncodedPacket, LocalSockets, Replies, SocketData, Target,
+};
+use crate::args::Args;
 use crate::engineio::Sid;
 use crate::error::AckError;
 
@@ -50,6 +60,29 @@ impl QueueAdapter {
     /// sockets were served before, so there is nothing else to do.
     fn publish(&self, payload: bytes::Bytes) {
         let _ = self.bus.publish(payload);
+    }
+
+    /// Opens a request of `op` for `target` and publishes it, with `parts`; a request that
+    /// could not be published expects no answer.
+    fn request(
+        &self,
+        op: Op,
+        target: &Target,
+        timeout: Duration,
+        packet: Option<&EncodedPacket>,
+    ) -> Request {
+        let mut request = self.bus.open_request();
+        let mut header = self.header(op, target);
+        header.req = Some(request.req);
+        header.timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        let payload = match packet {
+            Some(packet) => wire::encode_packet(header, packet),
+            None => wire::encode(header, &[]),
+        };
+        if self.bus.publish(payload).is_err() {
+            request.unsent();
+        }
+        request
     }
 }
 
@@ -137,6 +170,130 @@ impl Adapter for QueueAdapter {
         header.sid = Some(sid.as_str().to_owned());
         Some(self.bus.request_ack(header, packet, timeout))
     }
+
+    fn fetch_sockets(
+        &self,
+        target: &Target,
+        timeout: Option<Duration>,
+        local: &dyn LocalSockets,
+    ) -> ClusterFuture<SocketData> {
+        let here = self.inner.fetch_sockets(target, timeout, local);
+        if Self::only_local(target, local) {
+            return here;
+        }
+        let timeout = timeout.unwrap_or(self.bus.timing().requests_timeout);
+        let request = self.request(Op::FetchSockets, target, timeout, None);
+        let ns = self.ns.clone();
+        Box::pin(async move {
+            let here = here.await;
+            here.merge(gather_sockets(request, &ns, timeout).await)
+        })
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        target: &Target,
+        timeout: Duration,
+        local: &dyn LocalSockets,
+    ) -> ClusterFuture<(Sid, Args)> {
+        let here = self
+            .inner
+            .broadcast_with_ack(packet, target, timeout, local);
+        if Self::only_local(target, local) {
+            return here;
+        }
+        let request = self.request(Op::BroadcastAck, target, timeout, Some(packet));
+        Box::pin(async move {
+            let (here, there) = tokio::join!(here, gather_acks(request, timeout));
+            here.merge(there)
+        })
+    }
+}
+
+/// The sockets the other servers describe, until each expected one answered or `timeout`.
+async fn gather_sockets(mut request: Request, ns: &str, timeout: Duration) -> Replies<SocketData> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut waiting: HashSet<String> = request.expected().clone();
+    let mut answered = HashSet::new();
+    let mut items = Vec::new();
+    while !waiting.is_empty() {
+        let Some(message) = request.next(deadline).await else {
+            break;
+        };
+        let uid = message.header.uid.clone();
+        if message.header.op != Op::FetchSocketsResponse || !answered.insert(uid.clone()) {
+            continue;
+        }
+        waiting.remove(&uid);
+        let described = message
+            .parts
+            .first()
+            .ok_or_else(|| WireError("no sockets".into()))
+            .and_then(|json| sockets::decode(json, ns));
+        match described {
+            Ok(sockets) => items.extend(sockets),
+            Err(e) => {
+                tracing::warn!(server = %uid, error = %e, "message queue: ignored a malformed fetch_sockets answer");
+            }
+        }
+    }
+    Replies::partial(items, waiting.len(), 0)
+}
+
+/// The acknowledgements of the other servers' sockets: each server first says how many
+/// sockets it asked, then forwards their answers; until every expected server said so and
+/// every socket answered, or `timeout`.
+async fn gather_acks(mut request: Request, timeout: Duration) -> Replies<(Sid, Args)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut silent: HashSet<String> = request.expected().clone();
+    // Per answering server: sockets asked (once it said), answers received.
+    let mut progress: HashMap<String, (Option<u64>, u64)> = HashMap::new();
+    let mut items = Vec::new();
+    let done = |silent: &HashSet<String>, progress: &HashMap<String, (Option<u64>, u64)>| {
+        silent.is_empty()
+            && progress
+                .values()
+                .all(|(asked, got)| asked.is_some_and(|asked| *got >= asked))
+    };
+    while !done(&silent, &progress) {
+        let Some(message) = request.next(deadline).await else {
+            break;
+        };
+        let uid = message.header.uid.clone();
+        match message.header.op {
+            Op::BroadcastAckCount => {
+                silent.remove(&uid);
+                progress.entry(uid).or_default().0 = Some(message.header.count.unwrap_or(0));
+            }
+            Op::BroadcastAckResponse => {
+                let sid = message
+                    .header
+                    .sid
+                    .as_deref()
+                    .and_then(|s| s.parse::<Sid>().ok());
+                match (sid, message.args()) {
+                    (Some(sid), Ok(args)) => {
+                        progress.entry(uid).or_default().1 += 1;
+                        items.push((sid, args));
+                    }
+                    _ => {
+                        tracing::warn!(server = %uid, "message queue: ignored a malformed broadcast acknowledgement")
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let missing_acks: u64 = progress
+        .values()
+        .map(|(asked, got)| asked.unwrap_or(0).saturating_sub(*got))
+        .sum();
+    Replies::partial(
+        items,
+        silent.len(),
+        usize::try_from(missing_acks).unwrap_or(usize::MAX),
+    )
 }
 
 impl Route for QueueAdapter {
@@ -164,7 +321,18 @@ impl Route for QueueAdapter {
                 }
             }
             Op::AckRequest => self.answer_ack(&message, local)?,
-            Op::AckResponse => {} // handled by the bus
+            Op::FetchSockets => self.answer_fetch(header, local),
+            Op::BroadcastAck => self.answer_broadcast_ack(&message, local)?,
+            // Handled by the bus.
+            Op::AckResponse
+            | Op::Heartbeat
+            | Op::Hello
+            | Op::Goodbye
+            | Op::FetchSocketsResponse
+            | Op::BroadcastAckCount
+            | Op::BroadcastAckResponse
+            | Op::ServerEvent
+            | Op::ServerEventResponse => {}
         }
         Ok(())
     }
@@ -207,6 +375,63 @@ impl QueueAdapter {
                 }
             };
             let _ = bus.publish(payload);
+        });
+        Ok(())
+    }
+}
+
+impl QueueAdapter {
+    /// Describes our sockets that the request's target selects, for the asking server.
+    fn answer_fetch(&self, header: &Header, local: &dyn LocalSockets) {
+        let Some(answer) = header.answer(self.bus.uid(), Op::FetchSocketsResponse) else {
+            return;
+        };
+        let described: Vec<SocketData> = select(&*self.inner, &header.to_target(), local)
+            .into_iter()
+            .filter_map(|sid| local.describe(sid))
+            .collect();
+        self.publish(wire::encode(answer, &[&sockets::encode(&described)]));
+    }
+
+    /// Sends the requested EVENT, with acknowledgement, to our sockets that the target
+    /// selects; tells the asking server how many, then forwards each answer.
+    fn answer_broadcast_ack(
+        &self,
+        message: &Message,
+        local: &dyn LocalSockets,
+    ) -> Result<(), WireError> {
+        let header = &message.header;
+        let (Some(count), Some(reply)) = (
+            header.answer(self.bus.uid(), Op::BroadcastAckCount),
+            header.answer(self.bus.uid(), Op::BroadcastAckResponse),
+        ) else {
+            return Err(WireError("broadcast_ack without req".into()));
+        };
+        let packet = message.packet(&self.ns)?;
+        let timeout = Bus::remote_ack_timeout(header.timeout_ms);
+        let mut waits: FuturesUnordered<_> = select(&*self.inner, &header.to_target(), local)
+            .into_iter()
+            .filter_map(|sid| {
+                let ack = local.send_with_ack(sid, &packet, timeout)?;
+                Some(async move { (sid, ack.await) })
+            })
+            .collect();
+        let mut count = count;
+        count.count = Some(waits.len() as u64);
+        self.publish(wire::encode(count, &[]));
+        if waits.is_empty() {
+            return Ok(());
+        }
+        let bus = self.bus.clone();
+        tokio::spawn(async move {
+            while let Some((sid, outcome)) = waits.next().await {
+                // A socket that does not answer is counted missing by the asker.
+                if let Ok(args) = outcome {
+                    let mut reply = reply.clone();
+                    reply.sid = Some(sid.as_str().to_owned());
+                    let _ = bus.publish(wire::encode_args(reply, &args));
+                }
+            }
         });
         Ok(())
     }

@@ -2,23 +2,36 @@
 //! [`Backend`]. It owns everything the backends share: reconnection with back-off, the bounded
 //! publish queue and its fail-fast rule, ignoring this process's own messages, surviving
 //! malformed ones, counters, and the table of acknowledgements awaited from other processes.
+//!
+//! A server's bus also keeps the cluster's membership: a heartbeat task announces the server
+//! (a `hello` after each subscription, then a `heartbeat` every interval, a `goodbye` when it
+//! leaves), and [`Members`] counts the servers heard from within the heartbeat timeout, the
+//! expected responders of cluster-wide [`Request`]s. Server events
+//! ([`Bus::server_emit`]) are handled here, for the whole server.
 
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::backend::{Backend, Backoff, Delivery, Subscription, CONNECT_TIMEOUT, PUBLISH_TIMEOUT};
+use super::backend::{
+    Backend, Backoff, Delivery, Publisher, Subscription, CONNECT_TIMEOUT, PUBLISH_TIMEOUT,
+};
 use super::foreign::{self, Accept, Format, Incoming};
+use super::members::{Members, Timing};
+use super::request::{Request, Requests};
+use super::server_event::{ServerEvent, ServerEvents};
 use super::wire::{self, Header, Message, Op, WireError};
 use super::{QueueError, QueueStats};
 use crate::ack::{AckFuture, DEFAULT_ACK_TIMEOUT};
+use crate::adapter::{ClusterFuture, Replies};
 use crate::args::Args;
 use crate::error::{BoxError, EmitError};
 use crate::packet::EncodedPacket;
@@ -51,6 +64,18 @@ pub(crate) trait Route: Send + Sync {
 struct Outgoing {
     payload: Bytes,
     done: Option<oneshot::Sender<Result<(), QueueError>>>,
+    /// A heartbeat, `hello` or `goodbye`: kept out of the counters (`published`,
+    /// `publish_failed`), which count the application's messages; a lost one is a missed
+    /// heartbeat, not a lost message.
+    membership: bool,
+}
+
+/// What a received message was, for the counters.
+enum Traffic {
+    /// The application's (or a request's): counted in `received`.
+    Data,
+    /// A heartbeat, `hello` or `goodbye`: not counted.
+    Membership,
 }
 
 /// Logs a repeated condition at most once per [`LOG_EVERY`], counting what it held back.
@@ -98,6 +123,24 @@ pub(crate) struct BusState {
     refused_log: LogLimiter,
     /// What the subscription accepts besides this crate's format.
     accept: Accept,
+    /// The publish queue's sending end.
+    tx: mpsc::Sender<Outgoing>,
+    /// A server's bus (it subscribes, announces itself and answers requests), not an
+    /// emitter's.
+    server: bool,
+    timing: Timing,
+    /// The other servers, from their heartbeats.
+    members: Members,
+    /// This server's cluster-wide requests waiting for answers.
+    requests: Arc<Requests>,
+    /// The handlers of server events, once the server is built.
+    server_events: OnceLock<Arc<dyn ServerEvents>>,
+    /// The server said goodbye: it no longer announces itself.
+    left: AtomicBool,
+    /// A `hello` is due (after each new subscription).
+    hello_due: AtomicBool,
+    /// Wakes the heartbeat task early (a new subscription, a new publishing connection).
+    beat_now: Notify,
 }
 
 impl BusState {
@@ -106,11 +149,91 @@ impl BusState {
     }
 
     fn set_connected(&self, up: bool) {
-        self.connected.send_if_modified(|state| {
+        let changed = self.connected.send_if_modified(|state| {
             let changed = *state != up;
             *state = up;
             changed
         });
+        if changed && up {
+            self.beat_now.notify_one();
+        }
+    }
+
+    /// Queues `payload` for publication without waiting. Fails at once (counted and logged)
+    /// while the broker is unreachable or the queue is full.
+    fn enqueue(
+        &self,
+        payload: Bytes,
+        done: Option<oneshot::Sender<Result<(), QueueError>>>,
+    ) -> Result<(), QueueError> {
+        self.queue(Outgoing {
+            payload,
+            done,
+            membership: false,
+        })
+    }
+
+    /// Queues `message`; a failure of an application message is counted and logged.
+    fn queue(&self, message: Outgoing) -> Result<(), QueueError> {
+        let membership = message.membership;
+        let count_failed = |why| {
+            if !membership {
+                self.count_failed(1, why);
+            }
+        };
+        if !self.is_connected() {
+            count_failed("not connected");
+            let last = self.last_error.lock().clone();
+            return Err(QueueError::Unavailable(
+                last.unwrap_or_else(|| "not connected yet".into()),
+            ));
+        }
+        let len = message.payload.len();
+        let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        if before + len > MAX_QUEUED_BYTES || self.tx.try_send(message).is_err() {
+            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            count_failed("publish queue full");
+            return Err(QueueError::QueueFull);
+        }
+        Ok(())
+    }
+
+    /// Publishes a message of `op` without body (`heartbeat`, `hello`, `goodbye`).
+    fn announce(&self, op: Op) -> Result<(), QueueError> {
+        self.queue(Outgoing {
+            payload: wire::encode(Header::new(&self.uid, op), &[]),
+            done: None,
+            membership: true,
+        })
+    }
+
+    /// One heartbeat: forgets the servers silent for longer than the timeout, then announces
+    /// this one (a `hello` when one is due, so that the others answer at once).
+    fn beat(&self) {
+        for uid in self.members.prune() {
+            tracing::info!(
+                endpoint = %self.endpoint,
+                server = %uid,
+                timeout_ms = self.timing.heartbeat_timeout.as_millis() as u64,
+                "message queue: a server stopped counting (no heartbeat within the timeout)"
+            );
+        }
+        if self.left.load(Ordering::Acquire) || !self.is_connected() {
+            return;
+        }
+        let hello =
+            self.subscribed.load(Ordering::Acquire) && self.hello_due.swap(false, Ordering::AcqRel);
+        let op = if hello { Op::Hello } else { Op::Heartbeat };
+        if self.announce(op).is_err() && hello {
+            self.hello_due.store(true, Ordering::Release);
+        }
+    }
+
+    /// Says goodbye (once): the other servers stop counting this one at once.
+    fn leave(&self) {
+        if self.server && !self.left.swap(true, Ordering::AcqRel) && self.is_connected() {
+            let _ = self.announce(Op::Goodbye);
+        }
     }
 
     fn record_error(&self, error: &dyn std::fmt::Display) {
@@ -152,12 +275,14 @@ impl BusState {
 
     /// Handles one received message; whatever it contains, this returns (a panic in the code
     /// that applies it is caught and counted, so the listener never dies).
-    fn dispatch(&self, delivery: Delivery) {
-        self.received.fetch_add(1, Ordering::Relaxed);
+    fn dispatch(self: &Arc<Self>, delivery: Delivery) {
         let size = delivery.payload.len();
         let outcome = catch_unwind(AssertUnwindSafe(|| self.apply(delivery)));
+        if !matches!(outcome, Ok(Ok(Traffic::Membership))) {
+            self.received.fetch_add(1, Ordering::Relaxed);
+        }
         let problem = match outcome {
-            Ok(Ok(())) => return,
+            Ok(Ok(_)) => return,
             Ok(Err(e)) => e.0,
             Err(_) => "applying it panicked".to_owned(),
         };
@@ -172,7 +297,7 @@ impl BusState {
         }
     }
 
-    fn apply(&self, delivery: Delivery) -> Result<(), WireError> {
+    fn apply(self: &Arc<Self>, delivery: Delivery) -> Result<Traffic, WireError> {
         let message = match foreign::decode(delivery, &self.accept)? {
             Incoming::Apply {
                 message,
@@ -187,41 +312,121 @@ impl BusState {
                 if message.header.uid == self.uid {
                     // Published by this server in python-socketio's format.
                     self.own_ignored.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
+                    return Ok(Traffic::Data);
                 }
                 self.route(*message)?;
                 self.foreign.fetch_add(1, Ordering::Relaxed);
                 if let Some(note) = note {
                     self.refuse(format, note);
                 }
-                return Ok(());
+                return Ok(Traffic::Data);
             }
-            Incoming::NotForUs => return Ok(()),
+            Incoming::NotForUs => return Ok(Traffic::Data),
             Incoming::Refused { format, what } => {
                 self.refuse(format, &format!("{what} is not supported"));
-                return Ok(());
+                return Ok(Traffic::Data);
             }
         };
+        let op = message.header.op;
+        if matches!(op, Op::Heartbeat | Op::Hello | Op::Goodbye) {
+            if message.header.uid != self.uid {
+                self.on_membership(op, &message.header.uid);
+            }
+            return Ok(Traffic::Membership);
+        }
         if message.header.uid == self.uid {
             self.own_ignored.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
+            return Ok(Traffic::Data);
         }
-        if message.header.op == Op::AckResponse {
-            if message.header.to.as_deref() != Some(self.uid.as_str()) {
-                return Ok(());
+        if op == Op::AckResponse || op.is_response() {
+            if message.header.to.as_deref() == Some(self.uid.as_str()) {
+                self.answer(message)?;
             }
-            let Some(req) = message.header.req else {
-                return Err(WireError("ack_response without req".into()));
-            };
-            let Some(tx) = self.lock_acks().remove(&req) else {
-                return Ok(()); // timed out or dropped meanwhile
-            };
-            if message.header.error.is_none() {
-                let _ = tx.send(message.args()?);
+            return Ok(Traffic::Data);
+        }
+        match op {
+            Op::ServerEvent => self.on_server_event(message)?,
+            _ => self.route(message)?,
+        }
+        Ok(Traffic::Data)
+    }
+
+    /// Another server announced itself, or left.
+    fn on_membership(&self, op: Op, uid: &str) {
+        match op {
+            Op::Goodbye => {
+                if self.members.gone(uid) {
+                    tracing::info!(endpoint = %self.endpoint, server = %uid, "message queue: a server left (goodbye)");
+                }
+            }
+            _ => {
+                if self.members.seen(uid) {
+                    tracing::info!(endpoint = %self.endpoint, server = %uid, "message queue: a server counts (heartbeat)");
+                }
+                if op == Op::Hello && self.server && !self.left.load(Ordering::Acquire) {
+                    let _ = self.announce(Op::Heartbeat);
+                }
+            }
+        }
+    }
+
+    /// An answer addressed to this server: an acknowledgement of one socket, or an answer to
+    /// a cluster-wide request.
+    fn answer(&self, message: Message) -> Result<(), WireError> {
+        if message.header.op != Op::AckResponse {
+            return self.requests.deliver(message);
+        }
+        let Some(req) = message.header.req else {
+            return Err(WireError("ack_response without req".into()));
+        };
+        let Some(tx) = self.lock_acks().remove(&req) else {
+            return Ok(()); // timed out or dropped meanwhile
+        };
+        if message.header.error.is_none() {
+            let _ = tx.send(message.args()?);
+        }
+        Ok(())
+    }
+
+    /// Runs this server's handler of a server event, and publishes its acknowledgement when
+    /// the sender asked for one (a server without a handler for the event answers with an
+    /// error, so that the sender does not wait for it).
+    fn on_server_event(self: &Arc<Self>, message: Message) -> Result<(), WireError> {
+        let (event, args) = message.event("/")?;
+        let header = message.header;
+        let reply = header.answer(&self.uid, Op::ServerEventResponse);
+        let handler = self
+            .server_events
+            .get()
+            .filter(|handlers| handlers.handles(&event))
+            .cloned();
+        let Some(handler) = handler else {
+            tracing::debug!(event, from = %header.uid, "message queue: no handler for this server event");
+            if let Some(mut reply) = reply {
+                reply.error = Some(format!("no handler for {event:?}"));
+                let _ = self.enqueue(wire::encode(reply, &[]), None);
             }
             return Ok(());
-        }
-        self.route(message)
+        };
+        let shared = self.clone();
+        let from = header.uid;
+        tokio::spawn(async move {
+            // The handler runs to its end; an answer later than the sender's timeout is
+            // ignored there.
+            let outcome = handler.handle(ServerEvent::new(event, args, from)).await;
+            let Some(mut reply) = reply else {
+                return;
+            };
+            let payload = match outcome {
+                Ok(args) => wire::encode_args(reply, &args),
+                Err(why) => {
+                    reply.error = Some(why);
+                    wire::encode(reply, &[])
+                }
+            };
+            let _ = shared.enqueue(payload, None);
+        });
+        Ok(())
     }
 
     /// Hands `message` to its namespace's adapter.
@@ -235,6 +440,25 @@ impl BusState {
             Some(route) => route.on_message(message),
             None => {
                 tracing::trace!(namespace = %message.header.ns, "message queue: message for a namespace this server does not have");
+                // A request still gets its (empty) answer, so that the asker does not wait.
+                let header = &message.header;
+                let answer = match header.op {
+                    Op::FetchSockets => header
+                        .answer(&self.uid, Op::FetchSocketsResponse)
+                        .map(|answer| wire::encode(answer, &[b"[]"])),
+                    Op::BroadcastAck => {
+                        header
+                            .answer(&self.uid, Op::BroadcastAckCount)
+                            .map(|mut answer| {
+                                answer.count = Some(0);
+                                wire::encode(answer, &[])
+                            })
+                    }
+                    _ => None,
+                };
+                if let Some(answer) = answer {
+                    let _ = self.enqueue(answer, None);
+                }
                 Ok(())
             }
         }
@@ -259,21 +483,22 @@ impl Drop for AckGuard {
 /// Dropping the last handle stops its tasks.
 pub(crate) struct Bus {
     shared: Arc<BusState>,
-    tx: mpsc::Sender<Outgoing>,
     _stop: DropGuard,
 }
 
 impl Bus {
-    /// Starts the publishing task, and the subscribing task if `subscribe`. Needs a tokio
-    /// runtime; connects in the background.
+    /// Starts the publishing task, and if `subscribe` (a server's bus) the subscribing and
+    /// heartbeat tasks. Needs a tokio runtime; connects in the background.
     pub(crate) fn start(
         backend: Arc<dyn Backend>,
         subscribe: bool,
         accept: Accept,
+        timing: Timing,
     ) -> Result<Arc<Bus>, QueueError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| QueueError::NoRuntime)?;
         let uid = format!("{:016x}", rand::random::<u64>());
         let (connected, _) = watch::channel(false);
+        let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let shared = Arc::new(BusState {
             uid,
             endpoint: backend.endpoint().to_owned(),
@@ -297,8 +522,16 @@ impl Bus {
             malformed_log: LogLimiter::default(),
             refused_log: LogLimiter::default(),
             accept,
+            tx,
+            server: subscribe,
+            timing,
+            members: Members::new(timing.heartbeat_timeout),
+            requests: Arc::default(),
+            server_events: OnceLock::new(),
+            left: AtomicBool::new(false),
+            hello_due: AtomicBool::new(false),
+            beat_now: Notify::new(),
         });
-        let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let stop = CancellationToken::new();
         runtime.spawn(publisher_task(
             shared.clone(),
@@ -312,12 +545,83 @@ impl Bus {
                 backend,
                 stop.clone(),
             ));
+            runtime.spawn(heartbeat_task(Arc::downgrade(&shared), stop.clone()));
         }
         Ok(Arc::new(Bus {
             shared,
-            tx,
             _stop: stop.drop_guard(),
         }))
+    }
+
+    /// The cluster's timing (heartbeats, default request timeout).
+    pub(crate) fn timing(&self) -> Timing {
+        self.shared.timing
+    }
+
+    /// Runs the server-event handlers of this server (set once, when the server is built).
+    pub(crate) fn serve_events(&self, handlers: Arc<dyn ServerEvents>) {
+        let _ = self.shared.server_events.set(handlers);
+    }
+
+    /// Says goodbye to the other servers (once), which stop counting this one at once; it
+    /// stops announcing itself. Dropping the bus does it too.
+    pub(crate) fn leave(&self) {
+        self.shared.leave();
+    }
+
+    /// Opens a cluster-wide request, expecting answers from the servers that count now; the
+    /// caller publishes it with [`Request::req`] as `req`.
+    pub(crate) fn open_request(&self) -> Request {
+        self.shared.requests.open(self.shared.members.alive())
+    }
+
+    /// Sends an event (an EVENT packet of namespace `/`) to the handlers of the other servers.
+    pub(crate) fn server_emit(&self, packet: &EncodedPacket) -> Result<(), QueueError> {
+        let mut header = Header::new(&self.shared.uid, Op::ServerEvent);
+        header.ns = "/".to_owned();
+        self.publish(wire::encode_packet(header, packet))
+    }
+
+    /// Sends an event to the handlers of the other servers and gathers their
+    /// acknowledgements, each with the answering server's uid, for at most `timeout`.
+    pub(crate) fn server_emit_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        timeout: Duration,
+    ) -> ClusterFuture<(String, Args)> {
+        let mut request = self.open_request();
+        let mut header = Header::new(&self.shared.uid, Op::ServerEvent);
+        header.ns = "/".to_owned();
+        header.req = Some(request.req);
+        header.timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        if self.publish(wire::encode_packet(header, packet)).is_err() {
+            request.unsent();
+        }
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut waiting: HashSet<String> = request.expected().clone();
+            let mut answered = HashSet::new();
+            let mut items = Vec::new();
+            while !waiting.is_empty() {
+                let Some(message) = request.next(deadline).await else {
+                    break;
+                };
+                let uid = message.header.uid.clone();
+                if message.header.op != Op::ServerEventResponse || !answered.insert(uid.clone()) {
+                    continue;
+                }
+                waiting.remove(&uid);
+                if message.header.error.is_none() {
+                    match message.args() {
+                        Ok(args) => items.push((uid, args)),
+                        Err(e) => {
+                            tracing::debug!(server = %uid, error = %e, "message queue: a bad server-event acknowledgement")
+                        }
+                    }
+                }
+            }
+            Replies::partial(items, waiting.len(), 0)
+        })
     }
 
     /// This server's (or emitter's) id on the bus.
@@ -333,46 +637,18 @@ impl Bus {
     /// Queues `payload` for publication without waiting. Fails at once (counted and logged)
     /// while the broker is unreachable or the queue is full.
     pub(crate) fn publish(&self, payload: Bytes) -> Result<(), QueueError> {
-        self.enqueue(payload, None)
+        self.shared.enqueue(payload, None)
     }
 
     /// Publishes `payload` and waits until the broker took it (or the attempt failed).
     pub(crate) async fn publish_confirmed(&self, payload: Bytes) -> Result<(), QueueError> {
         let (tx, rx) = oneshot::channel();
-        self.enqueue(payload, Some(tx))?;
+        self.shared.enqueue(payload, Some(tx))?;
         match tokio::time::timeout(CONNECT_TIMEOUT + PUBLISH_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(QueueError::Unavailable("the bus stopped".into())),
             Err(_) => Err(QueueError::Unavailable("publish timed out".into())),
         }
-    }
-
-    fn enqueue(
-        &self,
-        payload: Bytes,
-        done: Option<oneshot::Sender<Result<(), QueueError>>>,
-    ) -> Result<(), QueueError> {
-        let shared = &self.shared;
-        if !shared.is_connected() {
-            shared.count_failed(1, "not connected");
-            let last = shared.last_error.lock().clone();
-            return Err(QueueError::Unavailable(
-                last.unwrap_or_else(|| "not connected yet".into()),
-            ));
-        }
-        let len = payload.len();
-        let before = shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        if before + len > MAX_QUEUED_BYTES {
-            shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            shared.count_failed(1, "publish queue full");
-            return Err(QueueError::QueueFull);
-        }
-        if self.tx.try_send(Outgoing { payload, done }).is_err() {
-            shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            shared.count_failed(1, "publish queue full");
-            return Err(QueueError::QueueFull);
-        }
-        Ok(())
     }
 
     /// Asks the process holding socket `header.sid` to send `packet` with an acknowledgement
@@ -432,8 +708,17 @@ impl Bus {
             reconnects: s.reconnects.load(Ordering::Relaxed),
             connect_failures: s.connect_failures.load(Ordering::Relaxed),
             pending_acks: s.lock_acks().len(),
+            servers: s.members.alive().len(),
+            pending_requests: s.requests.len(),
             last_error: s.last_error.lock().clone(),
         }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        // Queued before the tasks stop; the publisher flushes it on its way out.
+        self.shared.leave();
     }
 }
 
@@ -451,7 +736,9 @@ fn fail(shared: &BusState, message: Outgoing, why: &str) {
     shared
         .queued_bytes
         .fetch_sub(message.payload.len(), Ordering::AcqRel);
-    shared.count_failed(1, why);
+    if !message.membership {
+        shared.count_failed(1, why);
+    }
     if let Some(done) = message.done {
         let _ = done.send(Err(QueueError::Unavailable(why.to_owned())));
     }
@@ -528,7 +815,10 @@ async fn publisher_task(
         let mut batch: Vec<Outgoing> = Vec::new();
         loop {
             let first = tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => {
+                    flush_last(&shared, &mut *publisher, &mut rx).await;
+                    return;
+                }
                 message = rx.recv() => match message {
                     Some(message) => message,
                     None => return,
@@ -553,9 +843,10 @@ async fn publisher_task(
                 };
             match result {
                 Ok(()) => {
+                    let counted = batch.iter().filter(|m| !m.membership).count();
                     shared
                         .published
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        .fetch_add(counted as u64, Ordering::Relaxed);
                     for message in batch.drain(..) {
                         shared
                             .queued_bytes
@@ -577,6 +868,49 @@ async fn publisher_task(
                 }
             }
         }
+    }
+}
+
+/// Publishes what is still queued when the bus stops (a `goodbye`), bounded by
+/// [`PUBLISH_TIMEOUT`]; best effort.
+async fn flush_last(
+    shared: &BusState,
+    publisher: &mut dyn Publisher,
+    rx: &mut mpsc::Receiver<Outgoing>,
+) {
+    let mut last = Vec::new();
+    while let Ok(message) = rx.try_recv() {
+        shared
+            .queued_bytes
+            .fetch_sub(message.payload.len(), Ordering::AcqRel);
+        last.push(message.payload);
+        if last.len() >= MAX_BATCH {
+            break;
+        }
+    }
+    if !last.is_empty() {
+        let _ = tokio::time::timeout(PUBLISH_TIMEOUT, publisher.publish(&last)).await;
+    }
+}
+
+/// Announces the server every heartbeat interval (and at once when a subscription or a
+/// publishing connection opens), and forgets the servers that went silent.
+async fn heartbeat_task(shared: Weak<BusState>, stop: CancellationToken) {
+    let Some(interval) = shared.upgrade().map(|s| s.timing.heartbeat_interval) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+            _ = strong.beat_now.notified() => {}
+        }
+        strong.beat();
     }
 }
 
@@ -629,6 +963,10 @@ async fn subscriber_task(
         ever_subscribed = true;
         backoff.reset();
         strong.subscribed.store(true, Ordering::Release);
+        // Messages published while unsubscribed were missed, heartbeats included: ask the
+        // others to announce themselves.
+        strong.hello_due.store(true, Ordering::Release);
+        strong.beat_now.notify_one();
         drop(strong);
 
         let reason = listen(&shared, subscription, &stop).await;

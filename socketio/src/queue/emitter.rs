@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::backend::CONNECT_TIMEOUT;
 use super::bus::Bus;
 use super::foreign::{python, Accept, PublishFormat};
+use super::members::Timing;
 use super::wire::{self, Header, Op};
 use super::{QueueError, QueueStats, DEFAULT_CHANNEL};
 use crate::adapter::Target;
@@ -106,7 +107,7 @@ impl EmitterBuilder {
     /// ```
     pub async fn connect(self) -> Result<Emitter, QueueError> {
         let backend = super::open(&self.url, &self.channel, None)?;
-        let bus = Bus::start(backend, false, Accept::default())?;
+        let bus = Bus::start(backend, false, Accept::default(), Timing::default())?;
         if !bus.wait_connected(CONNECT_TIMEOUT).await {
             let why = bus
                 .stats()

@@ -7,6 +7,12 @@
 //!   socket ([`BroadcastOperator::join`](crate::BroadcastOperator::join)) so that every process
 //!   applies it to its own sockets. [`BroadcastOperator::emit_with_ack`](crate::BroadcastOperator::emit_with_ack)
 //!   to one socket id is routed to the process holding that socket, and the answer back.
+//! - Cluster-wide requests gather the answers of every server:
+//!   [`BroadcastOperator::fetch_sockets`](crate::BroadcastOperator::fetch_sockets),
+//!   [`BroadcastOperator::emit_with_acks`](crate::BroadcastOperator::emit_with_acks) and
+//!   [`SocketIo::server_side_emit_with_ack`](crate::SocketIo::server_side_emit_with_ack)
+//!   (see [cluster-wide requests](#cluster-wide-requests)); servers announce themselves with
+//!   heartbeats so that each knows whom to wait for.
 //! - [`Emitter`] is the write-only handle for a process that serves nothing (a worker, a cron
 //!   job).
 //!
@@ -61,10 +67,54 @@
 //! `io.to(sid).emit_with_ack(..)` for a socket of another process publishes an `ack_request`;
 //! the process holding the socket sends the EVENT with an ack id of its own and publishes the
 //! client's answer as an `ack_response` addressed to the asking server's uid. A socket that is
-//! connected nowhere ends in [`AckError::Timeout`](crate::AckError::Timeout). An acknowledgement
-//! from a room (several sockets) is not supported: `emit_with_ack` then fails with
-//! [`EmitError::AckNeedsOneSocket`], on one process or
-//! many (nobody knows how many sockets of other processes would answer).
+//! connected nowhere ends in [`AckError::Timeout`](crate::AckError::Timeout). `emit_with_ack`
+//! to a room fails with [`EmitError::AckNeedsOneSocket`]: the answers of several sockets are
+//! gathered by [`emit_with_acks`](crate::BroadcastOperator::emit_with_acks), a cluster-wide
+//! request (below).
+//!
+//! # Cluster-wide requests
+//!
+//! | operation | socket.io | what each server answers | default timeout |
+//! |---|---|---|---|
+//! | [`BroadcastOperator::fetch_sockets`](crate::BroadcastOperator::fetch_sockets), [`SocketIo::fetch_sockets`](crate::SocketIo::fetch_sockets) | `fetchSockets()` | a description of its selected sockets (id, rooms, handshake headers and URI, peer and client address, `auth`) | [`Builder::queue_requests_timeout`](crate::Builder::queue_requests_timeout), 5 s (`requestsTimeout`) |
+//! | [`BroadcastOperator::emit_with_acks`](crate::BroadcastOperator::emit_with_acks) | `timeout(ms).emit(.., cb)` on a broadcast | how many of its sockets it asked, then each socket's answer | the operator's `timeout`, else `ack_timeout` (60 s) |
+//! | [`SocketIo::server_side_emit_with_ack`](crate::SocketIo::server_side_emit_with_ack) | `serverSideEmitWithAck` | its handler's return value ([`Builder::on_server_event`](crate::Builder::on_server_event)), or "no handler" | given with the call |
+//!
+//! [`SocketIo::server_side_emit`](crate::SocketIo::server_side_emit) (socket.io's
+//! `serverSideEmit`) sends an event to the other servers' handlers without waiting; a server
+//! never handles its own events.
+//!
+//! The asking server serves its own part locally (its sockets are included: a
+//! [`RemoteSocket`](crate::RemoteSocket) may be local), publishes the request with a number,
+//! and gathers the answers addressed to it until every **expected** server answered (and, for
+//! acknowledgements, every socket a server announced answered) or the timeout passed. The
+//! result, [`Replies`](crate::Replies), holds what arrived and counts what is missing
+//! ([`missing_servers`](crate::Replies::missing_servers),
+//! [`missing_acks`](crate::Replies::missing_acks)): a request never fails because a server is
+//! silent, it completes with what arrived by the timeout. Answers of a server that was not
+//! expected (it started during the request) are kept too.
+//!
+//! **Heartbeats decide who is expected.** Every server publishes a `heartbeat` every interval
+//! (5 s by default, socket.io's `heartbeatInterval`) and counts the servers it heard from within
+//! the heartbeat timeout (10 s, `heartbeatTimeout`); both are set with
+//! [`Builder::queue_heartbeat`](crate::Builder::queue_heartbeat), the same on every server
+//! ([`QueueStats::servers`] reads the count). So:
+//!
+//! - a **new server** publishes `hello` as soon as it is subscribed (and again after each
+//!   resubscription); the others count it at once and answer with a heartbeat, so it counts
+//!   them at once too;
+//! - a server that **shuts down** ([`SocketIo::shutdown`](crate::SocketIo::shutdown), the end of
+//!   `serve`, or dropping the server) publishes `goodbye`: the others stop counting it at once;
+//! - a server that **dies** (killed, frozen, cut from the broker) stops counting one heartbeat
+//!   timeout after its last heartbeat; a request started before that still expects it and
+//!   completes at its timeout with the others' answers (`missing_servers` says one is missing);
+//! - a server that is itself cut from the broker counts the others again once it resubscribed
+//!   (its `hello` brings their heartbeats).
+//!
+//! Requests and answers travel like every other message (at most once): an answer lost with a
+//! broker connection is an answer missing. Servers of an older release count these messages
+//! as malformed and ignore them; the two can share a channel, but only servers of this release
+//! answer requests.
 //!
 //! # Foreign emitters
 //!
@@ -131,19 +181,27 @@
 //! |---|---|---|
 //! | `v` | integer | format version, `1`; other versions are ignored (and counted as malformed), so a later release can change the format and run next to this one |
 //! | `uid` | string | the sender's id |
-//! | `op` | string | `broadcast`, `join`, `leave`, `disconnect`, `close_room`, `ack_request`, `ack_response` |
+//! | `op` | string | `broadcast`, `join`, `leave`, `disconnect`, `close_room`, `ack_request`, `ack_response`; `heartbeat`, `hello`, `goodbye`; `fetch_sockets`, `fetch_sockets_response`, `broadcast_ack`, `broadcast_ack_count`, `broadcast_ack_response`, `server_event`, `server_event_response` |
 //! | `ns` | string | the namespace (`/`, `/chat`) |
 //! | `rooms`, `except` | strings | the target: sockets in any of `rooms` (all sockets of `ns` when empty) and in none of `except`; a room named by a socket id is that socket |
 //! | `exclude` | string | one socket id left out (the sender of `socket.broadcast()`) |
 //! | `names` | strings | the rooms to join / leave / close |
 //! | `sid`, `req`, `timeout_ms` | string, integer, integer | `ack_request`: the socket, the request number, how long to wait |
-//! | `to`, `req`, `error` | string, integer, string | `ack_response`: the asking server's uid, its request number, and a reason when there is no answer |
+//! | `to`, `req`, `error` | string, integer, string | `ack_response` and every `*_response` / `broadcast_ack_count`: the asking server's uid, its request number, and a reason when there is no answer |
+//! | `req`, `timeout_ms` | integers | `fetch_sockets`, `broadcast_ack`, `server_event` (with acknowledgement): the request number, how long the asker waits |
+//! | `count` | integer | `broadcast_ack_count`: how many sockets the server asked |
+//! | `sid` | string | `broadcast_ack_response`: the socket that answered |
 //! | `frames` | integers | byte lengths of the parts |
 //!
-//! Parts: for `broadcast` and `ack_request`, the Socket.IO EVENT or BINARY_EVENT packet text as
-//! clients receive it (without Engine.IO's `4`, without ack id; UTF-8), then its binary
-//! attachments byte for byte. For `ack_response`, the JSON array of the acknowledgement's
-//! arguments (binary placeholders included), then the attachments. Other operations have none.
+//! Parts: for `broadcast`, `ack_request`, `broadcast_ack` and `server_event` (namespace `/`),
+//! the Socket.IO EVENT or BINARY_EVENT packet text as clients receive it (without Engine.IO's
+//! `4`, without ack id; UTF-8), then its binary attachments byte for byte. For `ack_response`,
+//! `broadcast_ack_response` and `server_event_response`, the JSON array of the
+//! acknowledgement's arguments (binary placeholders included), then the attachments. For
+//! `fetch_sockets_response`, one JSON array of sockets: `{"id", "rooms": [..], "headers":
+//! [[name, value], ..], "url": "/socket.io/?..", "peer": "ip:port", "address": "ip", "auth":
+//! <json>}` (a bad `id` or `url` refuses the message; an invalid header is left out). Other
+//! operations have none.
 //!
 //! ```text
 //! {"v":1,"uid":"9f2c4e1a0b3d5e6f","op":"broadcast","ns":"/","rooms":["news"],"frames":[17]}
@@ -152,14 +210,25 @@
 //!
 //! (one message: the header line, then the 17-byte packet). Receivers check the version, the
 //! lengths, and that a broadcast packet is an EVENT of the announced namespace without ack id
-//! and with as many attachments as parts.
+//! and with as many attachments as parts. A heartbeat is the header alone:
+//!
+//! ```text
+//! {"v":1,"uid":"9f2c4e1a0b3d5e6f","op":"heartbeat"}
+//! ```
+//!
+//! Ids are bounded where a flood could grow a table: at most 4,096 servers are counted, and an
+//! answer that names no open request of this server is ignored.
 
 mod adapter;
 mod backend;
 mod bus;
 mod emitter;
 mod foreign;
+mod members;
 mod options;
+mod request;
+mod server_event;
+mod sockets;
 mod url;
 mod wire;
 
@@ -172,6 +241,8 @@ pub(crate) use bus::Bus;
 pub use emitter::{Emitter, EmitterBuilder};
 pub use foreign::PublishFormat;
 pub(crate) use options::QueueOptions;
+pub use server_event::ServerEvent;
+pub(crate) use server_event::ServerEvents;
 pub(crate) use url::open;
 pub use url::DEFAULT_CHANNEL;
 
@@ -197,7 +268,8 @@ pub struct QueueStats {
     pub connected: bool,
     /// Whether the subscription is up (always false for an emitter, which does not subscribe).
     pub subscribed: bool,
-    /// Messages the broker took.
+    /// Messages the broker took (the servers' heartbeats, `hello` and `goodbye` are not
+    /// counted here, nor in the counters below).
     pub published: u64,
     /// Publications that failed: broker unreachable, queue full, or lost with a broken
     /// connection.
@@ -219,6 +291,11 @@ pub struct QueueStats {
     pub connect_failures: u64,
     /// Acknowledgements awaited from sockets of other processes.
     pub pending_acks: usize,
+    /// Other servers of the cluster heard from within the heartbeat timeout: how many answers
+    /// a cluster-wide request (`fetch_sockets`, ...) expects.
+    pub servers: usize,
+    /// Cluster-wide requests of this server waiting for answers.
+    pub pending_requests: usize,
     /// The last connection or publish error.
     pub last_error: Option<String>,
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::adapter::QueueAdapter;
 use super::bus::Bus;
 use super::foreign::Accept;
+use super::members::Timing;
 use super::url::{open, DEFAULT_CHANNEL};
 use crate::adapter::{Adapter, AdapterFactory};
 
@@ -17,6 +18,8 @@ pub(crate) struct QueueOptions {
     pub(crate) channel: Option<String>,
     /// The key prefix of Node's redis-emitter whose channels are listened to as well.
     pub(crate) node_key: Option<String>,
+    /// Heartbeats and the default timeout of cluster-wide requests.
+    pub(crate) timing: Timing,
 }
 
 impl QueueOptions {
@@ -36,6 +39,16 @@ impl QueueOptions {
             };
         };
         let channel = self.channel.as_deref().unwrap_or(DEFAULT_CHANNEL);
+        let timing = self.timing;
+        if timing.heartbeat_interval.is_zero() || timing.requests_timeout.is_zero() {
+            return Err("the heartbeat interval and the requests timeout must not be zero".into());
+        }
+        if timing.heartbeat_timeout <= timing.heartbeat_interval {
+            return Err(format!(
+                "the heartbeat timeout ({:?}) must be longer than the heartbeat interval ({:?})",
+                timing.heartbeat_timeout, timing.heartbeat_interval
+            ));
+        }
         if self.node_key.as_deref() == Some("") {
             return Err("the key of `node_redis_emitter` is empty".into());
         }
@@ -43,12 +56,14 @@ impl QueueOptions {
             node_key: self.node_key.clone(),
         };
         let bus = open(url, channel, self.node_key.as_deref())
-            .and_then(|backend| Bus::start(backend, true, accept))
+            .and_then(|backend| Bus::start(backend, true, accept, timing))
             .map_err(|e| e.to_string())?;
         tracing::info!(
             uid = bus.uid(),
             channel,
             node_key = self.node_key.as_deref(),
+            heartbeat_interval_ms = timing.heartbeat_interval.as_millis() as u64,
+            heartbeat_timeout_ms = timing.heartbeat_timeout.as_millis() as u64,
             "message queue configured"
         );
         let factory_bus = bus.clone();

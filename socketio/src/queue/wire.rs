@@ -30,6 +30,40 @@ pub(crate) enum Op {
     CloseRoom,
     AckRequest,
     AckResponse,
+    /// "I am alive": every server, every heartbeat interval.
+    Heartbeat,
+    /// A server that (re)subscribed asks the others to announce themselves at once.
+    Hello,
+    /// A server leaving cleanly: stop counting it now.
+    Goodbye,
+    /// Asks every server for its sockets that a target selects.
+    FetchSockets,
+    /// One server's answer to `fetch_sockets`: a JSON array of socket descriptions.
+    FetchSocketsResponse,
+    /// Asks every server to send an EVENT to the sockets a target selects, with
+    /// acknowledgements.
+    BroadcastAck,
+    /// How many sockets one server sent a `broadcast_ack` to.
+    BroadcastAckCount,
+    /// One socket's acknowledgement of a `broadcast_ack`.
+    BroadcastAckResponse,
+    /// An event for the other servers' handlers (`server_side_emit`).
+    ServerEvent,
+    /// One server's acknowledgement of a `server_event`.
+    ServerEventResponse,
+}
+
+impl Op {
+    /// Whether the message answers a request of the server named by its `to`.
+    pub(crate) fn is_response(self) -> bool {
+        matches!(
+            self,
+            Op::FetchSocketsResponse
+                | Op::BroadcastAckCount
+                | Op::BroadcastAckResponse
+                | Op::ServerEventResponse
+        )
+    }
 }
 
 /// The JSON header line.
@@ -58,6 +92,8 @@ pub(crate) struct Header {
     pub(crate) timeout_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) count: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) frames: Vec<usize>,
 }
@@ -79,6 +115,7 @@ impl Header {
             to: None,
             timeout_ms: None,
             error: None,
+            count: None,
             frames: Vec::new(),
         }
     }
@@ -90,6 +127,18 @@ impl Header {
         self.except = target.except.clone();
         self.exclude = target.exclude.map(|sid| sid.as_str().to_owned());
         self
+    }
+
+    /// The header of an answer to this request, from the server `uid`: addressed to the
+    /// asking server (`to`), with its request number and namespace. `None` without a request
+    /// number.
+    pub(crate) fn answer(&self, uid: &str, op: Op) -> Option<Header> {
+        let req = self.req?;
+        let mut answer = Header::new(uid, op);
+        answer.ns = self.ns.clone();
+        answer.to = Some(self.uid.clone());
+        answer.req = Some(req);
+        Some(answer)
     }
 
     /// The target the header describes; an `exclude` that is not a socket id excludes nobody.
@@ -253,6 +302,37 @@ impl Message {
         Ok(EncodedPacket::from_frames(frames))
     }
 
+    /// The event name and arguments of the EVENT the message carries (a `server_event`),
+    /// validated as [`packet`](Self::packet) does for namespace `ns`.
+    pub(crate) fn event(&self, ns: &str) -> Result<(String, Args), WireError> {
+        self.packet(ns)?;
+        let (text, attachments) = self
+            .parts
+            .split_first()
+            .ok_or_else(|| WireError("no packet".into()))?;
+        let text =
+            Str::from_utf8(text.clone()).map_err(|_| WireError("packet is not UTF-8".into()))?;
+        let limits = protocol::Limits {
+            max_attachments: MAX_FRAMES,
+        };
+        let packet =
+            protocol::decode(&text, &limits).map_err(|e| WireError(format!("bad packet: {e}")))?;
+        let payload = packet
+            .payload
+            .ok_or_else(|| WireError("an EVENT without payload".into()))?;
+        let event =
+            protocol::split_event(payload).map_err(|e| WireError(format!("bad event: {e}")))?;
+        let items = event
+            .args
+            .iter()
+            .map(|raw| text.slice_ref(raw.get()))
+            .collect();
+        Ok((
+            event.name.into_owned(),
+            Args::new(items, attachments.to_vec()),
+        ))
+    }
+
     /// The acknowledgement arguments of an `ack_response`.
     pub(crate) fn args(&self) -> Result<Args, WireError> {
         let Some((json, attachments)) = self.parts.split_first() else {
@@ -342,6 +422,53 @@ mod tests {
             args.raw().collect::<Vec<_>>()
         );
         assert_eq!(back.attachments(), args.attachments());
+    }
+
+    #[test]
+    fn golden_cluster_messages() {
+        let beat = encode(Header::new("9f2c4e1a0b3d5e6f", Op::Heartbeat), &[]);
+        assert_eq!(
+            &beat[..],
+            &b"{\"v\":1,\"uid\":\"9f2c4e1a0b3d5e6f\",\"op\":\"heartbeat\"}\n"[..]
+        );
+        let target = Target {
+            rooms: vec!["lobby".into()],
+            ..Target::default()
+        };
+        let mut request = Header::new("a1", Op::FetchSockets).target("/chat", &target);
+        request.req = Some(3);
+        request.timeout_ms = Some(5000);
+        let request = decode(encode(request, &[])).unwrap().header;
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"v":1,"uid":"a1","op":"fetch_sockets","ns":"/chat","rooms":["lobby"],"req":3,"timeout_ms":5000}"#
+        );
+        let mut count = request.answer("b2", Op::BroadcastAckCount).unwrap();
+        count.count = Some(2);
+        assert_eq!(
+            serde_json::to_string(&count).unwrap(),
+            r#"{"v":1,"uid":"b2","op":"broadcast_ack_count","ns":"/chat","req":3,"to":"a1","count":2}"#
+        );
+        assert!(Header::new("a1", Op::FetchSockets)
+            .answer("b2", Op::FetchSocketsResponse)
+            .is_none());
+        assert!(Op::ServerEventResponse.is_response() && !Op::ServerEvent.is_response());
+    }
+
+    #[test]
+    fn a_server_event_carries_its_name_and_arguments() {
+        let packet = packet::event("/", "reload", &("v42", Binary::from(vec![7u8])), None).unwrap();
+        let message = decode(encode_packet(Header::new("a", Op::ServerEvent), &packet)).unwrap();
+        let (event, args) = message.event("/").unwrap();
+        assert_eq!(event, "reload");
+        assert_eq!(args.len(), 2);
+        assert_eq!(args.first::<String>().unwrap().unwrap(), "v42");
+        assert_eq!(&args.attachments()[0][..], &[7u8]);
+        for bad in ["2[\"connect\"]", "2[]", "3[1]", "2/x,[\"e\"]"] {
+            let message =
+                decode(encode(Header::new("a", Op::ServerEvent), &[bad.as_bytes()])).unwrap();
+            assert!(message.event("/").is_err(), "{bad}");
+        }
     }
 
     #[test]

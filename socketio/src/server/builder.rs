@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::server_event::{self, ServerEventTable, ServerHandler};
 use super::SocketIo;
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
 use crate::dispatch::{
@@ -15,7 +16,7 @@ use crate::handler::{
     DisconnectHandler, ErasedHandler, ErrorHandler, HandlerTable, MessageGuard, MessageHandler,
 };
 use crate::protocol::{check_event_name, check_namespace, is_namespace_pattern};
-use crate::queue::QueueOptions;
+use crate::queue::{QueueOptions, ServerEvent};
 use crate::registry::{self, Role};
 use crate::typemap::TypeMap;
 
@@ -43,6 +44,8 @@ pub struct Builder {
     adapter: AdapterFactory,
     /// Message queue (`message_queue`, `channel`).
     queue: QueueOptions,
+    /// Handlers of the other servers' events (`on_server_event`).
+    server_events: HashMap<String, ServerHandler<SocketIo>>,
     errors: Vec<String>,
     /// Where each slot's handler came from, to name both sides of a duplicate.
     origins: HashMap<(String, String), String>,
@@ -105,6 +108,7 @@ impl Builder {
             namespaces,
             adapter: Arc::new(|_| Arc::new(LocalAdapter::new())),
             queue: Default::default(),
+            server_events: HashMap::new(),
             errors: Vec::new(),
             origins: HashMap::new(),
             default_error: None,
@@ -875,7 +879,19 @@ impl Builder {
             .queue
             .wrap(self.adapter)
             .map_err(|p| BuildError(vec![p]))?;
+        if bus.is_none() && !self.server_events.is_empty() {
+            return Err(BuildError(vec![
+                "`on_server_event` is set but not `message_queue`: server events come from the other servers of a cluster".into(),
+            ]));
+        }
         let core = Arc::new(ServerCore::new(self.config, self.state, bus));
+        if let Some(bus) = &core.queue {
+            bus.serve_events(Arc::new(ServerEventTable {
+                handlers: self.server_events,
+                core: Arc::downgrade(&core),
+                server: SocketIo::of_core,
+            }));
+        }
         let default_error = match self.default_error {
             Some(ErasedHandler::Error(handler)) => Some(handler),
             _ => None,
@@ -991,6 +1007,92 @@ impl Builder {
     /// ```
     pub fn node_redis_emitter(mut self, key: impl Into<String>) -> Self {
         self.queue.node_key = Some(key.into());
+        self
+    }
+
+    /// How often this server announces itself to the others of the cluster, and how long a
+    /// server that stopped announcing itself still counts (default 5 s and 10 s, socket.io's
+    /// `heartbeatInterval` and `heartbeatTimeout`). The servers that count are those a
+    /// cluster-wide request ([`fetch_sockets`](crate::BroadcastOperator::fetch_sockets),
+    /// [`emit_with_acks`](crate::BroadcastOperator::emit_with_acks),
+    /// [`server_side_emit_with_ack`](crate::SocketIo::server_side_emit_with_ack)) expects an
+    /// answer from: a server that died stops counting `timeout` after its last heartbeat; one
+    /// that shuts down says goodbye and stops counting at once. `timeout` must be longer than
+    /// `interval`; every server of a cluster should use the same values.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::BuildError> {
+    /// use std::time::Duration;
+    /// let io = socketio::SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .queue_heartbeat(Duration::from_secs(2), Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn queue_heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.queue.timing.heartbeat_interval = interval;
+        self.queue.timing.heartbeat_timeout = timeout;
+        self
+    }
+
+    /// How long [`fetch_sockets`](crate::BroadcastOperator::fetch_sockets) waits for the
+    /// other servers when no [`timeout`](crate::BroadcastOperator::timeout) is given
+    /// (default 5 s, socket.io's `requestsTimeout`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::BuildError> {
+    /// let io = socketio::SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .queue_requests_timeout(std::time::Duration::from_secs(2))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn queue_requests_timeout(mut self, timeout: Duration) -> Self {
+        self.queue.timing.requests_timeout = timeout;
+        self
+    }
+
+    /// Registers the handler of `event` sent by the other servers of the cluster with
+    /// [`SocketIo::server_side_emit`] (socket.io's `io.on(event, ..)` for `serverSideEmit`).
+    /// It receives this server and the [`ServerEvent`]; its return value is the
+    /// acknowledgement, when the sender asked for one
+    /// ([`SocketIo::server_side_emit_with_ack`]): `()` for none, a tuple for several
+    /// arguments, anything else `Serialize` for one. Needs a
+    /// [`message_queue`](Self::message_queue). A panic in the handler is logged and answered
+    /// without an acknowledgement.
+    ///
+    /// ```no_run
+    /// use socketio::{queue::ServerEvent, SocketIo};
+    ///
+    /// async fn count(io: SocketIo, _event: ServerEvent) -> usize {
+    ///     io.sockets("/").len()
+    /// }
+    ///
+    /// # async fn run() -> Result<(), socketio::BuildError> {
+    /// let io = SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .on_server_event("count", count)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_server_event<F, Fut, R>(mut self, event: &str, handler: F) -> Self
+    where
+        F: Fn(SocketIo, ServerEvent) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+        R: serde::Serialize + Send + 'static,
+    {
+        if let Err(why) = check_event_name(event) {
+            self.errors.push(format!("server event {event:?}: {why}"));
+            return self;
+        }
+        if self
+            .server_events
+            .insert(event.to_owned(), server_event::erase(handler))
+            .is_some()
+        {
+            self.errors
+                .push(format!("server event {event:?} has two handlers"));
+        }
         self
     }
 }

@@ -3,18 +3,23 @@
 mod builder;
 pub(crate) mod class;
 mod extract;
+mod server_event;
 
 pub use builder::{BuildError, Builder, ClassNamespace};
 
 use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
 use serde::Serialize;
 use tokio::net::{TcpListener, ToSocketAddrs};
 
-use crate::dispatch::{BroadcastOperator, Dispatcher, Socket};
+use crate::adapter::Replies;
+use crate::args::Args;
+use crate::dispatch::{BroadcastOperator, Dispatcher, RemoteSocket, ServerCore, Socket};
 use crate::engineio::{CloseReason, Engine, Sid};
 use crate::error::EmitError;
+use crate::packet;
 use crate::queue::QueueStats;
 
 /// A Socket.IO server: a cheap handle (clone it into background tasks and HTTP routes).
@@ -59,7 +64,12 @@ impl SocketIo {
 
     /// The server a socket belongs to (`None` once the server is gone).
     pub(crate) fn of_socket(socket: &Socket) -> Option<SocketIo> {
-        let handle = socket.core().engine.get()?;
+        Self::of_core(socket.core())
+    }
+
+    /// The server of `core` (`None` once the server is gone).
+    pub(crate) fn of_core(core: &ServerCore) -> Option<SocketIo> {
+        let handle = core.engine.get()?;
         let engine = Engine::upgrade_opaque(handle)?;
         Some(SocketIo { engine })
     }
@@ -292,6 +302,81 @@ impl SocketIo {
             .unwrap_or_default()
     }
 
+    /// Describes every socket of `/` in the cluster (socket.io's `io.fetchSockets()`): see
+    /// [`BroadcastOperator::fetch_sockets`], which `io.of(ns).to(room)` narrows.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// let everyone = io.fetch_sockets().await?;
+    /// println!("{} sockets on / in the whole cluster", everyone.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_sockets(
+        &self,
+    ) -> impl Future<Output = Result<Replies<RemoteSocket>, EmitError>> + Send + 'static {
+        self.of("/").fetch_sockets()
+    }
+
+    /// Sends `event` with `data` to the other servers of the cluster (socket.io's
+    /// `serverSideEmit`), not to clients: each runs its handler registered with
+    /// [`Builder::on_server_event`]. Without a message queue there are no other servers and
+    /// nothing is sent. Fails when the data does not serialize or the message queue cannot
+    /// take the message.
+    ///
+    /// ```no_run
+    /// # fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// io.server_side_emit("reload-config", "v42")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let packet = packet::event("/", event, data, None)?;
+        match &self.client().core.queue {
+            Some(bus) => bus
+                .server_emit(&packet)
+                .map_err(|e| EmitError::MessageQueue(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends `event` to the other servers' handlers and gathers their acknowledgements (the
+    /// handlers' return values), each with the answering server's uid, for at most `timeout`
+    /// (socket.io's `serverSideEmitWithAck`). The servers expected to answer are those that
+    /// sent a heartbeat within the heartbeat timeout; a server without a handler for `event`
+    /// answers without an acknowledgement. Without a message queue, nothing is expected.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketio::SocketIo) -> Result<(), socketio::EmitError> {
+    /// use std::time::Duration;
+    /// let counts = io.server_side_emit_with_ack("count", &(), Duration::from_secs(5)).await?;
+    /// let total: usize = counts.iter().filter_map(|(_, n)| n.first::<usize>()?.ok()).sum();
+    /// println!("{total} clients on {} other servers", counts.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Replies<(String, Args)>, EmitError>> + Send + 'static {
+        let started = packet::event("/", event, data, None).map(|packet| {
+            self.client()
+                .core
+                .queue
+                .as_ref()
+                .map(|bus| bus.server_emit_with_ack(&packet, timeout))
+        });
+        async move {
+            match started? {
+                Some(gathering) => Ok(gathering.await),
+                None => Ok(Replies::complete_with(Vec::new())),
+            }
+        }
+    }
+
     /// Disconnects the socket `sid` from its namespace (Flask-SocketIO's `disconnect(sid)`); with
     /// a message queue, also when it is connected to another process.
     ///
@@ -398,7 +483,12 @@ impl SocketIo {
         app: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::engineio::serve(self.engine, app, listener, shutdown).await
+        let core = self.client().core.clone();
+        let served = crate::engineio::serve(self.engine, app, listener, shutdown).await;
+        if let Some(bus) = &core.queue {
+            bus.leave();
+        }
+        served
     }
 
     /// The health and counters of the message queue, `None` without one.
@@ -414,7 +504,9 @@ impl SocketIo {
         self.client().core.queue.as_ref().map(|bus| bus.stats())
     }
 
-    /// Closes every connection with the reason "server shutting down".
+    /// Closes every connection with the reason "server shutting down". With a message queue,
+    /// the server also says goodbye to the cluster: the other servers stop counting it at once
+    /// (it no longer answers cluster-wide requests' counts).
     ///
     /// ```
     /// # async fn f(io: socketio::SocketIo, maintenance: tokio::sync::Notify) {
@@ -423,6 +515,9 @@ impl SocketIo {
     /// # }
     /// ```
     pub fn shutdown(&self) {
+        if let Some(bus) = &self.client().core.queue {
+            bus.leave();
+        }
         self.engine.close_all(CloseReason::ServerShutdown);
     }
 }
