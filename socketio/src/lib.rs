@@ -31,6 +31,7 @@ mod server;
 pub mod testing;
 
 pub use ack::AckFuture;
+pub use adapter::RecoveryOptions;
 pub use args::Args;
 pub use dispatch::{BroadcastOperator, RateLimitPolicy, Socket};
 pub use engineio::{AllowedOrigins, Handshake, Sid};

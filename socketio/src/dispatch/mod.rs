@@ -12,6 +12,7 @@ mod limits;
 mod namespace;
 mod namespaces;
 mod operator;
+mod recovery;
 mod router;
 mod run;
 mod server_core;

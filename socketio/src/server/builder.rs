@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::SocketIo;
-use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
+use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, RecoveringAdapter, RecoveryOptions};
 use crate::dispatch::{
     Config, Dispatcher, Namespace, NamespaceTable, Pattern, RateLimit, RateLimitPolicy, ServerCore,
 };
@@ -507,6 +507,45 @@ impl Builder {
         self
     }
 
+    /// Turns on connection state recovery (socket.io 4.6's `connectionStateRecovery`; off by
+    /// default, as there). A client whose connection was lost — a network drop, a ping
+    /// timeout, a restarted proxy, not a disconnect either side asked for — and that
+    /// reconnects within `max_disconnection_duration` gets its socket back: the same
+    /// [`id`](crate::Socket::id), the same rooms, and the events emitted to it meanwhile, in
+    /// order; [`Socket::recovered`](crate::Socket::recovered) is then `true`, as is the
+    /// official client's `socket.recovered`.
+    ///
+    /// On the wire, the CONNECT answer carries a private id (`{"sid": .., "pid": ..}`) and
+    /// every event the server emits without an acknowledgement carries one more argument, its
+    /// offset, which the client remembers and sends back with the private id when it
+    /// reconnects (socket.io's JavaScript client does this; python-socketio's client does
+    /// not, and simply gets a new session). Handlers in JavaScript see the offset as an extra
+    /// last argument, as with a Node server.
+    ///
+    /// A recovered socket skips the [connect middlewares](Self::connect_middleware) unless
+    /// `skip_middlewares` is false; its [connect handler](Self::on_connect) runs either way (it
+    /// is socket.io's `connection` listener too) and may check `socket.recovered()`.
+    /// [`Session`](crate::Session) values belong to the connection and start empty on the
+    /// new one.
+    ///
+    /// The sessions and packets are kept in this process's memory, per namespace, bounded as
+    /// [`RecoveryOptions`] says. A dynamic namespace forgets them when its last socket
+    /// leaves. Not yet available with a [message queue](Self::message_queue): `build()`
+    /// refuses the combination.
+    ///
+    /// ```
+    /// use socketio::{RecoveryOptions, SocketIo};
+    ///
+    /// let io = SocketIo::builder()
+    ///     .connection_state_recovery(RecoveryOptions::default())
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn connection_state_recovery(mut self, options: RecoveryOptions) -> Self {
+        self.config.recovery = Some(options);
+        self
+    }
+
     /// Declares a namespace that has no handlers (clients may still connect to it). A pattern
     /// (`*`: any namespace, `/prefix*`: any with that prefix) accepts every matching namespace
     /// that is not declared itself, with the pattern's handlers (python-socketio's
@@ -870,10 +909,25 @@ impl Builder {
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
+        let mut adapter = self.adapter;
+        if let Some(options) = self.config.recovery {
+            if self.queue.url.is_some() {
+                return Err(BuildError(vec![
+                    "connection_state_recovery with message_queue: recovery across processes is \
+                     not supported yet"
+                        .into(),
+                ]));
+            }
+            // The recovery adapter keeps what the adapter set with `adapter` delivers here.
+            let inner = adapter;
+            adapter = Arc::new(move |path| {
+                Arc::new(RecoveringAdapter::new(inner(path), options)) as Arc<dyn Adapter>
+            });
+        }
         // With a message queue, each namespace's adapter is wrapped.
         let (adapter, bus) = self
             .queue
-            .wrap(self.adapter)
+            .wrap(adapter)
             .map_err(|p| BuildError(vec![p]))?;
         let core = Arc::new(ServerCore::new(self.config, self.state, bus));
         let default_error = match self.default_error {
