@@ -192,9 +192,15 @@ mod tests {
             _ => panic!("attachment expected"),
         }
         let asked = with_ack_id(&event("/", "q", &(), None).unwrap(), 1).unwrap();
-        assert!(with_offset(&asked, "9").is_none(), "an ack id keeps its place");
+        assert!(
+            with_offset(&asked, "9").is_none(),
+            "an ack id keeps its place"
+        );
         assert!(with_offset(&connect("/", "s", Some("p")), "9").is_none());
-        assert_eq!(text(&connect("/", "s", Some("p"))), r#"40{"sid":"s","pid":"p"}"#);
+        assert_eq!(
+            text(&connect("/", "s", Some("p"))),
+            r#"40{"sid":"s","pid":"p"}"#
+        );
         assert_eq!(text(&connect("/", "s", None)), r#"40{"sid":"s"}"#);
     }
 

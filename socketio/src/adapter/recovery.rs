@@ -277,7 +277,9 @@ impl Adapter for RecoveringAdapter {
         let now = Instant::now();
         let mut store = self.store.lock();
         store.saved.push_back((now, session.pid));
-        store.sessions.insert(session.pid, Saved { session, at: now });
+        store
+            .sessions
+            .insert(session.pid, Saved { session, at: now });
         store.expire(now, &self.options);
     }
 
@@ -394,7 +396,9 @@ mod tests {
                 ..Target::default()
             },
         );
-        let volatile = packet::event("/", "e", "6", None).unwrap().with_volatile(true);
+        let volatile = packet::event("/", "e", "6", None)
+            .unwrap()
+            .with_volatile(true);
         adapter.broadcast(&volatile, &Target::default(), &Nobody);
         emit(&adapter, "7", Target::default());
         assert_eq!(
@@ -427,7 +431,9 @@ mod tests {
         let adapter = adapter(RecoveryOptions::default());
         let asked = packet::with_ack_id(&packet::event("/", "e", "x", None).unwrap(), 3).unwrap();
         assert!(adapter.keep(&asked, &Target::default()).is_none());
-        assert!(adapter.keep(&packet::disconnect("/"), &Target::default()).is_none());
+        assert!(adapter
+            .keep(&packet::disconnect("/"), &Target::default())
+            .is_none());
         assert_eq!(adapter.store.lock().next, 0);
     }
 
@@ -455,7 +461,11 @@ mod tests {
             emit(&adapter, &big, Target::default());
         }
         let store = adapter.store.lock();
-        assert!(store.bytes <= 1000 && store.packets.len() == 2, "{}", store.bytes);
+        assert!(
+            store.bytes <= 1000 && store.packets.len() == 2,
+            "{}",
+            store.bytes
+        );
     }
 
     #[test]

@@ -95,7 +95,11 @@ impl Namespace {
     /// connect handler runs (see [`connect`](Self::connect)): the lost socket it claims, given
     /// back with its rooms and the packets it missed, when connection state recovery is on and
     /// the adapter still has them; a new one otherwise.
-    pub(crate) fn enter(self: &Arc<Self>, connection: &Arc<Connection>, auth: Option<&str>) -> Socket {
+    pub(crate) fn enter(
+        self: &Arc<Self>,
+        connection: &Arc<Connection>,
+        auth: Option<&str>,
+    ) -> Socket {
         if let Some(socket) = self.recover(connection, auth) {
             return socket;
         }
@@ -107,7 +111,11 @@ impl Namespace {
     /// The socket `auth` claims (connection state recovery), a member again of the namespace
     /// and of its rooms; `None` when recovery is off, nothing is claimed, or the adapter does
     /// not have the session (unknown, expired, or its packets no longer kept).
-    fn recover(self: &Arc<Self>, connection: &Arc<Connection>, auth: Option<&str>) -> Option<Socket> {
+    fn recover(
+        self: &Arc<Self>,
+        connection: &Arc<Connection>,
+        auth: Option<&str>,
+    ) -> Option<Socket> {
         self.core.config.recovery?;
         let claim = Claim::parse(auth?)?;
         let mut recovered = None;
@@ -127,8 +135,12 @@ impl Namespace {
         self.adapter
             .restore_session(claim.pid, &claim.offset, &mut resume);
         match &recovered {
-            Some(socket) => tracing::debug!(namespace = %self.path, sid = %socket.id(), "connection state recovered"),
-            None => tracing::debug!(namespace = %self.path, "connection state not recovered: unknown or expired session"),
+            Some(socket) => {
+                tracing::debug!(namespace = %self.path, sid = %socket.id(), "connection state recovered")
+            }
+            None => {
+                tracing::debug!(namespace = %self.path, "connection state not recovered: unknown or expired session")
+            }
         }
         recovered
     }
@@ -251,7 +263,10 @@ impl Namespace {
             return;
         };
         self.forget_member(socket);
-        if let (true, Some(pid)) = (was_connected && recovery::is_recoverable(reason), socket.pid()) {
+        if let (true, Some(pid)) = (
+            was_connected && recovery::is_recoverable(reason),
+            socket.pid(),
+        ) {
             self.adapter.persist_session(PersistedSession {
                 sid: socket.id(),
                 pid,

@@ -512,13 +512,16 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         self.send_frames(answer.frames())?;
+        // Queued under the lock: a packet sent meanwhile waits for it, then finds the socket
+        // connected and goes after them (connection state recovery replays missed packets
+        // here while the live ones keep coming).
         let frames = std::mem::take(&mut *early);
+        self.send_frames(&frames)?;
         self.inner
             .state
             .compare_exchange(CONNECTING, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
-            .map_err(|_| EmitError::Disconnected)?;
-        drop(early);
-        self.send_frames(&frames)
+            .map_err(|_| EmitError::Disconnected)
+            .map(|_| ())
     }
 
     /// Marks the socket gone: `None` when it already was, else whether it had been accepted

@@ -107,11 +107,8 @@ impl NamespaceHandlers for HandlerTable {
         if self.connect.is_none() && middleware.is_empty() {
             return Box::pin(std::future::ready(Ok(())));
         }
-        let steps: Vec<ErasedConnectHandler> = middleware
-            .iter()
-            .chain(&self.connect)
-            .cloned()
-            .collect();
+        let steps: Vec<ErasedConnectHandler> =
+            middleware.iter().chain(&self.connect).cloned().collect();
         let socket = socket.clone();
         Box::pin(async move {
             let ctx = ConnectContext {

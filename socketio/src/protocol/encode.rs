@@ -453,7 +453,10 @@ mod tests {
             let mut buf = String::from("4");
             append_offset(&mut buf, packet, "17").then_some(buf)
         };
-        assert_eq!(stamp(r#"2["news","hi"]"#).as_deref(), Some(r#"42["news","hi","17"]"#));
+        assert_eq!(
+            stamp(r#"2["news","hi"]"#).as_deref(),
+            Some(r#"42["news","hi","17"]"#)
+        );
         assert_eq!(
             stamp(r#"2/chat,["news"]"#).as_deref(),
             Some(r#"42/chat,["news","17"]"#)

@@ -925,10 +925,7 @@ impl Builder {
             });
         }
         // With a message queue, each namespace's adapter is wrapped.
-        let (adapter, bus) = self
-            .queue
-            .wrap(adapter)
-            .map_err(|p| BuildError(vec![p]))?;
+        let (adapter, bus) = self.queue.wrap(adapter).map_err(|p| BuildError(vec![p]))?;
         let core = Arc::new(ServerCore::new(self.config, self.state, bus));
         let default_error = match self.default_error {
             Some(ErasedHandler::Error(handler)) => Some(handler),
