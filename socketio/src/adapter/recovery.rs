@@ -26,7 +26,10 @@ use crate::sync::{Mutex, RwLock};
 /// id, same rooms) and the events it missed. Give it to
 /// [`Builder::connection_state_recovery`](crate::Builder::connection_state_recovery).
 ///
-/// The bounds apply to each namespace.
+/// The bounds apply to each namespace. A client that missed more frames than half of
+/// [`max_queued_packets`](crate::Builder::max_queued_packets) (512 by default; an event with
+/// binary attachments counts one frame each) gets a fresh session: they are queued at once, and
+/// a full queue closes the connection.
 ///
 /// ```
 /// use std::time::Duration;

@@ -118,10 +118,25 @@ impl Namespace {
     ) -> Option<Socket> {
         self.core.config.recovery?;
         let claim = Claim::parse(auth?)?;
+        // The missed packets go into the connection's queue at once, with the CONNECT answer:
+        // more than half of it could not be queued, and a full queue closes the connection.
+        let max_frames = self.core.config.engine.get_max_queued_packets() / 2;
         let mut recovered = None;
         let mut resume = |session: PersistedSession, missed: Vec<EncodedPacket>| {
             if self.sockets.read().contains_key(&session.sid) {
                 // Only a forged session could name a socket that is connected.
+                return;
+            }
+            let frames: usize = missed.iter().map(|p| p.frames().len()).sum();
+            if frames > max_frames {
+                tracing::info!(
+                    namespace = %self.path,
+                    sid = %session.sid,
+                    frames,
+                    limit = max_frames,
+                    "connection state not recovered: more missed packets than half of \
+                     max_queued_packets"
+                );
                 return;
             }
             let socket = Socket::resumed(self.clone(), connection.clone(), &session, missed);
@@ -139,7 +154,7 @@ impl Namespace {
                 tracing::debug!(namespace = %self.path, sid = %socket.id(), "connection state recovered")
             }
             None => {
-                tracing::debug!(namespace = %self.path, "connection state not recovered: unknown or expired session")
+                tracing::debug!(namespace = %self.path, "connection state not recovered")
             }
         }
         recovered

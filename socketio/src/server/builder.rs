@@ -905,19 +905,19 @@ impl Builder {
     ///     Err(e) => eprintln!("bad configuration: {e}"),
     /// }
     /// ```
-    pub fn build(self) -> Result<SocketIo, BuildError> {
+    pub fn build(mut self) -> Result<SocketIo, BuildError> {
+        if self.config.recovery.is_some() && self.queue.url.is_some() {
+            self.errors.push(
+                "connection_state_recovery with message_queue: recovery across processes is not \
+                 supported yet"
+                    .into(),
+            );
+        }
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
         let mut adapter = self.adapter;
         if let Some(options) = self.config.recovery {
-            if self.queue.url.is_some() {
-                return Err(BuildError(vec![
-                    "connection_state_recovery with message_queue: recovery across processes is \
-                     not supported yet"
-                        .into(),
-                ]));
-            }
             // The recovery adapter keeps what the adapter set with `adapter` delivers here.
             let inner = adapter;
             adapter = Arc::new(move |path| {
