@@ -520,7 +520,9 @@ impl Builder {
     /// offset, which the client remembers and sends back with the private id when it
     /// reconnects (socket.io's JavaScript client does this; python-socketio's client does
     /// not, and simply gets a new session). Handlers in JavaScript see the offset as an extra
-    /// last argument, as with a Node server.
+    /// last argument, as with a Node server. Volatile events carry one too but are not sent
+    /// again. The connect handler's [`Auth`](crate::Auth) is the client's auth as sent, its
+    /// `pid` and `offset` included (socket.io's `handshake.auth`).
     ///
     /// A recovered socket skips the [connect middlewares](Self::connect_middleware) unless
     /// `skip_middlewares` is false; its [connect handler](Self::on_connect) runs either way (it
