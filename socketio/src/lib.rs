@@ -35,6 +35,7 @@ pub mod testing;
 pub mod fuzzing;
 
 pub use ack::AckFuture;
+pub use adapter::RecoveryOptions;
 pub use adapter::Replies;
 pub use args::Args;
 pub use dispatch::{BroadcastOperator, RateLimitPolicy, RemoteSocket, Socket};

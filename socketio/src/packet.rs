@@ -76,11 +76,36 @@ pub(crate) fn ack<T: Serialize + ?Sized>(
     Ok(finish(buf, attachments))
 }
 
-/// The CONNECT answer `{"sid": ...}`.
-pub(crate) fn connect(namespace: &str, sid: &str) -> EncodedPacket {
+/// The CONNECT answer `{"sid": ...}`, with the private id of connection state recovery when
+/// the server has it on (`{"sid": ..., "pid": ...}`).
+pub(crate) fn connect(namespace: &str, sid: &str, pid: Option<&str>) -> EncodedPacket {
     let mut buf = MessageBuf::new();
-    protocol::encode_connect(buf.as_mut_string(), namespace, sid);
+    match pid {
+        Some(pid) => protocol::encode_connect_with_pid(buf.as_mut_string(), namespace, sid, pid),
+        None => protocol::encode_connect(buf.as_mut_string(), namespace, sid),
+    }
     finish(buf, Vec::new())
+}
+
+/// The same EVENT (or BINARY_EVENT) with `offset` as its last argument (connection state
+/// recovery); the attachments are shared, only the text frame is copied. `None` if `packet`
+/// is not an event without acknowledgement id.
+pub(crate) fn with_offset(packet: &EncodedPacket, offset: &str) -> Option<EncodedPacket> {
+    let Some(Frame::Text(text)) = packet.frames.first() else {
+        return None;
+    };
+    let text = text.as_str().strip_prefix('4')?;
+    let mut buf = MessageBuf::with_capacity(text.len() + offset.len() + 3);
+    if !protocol::append_offset(buf.as_mut_string(), text, offset) {
+        return None;
+    }
+    let mut frames = Vec::with_capacity(packet.frames.len());
+    frames.push(buf.into_frame());
+    frames.extend(packet.frames.iter().skip(1).cloned());
+    Some(EncodedPacket {
+        frames,
+        volatile: packet.volatile,
+    })
 }
 
 /// A CONNECT_ERROR with a message and optional data.
@@ -151,6 +176,32 @@ mod tests {
             Frame::Text(t) => t.as_str(),
             Frame::Binary(_) => panic!("binary first frame"),
         }
+    }
+
+    #[test]
+    fn offset_shares_the_attachments() {
+        let binary = event("/b", "q", &crate::Binary::from(vec![1, 2]), None).unwrap();
+        let stamped = with_offset(&binary.clone().with_volatile(true), "9").unwrap();
+        assert_eq!(
+            text(&stamped),
+            r#"451-/b,["q",{"_placeholder":true,"num":0},"9"]"#
+        );
+        assert!(stamped.is_volatile());
+        match (&stamped.frames[1], &binary.frames[1]) {
+            (Frame::Binary(a), Frame::Binary(b)) => assert_eq!(a.as_ptr(), b.as_ptr()),
+            _ => panic!("attachment expected"),
+        }
+        let asked = with_ack_id(&event("/", "q", &(), None).unwrap(), 1).unwrap();
+        assert!(
+            with_offset(&asked, "9").is_none(),
+            "an ack id keeps its place"
+        );
+        assert!(with_offset(&connect("/", "s", Some("p")), "9").is_none());
+        assert_eq!(
+            text(&connect("/", "s", Some("p"))),
+            r#"40{"sid":"s","pid":"p"}"#
+        );
+        assert_eq!(text(&connect("/", "s", None)), r#"40{"sid":"s"}"#);
     }
 
     #[test]

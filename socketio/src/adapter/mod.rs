@@ -8,9 +8,12 @@
 
 mod cluster;
 mod local;
+mod recovery;
 
 pub use cluster::{ClusterFuture, Incomplete, Replies, SocketData};
 pub use local::LocalAdapter;
+pub(crate) use recovery::RecoveringAdapter;
+pub use recovery::RecoveryOptions;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
@@ -35,6 +38,18 @@ pub struct Target {
     pub except: Vec<String>,
     /// One socket left out (the sender of a `socket.broadcast()`).
     pub exclude: Option<Sid>,
+}
+
+/// What connection state recovery keeps of a socket whose connection was lost (socket.io's
+/// `Session`), to give it back to the same client when it reconnects in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedSession {
+    /// The socket id, which the recovered socket keeps.
+    pub sid: Sid,
+    /// The private id the client sends back to claim the session; a secret, unlike `sid`.
+    pub pid: Sid,
+    /// The rooms the socket was in, its own room included.
+    pub rooms: Vec<String>,
 }
 
 /// The sockets of one namespace on this process, as the adapter sees them.
@@ -246,5 +261,35 @@ pub trait Adapter: Send + Sync + 'static {
             let missing = asked - items.len();
             Replies::partial(items, 0, missing)
         })
+    }
+
+    // Connection state recovery (see `Builder::connection_state_recovery`). The defaults keep
+    // nothing, as an adapter of a server without recovery needs; the server wraps its adapter
+    // in one that keeps sessions and packets in memory when recovery is on.
+
+    /// Keeps `session`, whose connection was lost without either side asking for it, so that
+    /// [`restore_session`](Self::restore_session) can give it back. The default forgets it.
+    fn persist_session(&self, session: PersistedSession) {
+        let _ = session;
+    }
+
+    /// Gives back the session saved under the private id `pid`, if it is still kept and every
+    /// packet emitted after `offset` (the last one the client received, as it sent it: an
+    /// untrusted string) is too: calls `resume` with the session and the packets of those that
+    /// reach its rooms, in order, then returns `true`. The session is taken: a second restore
+    /// with the same `pid` fails. `false`, without calling `resume`, otherwise (the client then
+    /// gets a fresh session). The default keeps nothing and always returns `false`.
+    ///
+    /// No broadcast of the namespace may run from the moment the missed packets are collected
+    /// until `resume` returns, so that the recovered socket, which `resume` makes a member of
+    /// the namespace and of its rooms, gets each packet exactly once.
+    fn restore_session(
+        &self,
+        pid: Sid,
+        offset: &str,
+        resume: &mut dyn FnMut(PersistedSession, Vec<EncodedPacket>),
+    ) -> bool {
+        let _ = (pid, offset, resume);
+        false
     }
 }

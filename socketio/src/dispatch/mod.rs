@@ -12,6 +12,7 @@ mod limits;
 mod namespace;
 mod namespaces;
 mod operator;
+mod recovery;
 mod remote;
 mod router;
 mod run;

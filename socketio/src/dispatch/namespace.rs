@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use super::recovery::{self, Claim};
 use super::run::BoxFuture;
 use super::server_core::ServerCore;
 use super::socket::{Connection, Socket};
 use crate::ack::AckFuture;
-use crate::adapter::{Adapter, LocalSockets, SocketData, Target};
+use crate::adapter::{Adapter, LocalSockets, PersistedSession, SocketData, Target};
 use crate::args::Args;
 use crate::engineio::{CloseReason, Sid, Str};
 use crate::error::{ConnectError, Error};
@@ -19,9 +20,15 @@ use crate::sync::RwLock;
 /// What a namespace runs for its sockets. The handler layer implements it with the handlers
 /// registered by `#[on]` and the builder; the namespace only knows when to call them.
 pub(crate) trait NamespaceHandlers: Send + Sync + 'static {
-    /// Runs the connect handler; resolves to its verdict. Failures (a refusal, a panic) were
-    /// already reported when it resolves.
-    fn connect(&self, socket: &Socket, auth: Option<Str>) -> BoxFuture<Result<(), ConnectError>>;
+    /// Runs the connect middlewares (unless `middlewares` is false: a recovered socket
+    /// skipping them), then the connect handler; resolves to the verdict. Failures (a refusal,
+    /// a panic) were already reported when it resolves.
+    fn connect(
+        &self,
+        socket: &Socket,
+        auth: Option<Str>,
+        middlewares: bool,
+    ) -> BoxFuture<Result<(), ConnectError>>;
     /// Runs the handler of `event`, or the catch-all.
     fn event(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>);
     /// Runs the disconnect handler.
@@ -84,8 +91,77 @@ impl Namespace {
         self.sockets.read().is_empty()
     }
 
-    /// Makes `socket` a member before its connect handler runs (see [`connect`](Self::connect)).
-    pub(crate) fn admit(&self, socket: &Socket) {
+    /// The socket of `connection`, which asks to join with `auth`, made a member before its
+    /// connect handler runs (see [`connect`](Self::connect)): the lost socket it claims, given
+    /// back with its rooms and the packets it missed, when connection state recovery is on and
+    /// the adapter still has them; a new one otherwise.
+    pub(crate) fn enter(
+        self: &Arc<Self>,
+        connection: &Arc<Connection>,
+        auth: Option<&str>,
+    ) -> Socket {
+        if let Some(socket) = self.recover(connection, auth) {
+            return socket;
+        }
+        let socket = Socket::new(self.clone(), connection.clone());
+        self.admit(&socket);
+        socket
+    }
+
+    /// The socket `auth` claims (connection state recovery), a member again of the namespace
+    /// and of its rooms; `None` when recovery is off, nothing is claimed, or the adapter does
+    /// not have the session (unknown, expired, or its packets no longer kept).
+    fn recover(
+        self: &Arc<Self>,
+        connection: &Arc<Connection>,
+        auth: Option<&str>,
+    ) -> Option<Socket> {
+        self.core.config.recovery?;
+        let claim = Claim::parse(auth?)?;
+        // The missed packets go into the connection's queue at once, with the CONNECT answer:
+        // more than half of it could not be queued, and a full queue closes the connection.
+        let max_frames = self.core.config.engine.get_max_queued_packets() / 2;
+        let mut recovered = None;
+        let mut resume = |session: PersistedSession, missed: Vec<EncodedPacket>| {
+            if self.sockets.read().contains_key(&session.sid) {
+                // Only a forged session could name a socket that is connected.
+                return;
+            }
+            let frames: usize = missed.iter().map(|p| p.frames().len()).sum();
+            if frames > max_frames {
+                tracing::info!(
+                    namespace = %self.path,
+                    sid = %session.sid,
+                    frames,
+                    limit = max_frames,
+                    "connection state not recovered: more missed packets than half of \
+                     max_queued_packets"
+                );
+                return;
+            }
+            let socket = Socket::resumed(self.clone(), connection.clone(), &session, missed);
+            self.admit(&socket);
+            let own = session.sid.to_string();
+            for room in session.rooms.iter().filter(|room| **room != own) {
+                self.adapter.join(session.sid, room);
+            }
+            recovered = Some(socket);
+        };
+        self.adapter
+            .restore_session(claim.pid, &claim.offset, &mut resume);
+        match &recovered {
+            Some(socket) => {
+                tracing::debug!(namespace = %self.path, sid = %socket.id(), "connection state recovered")
+            }
+            None => {
+                tracing::debug!(namespace = %self.path, "connection state not recovered")
+            }
+        }
+        recovered
+    }
+
+    /// Makes `socket` a member.
+    fn admit(&self, socket: &Socket) {
         self.sockets.write().insert(socket.id(), socket.clone());
     }
 
@@ -123,7 +199,13 @@ impl Namespace {
         if always_connect {
             self.accept(&socket);
         }
-        match self.handlers.connect(&socket, auth).await {
+        let skip = socket.recovered()
+            && self
+                .core
+                .config
+                .recovery
+                .is_some_and(|options| options.skip_middlewares);
+        match self.handlers.connect(&socket, auth, !skip).await {
             Ok(()) if !always_connect => self.accept(&socket),
             Ok(()) => {}
             Err(_) if always_connect => socket.disconnect(),
@@ -144,7 +226,8 @@ impl Namespace {
     }
 
     fn accept(&self, socket: &Socket) {
-        let answer = packet::connect(&self.path, socket.id().as_str());
+        let pid = socket.pid().map(|pid| pid.to_string());
+        let answer = packet::connect(&self.path, socket.id().as_str(), pid.as_deref());
         if socket.mark_connected(&answer).is_ok() {
             crate::metrics::socket_connected(&self.path);
         } else {
@@ -196,6 +279,16 @@ impl Namespace {
             return;
         };
         self.forget_member(socket);
+        if let (true, Some(pid)) = (
+            was_connected && recovery::is_recoverable(reason),
+            socket.pid(),
+        ) {
+            self.adapter.persist_session(PersistedSession {
+                sid: socket.id(),
+                pid,
+                rooms: self.adapter.rooms(socket.id()),
+            });
+        }
         self.adapter.leave_all(socket.id());
         forget(socket);
         tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");

@@ -69,18 +69,17 @@ impl NamespaceTable {
         all
     }
 
-    /// The namespace a client asks to join, with `socket` (made by `make` for it) already a
-    /// member: a declared one, or a dynamic one, created from the most specific matching
-    /// pattern if need be. `None` when no namespace or pattern accepts the name, or when the
-    /// limit of dynamic namespaces is reached.
+    /// The namespace a client asks to join, with the socket `enter` made a member of it: a
+    /// declared one, or a dynamic one, created from the most specific matching pattern if need
+    /// be. `None` when no namespace or pattern accepts the name, or when the limit of dynamic
+    /// namespaces is reached.
     pub(crate) fn admit(
         &self,
         name: &str,
-        make: impl FnOnce(&Arc<Namespace>) -> Socket,
+        enter: impl FnOnce(&Arc<Namespace>) -> Socket,
     ) -> Option<(Arc<Namespace>, Socket)> {
         if let Some(ns) = self.fixed.get(name) {
-            let socket = make(ns);
-            ns.admit(&socket);
+            let socket = enter(ns);
             return Some((ns.clone(), socket));
         }
         let pattern = self
@@ -106,8 +105,7 @@ impl NamespaceTable {
                 ns
             }
         };
-        let socket = make(&ns);
-        ns.admit(&socket);
+        let socket = enter(&ns);
         Some((ns, socket))
     }
 

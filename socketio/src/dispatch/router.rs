@@ -239,9 +239,9 @@ impl Dispatcher {
                         return;
                     }
                 }
-                let admitted = self.namespaces.admit(packet.namespace, |ns| {
-                    Socket::new(ns.clone(), connection.clone())
-                });
+                let admitted = self
+                    .namespaces
+                    .admit(packet.namespace, |ns| ns.enter(connection, packet.payload));
                 let Some((ns, socket)) = admitted else {
                     let refusal =
                         packet::connect_error(packet.namespace, "Invalid namespace", None);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::limits::RateLimit;
 use crate::ack::DEFAULT_ACK_TIMEOUT;
+use crate::adapter::RecoveryOptions;
 use crate::engineio::EngineConfig;
 use crate::protocol::Limits;
 use crate::queue::Bus;
@@ -36,6 +37,8 @@ pub(crate) struct Config {
     pub(crate) max_rooms_per_socket: Option<usize>,
     /// Handlers of one connection that may wait at once before its transport stops reading (64).
     pub(crate) max_pending_handlers: usize,
+    /// Connection state recovery (off).
+    pub(crate) recovery: Option<RecoveryOptions>,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             max_namespaces_per_connection: None,
             max_rooms_per_socket: None,
             max_pending_handlers: DEFAULT_MAX_PENDING_HANDLERS,
+            recovery: None,
         }
     }
 }

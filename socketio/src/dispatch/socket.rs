@@ -13,6 +13,7 @@ use super::limits::{Refused, TokenBucket};
 use super::namespace::Namespace;
 use super::server_core::ServerCore;
 use crate::ack::AckFuture;
+use crate::adapter::{PersistedSession, Target};
 use crate::args::Args;
 use crate::engineio::{EngineSession, Frame, Handshake, Sid, Str};
 use crate::error::{EmitError, JoinError};
@@ -48,6 +49,10 @@ pub struct Socket {
 
 pub(crate) struct SocketInner {
     id: Sid,
+    /// The private id of connection state recovery, when the server has it on.
+    pid: Option<Sid>,
+    /// Whether the socket is a lost one given back (connection state recovery).
+    recovered: bool,
     ns: Arc<Namespace>,
     connection: Arc<Connection>,
     state: AtomicU8,
@@ -78,15 +83,45 @@ impl Drop for AckSlot {
 }
 
 impl Socket {
+    /// A new socket, with a new id (and a new private id with connection state recovery).
     pub(crate) fn new(ns: Arc<Namespace>, connection: Arc<Connection>) -> Self {
+        let pid = ns.core.config.recovery.map(|_| Sid::random());
+        Self::build(ns, connection, Sid::random(), pid, false, Vec::new())
+    }
+
+    /// A lost socket given back to its client (connection state recovery): its ids, with the
+    /// packets it missed, sent right after the CONNECT answer. Its rooms are the caller's.
+    pub(crate) fn resumed(
+        ns: Arc<Namespace>,
+        connection: Arc<Connection>,
+        session: &PersistedSession,
+        missed: Vec<EncodedPacket>,
+    ) -> Self {
+        let early = missed
+            .iter()
+            .flat_map(|packet| packet.frames().iter().cloned())
+            .collect();
+        Self::build(ns, connection, session.sid, Some(session.pid), true, early)
+    }
+
+    fn build(
+        ns: Arc<Namespace>,
+        connection: Arc<Connection>,
+        id: Sid,
+        pid: Option<Sid>,
+        recovered: bool,
+        early: Vec<Frame>,
+    ) -> Self {
         let bucket = ns.core.config.rate_limit.as_ref().map(TokenBucket::new);
         Socket {
             inner: Arc::new(SocketInner {
-                id: Sid::random(),
+                id,
+                pid,
+                recovered,
                 ns,
                 connection,
                 state: AtomicU8::new(CONNECTING),
-                early: Mutex::new(Vec::new()),
+                early: Mutex::new(early),
                 acks: Arc::new(Mutex::new(HashMap::new())),
                 next_ack: AtomicU64::new(0),
                 bucket,
@@ -189,6 +224,28 @@ impl Socket {
         self.inner.state.load(Ordering::Acquire) != DISCONNECTED
     }
 
+    /// Whether this socket is one the client lost and got back with connection state recovery
+    /// ([`Builder::connection_state_recovery`](crate::Builder::connection_state_recovery)):
+    /// same id, same rooms, and the events emitted while it was away sent again. A connect
+    /// handler can skip the setup the socket already has (socket.io's `socket.recovered`).
+    ///
+    /// ```
+    /// async fn connect(socket: socketio::Socket) {
+    ///     if !socket.recovered() {
+    ///         socket.join("lobby");
+    ///         socket.emit("welcome", "hello");
+    ///     }
+    /// }
+    /// ```
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered
+    }
+
+    /// The private id of connection state recovery, when the server has it on.
+    pub(crate) fn pid(&self) -> Option<Sid> {
+        self.inner.pid
+    }
+
     /// Sends `event` with `data` to this client (Flask-SocketIO's `emit`).
     ///
     /// Python's rule maps `data` to arguments: a tuple is several arguments, `()` and `None`
@@ -210,15 +267,36 @@ impl Socket {
 
     /// Sends `event` with `data` to this client, or says why it could not.
     ///
+    /// With [connection state recovery](crate::Builder::connection_state_recovery), an emit to
+    /// a socket that is disconnected is still kept, and sent if its client recovers the
+    /// session; it returns [`EmitError::Disconnected`] all the same.
+    ///
     /// ```
     /// async fn status(socket: socketio::Socket) -> Result<(), socketio::EmitError> {
     ///     socket.try_emit("status", "ready")
     /// }
     /// ```
     pub fn try_emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        let packet = packet::event(&self.inner.ns.path, event, data, None)?;
-        crate::metrics::event_sent(&self.inner.ns.path);
-        self.send_packet(&packet)
+        let ns = &self.inner.ns;
+        let packet = packet::event(&ns.path, event, data, None)?;
+        crate::metrics::event_sent(&ns.path);
+        if ns.core.config.recovery.is_none() {
+            return self.send_packet(&packet);
+        }
+        // With connection state recovery, through the adapter (as socket.io does), which gives
+        // the packet its offset and keeps it: a client that lost its connection gets it on
+        // recovery, even one that is gone right now.
+        let own_room = Target {
+            rooms: vec![self.id().to_string()],
+            ..Target::default()
+        };
+        let connected = self.connected();
+        ns.adapter.broadcast(&packet, &own_room, &**ns);
+        if connected {
+            Ok(())
+        } else {
+            Err(EmitError::Disconnected)
+        }
     }
 
     /// Sends a `message` event (Flask-SocketIO's `send`); failures are logged.
@@ -447,13 +525,16 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         self.send_frames(answer.frames())?;
+        // Queued under the lock: a packet sent meanwhile waits for it, then finds the socket
+        // connected and goes after them (connection state recovery replays missed packets
+        // here while the live ones keep coming).
         let frames = std::mem::take(&mut *early);
+        self.send_frames(&frames)?;
         self.inner
             .state
             .compare_exchange(CONNECTING, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
-            .map_err(|_| EmitError::Disconnected)?;
-        drop(early);
-        self.send_frames(&frames)
+            .map_err(|_| EmitError::Disconnected)
+            .map(|_| ())
     }
 
     /// Marks the socket gone: `None` when it already was, else whether it had been accepted

@@ -93,16 +93,22 @@ impl HandlerTable {
 }
 
 impl NamespaceHandlers for HandlerTable {
-    fn connect(&self, socket: &Socket, auth: Option<Str>) -> BoxFuture<Result<(), ConnectError>> {
-        if self.connect.is_none() && self.connect_middleware.is_empty() {
+    fn connect(
+        &self,
+        socket: &Socket,
+        auth: Option<Str>,
+        middlewares: bool,
+    ) -> BoxFuture<Result<(), ConnectError>> {
+        let middleware = if middlewares {
+            &self.connect_middleware[..]
+        } else {
+            &[]
+        };
+        if self.connect.is_none() && middleware.is_empty() {
             return Box::pin(std::future::ready(Ok(())));
         }
-        let steps: Vec<ErasedConnectHandler> = self
-            .connect_middleware
-            .iter()
-            .chain(&self.connect)
-            .cloned()
-            .collect();
+        let steps: Vec<ErasedConnectHandler> =
+            middleware.iter().chain(&self.connect).cloned().collect();
         let socket = socket.clone();
         Box::pin(async move {
             let ctx = ConnectContext {

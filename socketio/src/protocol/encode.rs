@@ -44,6 +44,69 @@ pub fn encode_connect(buf: &mut String, namespace: &str, sid: &str) {
     buf.push('}');
 }
 
+/// Appends the CONNECT answer of a server with connection state recovery (socket.io 4.6's
+/// `connectionStateRecovery`): `0{"sid":"<sid>","pid":"<pid>"}`, where `pid` is the private
+/// id the client sends back (with its last offset) to recover the session after a
+/// disconnection.
+pub fn encode_connect_with_pid(buf: &mut String, namespace: &str, sid: &str, pid: &str) {
+    write_header(buf, PacketKind::Connect, 0, namespace, None);
+    buf.push_str("{\"sid\":");
+    push_json_string(buf, sid);
+    buf.push_str(",\"pid\":");
+    push_json_string(buf, pid);
+    buf.push('}');
+}
+
+/// Appends `packet` (an encoded EVENT or BINARY_EVENT, without the Engine.IO prefix) with one
+/// more argument at the end, the string `offset`: how a server with connection state
+/// recovery tells the client which packet it received last (`2["news","hi"]` becomes
+/// `2["news","hi","42"]`). Returns `false`, appending nothing, for any other packet, and for
+/// an event with an acknowledgement id: the client hands the acknowledgement callback to
+/// its listener as the last argument, so the offset would take its place (socket.io stores
+/// no offset on such packets either).
+///
+/// The offset is written as is: it must need no JSON escaping (socket.io's are base64url-like,
+/// ours decimal).
+pub fn append_offset(buf: &mut String, packet: &str, offset: &str) -> bool {
+    let Some(array) = event_arguments(packet) else {
+        return false;
+    };
+    // `[]` has no event name: not an event a server sends.
+    if array.len() <= 2 || !array.ends_with(']') {
+        return false;
+    }
+    let head = &packet[..packet.len() - 1];
+    buf.reserve(head.len() + offset.len() + 4);
+    buf.push_str(head);
+    buf.push_str(",\"");
+    buf.push_str(offset);
+    buf.push_str("\"]");
+    true
+}
+
+/// The JSON array of an EVENT or BINARY_EVENT without acknowledgement id: the part after the
+/// type, the attachment count and the namespace; `None` for another packet, or when an
+/// acknowledgement id precedes the array.
+fn event_arguments(packet: &str) -> Option<&str> {
+    let rest = match packet.as_bytes().first()? {
+        b'2' => &packet[1..],
+        b'5' => {
+            let (count, rest) = packet[1..].split_once('-')?;
+            if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            rest
+        }
+        _ => return None,
+    };
+    let rest = if rest.starts_with('/') {
+        rest.split_once(',')?.1
+    } else {
+        rest
+    };
+    rest.starts_with('[').then_some(rest)
+}
+
 /// Appends a CONNECT_ERROR packet: `4/admin,{"message":"Invalid namespace"}`,
 /// with `,"data":<data>` after the message when `data` is given (use
 /// `serde_json::value::to_raw_value` to build it from any `Serialize`).
@@ -375,6 +438,46 @@ mod tests {
         let data = serde_json::value::to_raw_value(&json!({"code": 3})).unwrap();
         encode_connect_error(&mut buf, "/", "Not authorized", Some(&data));
         assert_eq!(buf, r#"4{"message":"Not authorized","data":{"code":3}}"#);
+    }
+
+    #[test]
+    fn connect_with_pid() {
+        let mut buf = String::new();
+        encode_connect_with_pid(&mut buf, "/chat", "s\"1", "p2");
+        assert_eq!(buf, r#"0/chat,{"sid":"s\"1","pid":"p2"}"#);
+    }
+
+    #[test]
+    fn offset_is_the_last_argument_of_events_without_ack_id() {
+        let stamp = |packet: &str| {
+            let mut buf = String::from("4");
+            append_offset(&mut buf, packet, "17").then_some(buf)
+        };
+        assert_eq!(
+            stamp(r#"2["news","hi"]"#).as_deref(),
+            Some(r#"42["news","hi","17"]"#)
+        );
+        assert_eq!(
+            stamp(r#"2/chat,["news"]"#).as_deref(),
+            Some(r#"42/chat,["news","17"]"#)
+        );
+        assert_eq!(
+            stamp(r#"51-/b,["f",{"_placeholder":true,"num":0}]"#).as_deref(),
+            Some(r#"451-/b,["f",{"_placeholder":true,"num":0},"17"]"#)
+        );
+        for refused in [
+            r#"212["news"]"#,
+            r#"2/chat,3["news"]"#,
+            r#"51-4["f",{"_placeholder":true,"num":0}]"#,
+            r#"3["ack"]"#,
+            r#"0{"sid":"x"}"#,
+            "5-[]",
+            "2[]",
+            "2",
+            "",
+        ] {
+            assert_eq!(stamp(refused), None, "{refused}");
+        }
     }
 
     #[test]

@@ -38,8 +38,8 @@ pub(crate) use binary::{placeholder_attachment, with_attachments};
 pub use collector::{validate_placeholders, BinaryCollector};
 pub use decode::{decode, decode_split, SplitPacket};
 pub use encode::{
-    encode_ack, encode_connect, encode_connect_error, encode_disconnect, encode_event,
-    encode_raw_ack, encode_raw_event, RawArgs,
+    append_offset, encode_ack, encode_connect, encode_connect_error, encode_connect_with_pid,
+    encode_disconnect, encode_event, encode_raw_ack, encode_raw_event, RawArgs,
 };
 pub use error::DecodeError;
 pub use event::{split_args, split_event, EventArgs, RESERVED_EVENTS};

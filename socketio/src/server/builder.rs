@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::server_event::{self, ServerEventTable, ServerHandler};
 use super::SocketIo;
-use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
+use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, RecoveringAdapter, RecoveryOptions};
 use crate::dispatch::{
     Config, Dispatcher, Namespace, NamespaceTable, Pattern, RateLimit, RateLimitPolicy, ServerCore,
 };
@@ -511,6 +511,47 @@ impl Builder {
         self
     }
 
+    /// Turns on connection state recovery (socket.io 4.6's `connectionStateRecovery`; off by
+    /// default, as there). A client whose connection was lost — a network drop, a ping
+    /// timeout, a restarted proxy, not a disconnect either side asked for — and that
+    /// reconnects within `max_disconnection_duration` gets its socket back: the same
+    /// [`id`](crate::Socket::id), the same rooms, and the events emitted to it meanwhile, in
+    /// order; [`Socket::recovered`](crate::Socket::recovered) is then `true`, as is the
+    /// official client's `socket.recovered`.
+    ///
+    /// On the wire, the CONNECT answer carries a private id (`{"sid": .., "pid": ..}`) and
+    /// every event the server emits without an acknowledgement carries one more argument, its
+    /// offset, which the client remembers and sends back with the private id when it
+    /// reconnects (socket.io's JavaScript client does this; python-socketio's client does
+    /// not, and simply gets a new session). Handlers in JavaScript see the offset as an extra
+    /// last argument, as with a Node server. Volatile events carry one too but are not sent
+    /// again. The connect handler's [`Auth`](crate::Auth) is the client's auth as sent, its
+    /// `pid` and `offset` included (socket.io's `handshake.auth`).
+    ///
+    /// A recovered socket skips the [connect middlewares](Self::connect_middleware) unless
+    /// `skip_middlewares` is false; its [connect handler](Self::on_connect) runs either way (it
+    /// is socket.io's `connection` listener too) and may check `socket.recovered()`.
+    /// [`Session`](crate::Session) values belong to the connection and start empty on the
+    /// new one.
+    ///
+    /// The sessions and packets are kept in this process's memory, per namespace, bounded as
+    /// [`RecoveryOptions`] says. A dynamic namespace forgets them when its last socket
+    /// leaves. Not yet available with a [message queue](Self::message_queue): `build()`
+    /// refuses the combination.
+    ///
+    /// ```
+    /// use socketio::{RecoveryOptions, SocketIo};
+    ///
+    /// let io = SocketIo::builder()
+    ///     .connection_state_recovery(RecoveryOptions::default())
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn connection_state_recovery(mut self, options: RecoveryOptions) -> Self {
+        self.config.recovery = Some(options);
+        self
+    }
+
     /// Declares a namespace that has no handlers (clients may still connect to it). A pattern
     /// (`*`: any namespace, `/prefix*`: any with that prefix) accepts every matching namespace
     /// that is not declared itself, with the pattern's handlers (python-socketio's
@@ -870,15 +911,27 @@ impl Builder {
     ///     Err(e) => eprintln!("bad configuration: {e}"),
     /// }
     /// ```
-    pub fn build(self) -> Result<SocketIo, BuildError> {
+    pub fn build(mut self) -> Result<SocketIo, BuildError> {
+        if self.config.recovery.is_some() && self.queue.url.is_some() {
+            self.errors.push(
+                "connection_state_recovery with message_queue: recovery across processes is not \
+                 supported yet"
+                    .into(),
+            );
+        }
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
+        let mut adapter = self.adapter;
+        if let Some(options) = self.config.recovery {
+            // The recovery adapter keeps what the adapter set with `adapter` delivers here.
+            let inner = adapter;
+            adapter = Arc::new(move |path| {
+                Arc::new(RecoveringAdapter::new(inner(path), options)) as Arc<dyn Adapter>
+            });
+        }
         // With a message queue, each namespace's adapter is wrapped.
-        let (adapter, bus) = self
-            .queue
-            .wrap(self.adapter)
-            .map_err(|p| BuildError(vec![p]))?;
+        let (adapter, bus) = self.queue.wrap(adapter).map_err(|p| BuildError(vec![p]))?;
         if bus.is_none() && !self.server_events.is_empty() {
             return Err(BuildError(vec![
                 "`on_server_event` is set but not `message_queue`: server events come from the other servers of a cluster".into(),
