@@ -416,8 +416,10 @@ impl Client {
         list.extend_from_slice(args);
         self.try_send(&format!("42{id}{}", Value::Array(list)))
             .await;
+        // Packets that come before the ACK wait in `pending`, in order, for the next `recv`;
+        // the ACK itself can only come from the wire.
         loop {
-            match self.recv().await {
+            match self.recv_from_wire().await {
                 Packet::Ack { id: got, args } if got == id => return args,
                 other => self.pending.push_back(other),
             }
@@ -435,6 +437,11 @@ impl Client {
         if let Some(packet) = self.pending.pop_front() {
             return packet;
         }
+        self.recv_from_wire().await
+    }
+
+    /// The next packet from the connection, leaving those [`call`](Self::call) set aside.
+    async fn recv_from_wire(&mut self) -> Packet {
         loop {
             let wait = self.wait;
             let msg = match self.next_within(wait).await {
