@@ -397,12 +397,12 @@ impl Socket {
                 tracing::trace!(sid = %self.id(), "volatile packet dropped: the client is not ready for it");
                 Ok(())
             }
-            CONNECTED => self.send_frames(packet.frames()),
+            CONNECTED => self.send_frames(packet.frames_for(self.core().config.parser)),
             DISCONNECTED => Err(EmitError::Disconnected),
             _ => {
                 let mut early = self.inner.early.lock();
                 if self.inner.state.load(Ordering::Acquire) == CONNECTING {
-                    early.extend(packet.frames().iter().cloned());
+                    early.extend(packet.frames_for(self.core().config.parser).iter().cloned());
                     return Ok(());
                 }
                 drop(early);
@@ -433,7 +433,7 @@ impl Socket {
         if self.inner.state.load(Ordering::Acquire) != CONNECTING {
             return Err(EmitError::Disconnected);
         }
-        self.send_frames(answer.frames())?;
+        self.send_frames(answer.frames_for(self.core().config.parser))?;
         let frames = std::mem::take(&mut *early);
         self.inner
             .state
