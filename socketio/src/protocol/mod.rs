@@ -14,8 +14,8 @@
 //! - Sending: the `encode_*` functions append a packet to a caller-provided
 //!   `String` and return the attachments to send after it.
 //!
-//! - With [`Parser::MessagePack`] (feature `msgpack`), [`decode_msgpack`] and
-//!   [`encode_msgpack`] transcode between socket.io-msgpack-parser's one binary message per
+//! - With [`Parser`]`::MessagePack` (feature `msgpack`), `decode_msgpack` and
+//!   `encode_msgpack` transcode between socket.io-msgpack-parser's one binary message per
 //!   packet and the text and attachments above, so the rest of the server sees one format.
 //!
 //! Encoded JSON is compact and keeps struct field order. Note that
