@@ -66,9 +66,7 @@ impl EncodedPacket {
 /// The JSON frames of a packet as socket.io-msgpack-parser's one binary frame.
 #[cfg(feature = "msgpack")]
 fn msgpack_frame(frames: &[Frame]) -> Option<Frame> {
-    let (Some(Frame::Text(text)), attachments) =
-        (frames.first(), frames.get(1..).unwrap_or_default())
-    else {
+    let Some((Frame::Text(text), attachments)) = frames.split_first() else {
         return None;
     };
     let attachments: Vec<bytes::Bytes> = attachments
