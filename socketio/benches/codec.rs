@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench -p socketio --bench codec            # full run
 //! cargo bench -p socketio --bench codec -- --quick # a few seconds per group
+//! cargo bench -p socketio --bench codec --features msgpack -- msgpack # the MessagePack transcoders
 //! ```
 
 use std::hint::black_box;
@@ -123,11 +124,42 @@ fn encoding(c: &mut Criterion) {
     g.finish();
 }
 
+/// The MessagePack parser's transcoders: what a server with `Parser::MessagePack` adds per
+/// received packet (`decode`, before the JSON decoding above) and per emitted packet
+/// (`encode`, once for all its recipients).
+#[cfg(feature = "msgpack")]
+fn msgpack(c: &mut Criterion) {
+    use socketio::protocol::{decode_msgpack, encode_msgpack};
+
+    let limits = Limits::default();
+    let upload = r#"51-["upload",{"name":"a.bin","data":{"_placeholder":true,"num":0}}]"#;
+    let kib = [Bytes::from(vec![7u8; 1024])];
+    let mut g = c.benchmark_group("msgpack");
+    for (name, text, attachments) in [
+        ("echo", ECHO, &[][..]),
+        ("chat", CHAT, &[][..]),
+        ("binary_1k", upload, &kib[..]),
+    ] {
+        let frame = Bytes::from(encode_msgpack(text, attachments).unwrap());
+        g.throughput(Throughput::Bytes(frame.len() as u64));
+        g.bench_function(format!("encode/{name}"), |b| {
+            b.iter(|| encode_msgpack(black_box(text), attachments).unwrap())
+        });
+        g.bench_function(format!("decode/{name}"), |b| {
+            b.iter(|| decode_msgpack(black_box(&frame), &limits).unwrap())
+        });
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "msgpack"))]
+fn msgpack(_: &mut Criterion) {}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = decoding, encoding
+    targets = decoding, encoding, msgpack
 }
 criterion_main!(benches);

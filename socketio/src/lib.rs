@@ -45,7 +45,7 @@ pub use error::{AckError, BoxError, ConnectError, EmitError, Error, ErrorKind, J
 pub use extract::HttpSession;
 pub use extract::{Auth, Bin, Data, Event, Session, State, TryData};
 pub use handler::Ack;
-pub use protocol::Binary;
+pub use protocol::{Binary, Parser};
 pub use queue::Emitter;
 pub use reason::DisconnectReason;
 pub use server::{shutdown_signal, BuildError, Builder, ClassNamespace, SocketIo};

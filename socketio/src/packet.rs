@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::engineio::{Frame, MessageBuf};
 use crate::error::EmitError;
-use crate::protocol;
+use crate::protocol::{self, Parser};
 
 /// One encoded packet (its text frame and any binary attachments), shared by every recipient:
 /// cloning it clones reference counts, never bytes.
@@ -15,6 +15,10 @@ pub struct EncodedPacket {
     /// Dropped for a recipient that is not ready to write it (see
     /// [`BroadcastOperator::volatile`](crate::BroadcastOperator::volatile)).
     pub(crate) volatile: bool,
+    /// The packet as socket.io-msgpack-parser's one binary frame, transcoded from `frames` by
+    /// the first recipient that needs it and shared by the others (`None`: it cannot be).
+    #[cfg(feature = "msgpack")]
+    msgpack: std::sync::OnceLock<Option<Frame>>,
 }
 
 impl EncodedPacket {
@@ -23,12 +27,28 @@ impl EncodedPacket {
         EncodedPacket {
             frames,
             volatile: false,
+            #[cfg(feature = "msgpack")]
+            msgpack: std::sync::OnceLock::new(),
         }
     }
 
     /// The frames, text first, attachments after.
     pub fn frames(&self) -> &[Frame] {
         &self.frames
+    }
+
+    /// The frames a client of `parser` receives: [`frames`](Self::frames) for JSON; for
+    /// MessagePack one binary frame, transcoded once per packet whatever the number of
+    /// recipients (none, with a warning, if the packet cannot be transcoded).
+    pub(crate) fn frames_for(&self, parser: Parser) -> &[Frame] {
+        match parser {
+            Parser::Json => &self.frames,
+            #[cfg(feature = "msgpack")]
+            Parser::MessagePack => self
+                .msgpack
+                .get_or_init(|| msgpack_frame(&self.frames))
+                .as_slice(),
+        }
     }
 
     /// Whether a recipient that is not ready to write it skips it.
@@ -40,6 +60,29 @@ impl EncodedPacket {
     pub(crate) fn with_volatile(mut self, volatile: bool) -> Self {
         self.volatile = volatile;
         self
+    }
+}
+
+/// The JSON frames of a packet as socket.io-msgpack-parser's one binary frame.
+#[cfg(feature = "msgpack")]
+fn msgpack_frame(frames: &[Frame]) -> Option<Frame> {
+    let Some((Frame::Text(text), attachments)) = frames.split_first() else {
+        return None;
+    };
+    let attachments: Vec<bytes::Bytes> = attachments
+        .iter()
+        .filter_map(|frame| match frame {
+            Frame::Binary(bytes) => Some(bytes.clone()),
+            Frame::Text(_) => None,
+        })
+        .collect();
+    let text = text.as_str().strip_prefix('4').unwrap_or_default();
+    match protocol::encode_msgpack(text, &attachments) {
+        Ok(frame) => Some(Frame::binary(frame.into())),
+        Err(error) => {
+            tracing::warn!(%error, packet = text, "packet not sent: it cannot be written as MessagePack");
+            None
+        }
     }
 }
 
@@ -102,10 +145,7 @@ pub(crate) fn with_offset(packet: &EncodedPacket, offset: &str) -> Option<Encode
     let mut frames = Vec::with_capacity(packet.frames.len());
     frames.push(buf.into_frame());
     frames.extend(packet.frames.iter().skip(1).cloned());
-    Some(EncodedPacket {
-        frames,
-        volatile: packet.volatile,
-    })
+    Some(EncodedPacket::from_frames(frames).with_volatile(packet.volatile))
 }
 
 /// A CONNECT_ERROR with a message and optional data.
@@ -223,5 +263,34 @@ mod tests {
             "already has an id"
         );
         assert!(with_ack_id(&disconnect("/"), 1).is_none());
+    }
+
+    #[cfg(feature = "msgpack")]
+    #[test]
+    fn a_packet_is_transcoded_once_for_every_msgpack_recipient() {
+        let packet = event("/b", "q", &(1, crate::Binary::from(vec![1, 2])), None).unwrap();
+        assert_eq!(packet.frames_for(Parser::Json), packet.frames());
+        let first = packet.frames_for(Parser::MessagePack);
+        let [Frame::Binary(bytes)] = first else {
+            panic!("one binary frame: {first:?}");
+        };
+        let (text, attachments) =
+            protocol::decode_msgpack(bytes, &protocol::Limits::default()).unwrap();
+        assert_eq!(text, r#"51-/b,["q",1,{"_placeholder":true,"num":0}]"#);
+        assert_eq!(attachments, [vec![1, 2]]);
+        // A second recipient (and a clone of the packet) shares the same bytes.
+        for again in [
+            packet.frames_for(Parser::MessagePack),
+            packet
+                .clone()
+                .frames_for(Parser::MessagePack)
+                .to_vec()
+                .as_slice(),
+        ] {
+            let [Frame::Binary(other)] = again else {
+                panic!("one binary frame");
+            };
+            assert_eq!(other.as_ptr(), bytes.as_ptr());
+        }
     }
 }

@@ -88,9 +88,23 @@ pub fn env_path(var: &str) -> Option<PathBuf> {
 }
 
 impl ScriptClient {
-    /// The command that runs `scenario` in `mode` against `url`. Panics, saying how to install
-    /// it, when the client is missing.
-    fn command(self, url: &str, mode: Mode, scenario: &str) -> tokio::process::Command {
+    /// The client's scenario script: `tests/js/interop.js` or `tests/python/interop.py`.
+    fn script(self) -> &'static str {
+        match self {
+            ScriptClient::Js => "interop.js",
+            ScriptClient::Python => "interop.py",
+        }
+    }
+
+    /// The command that runs `scenario` of `script` (a file of `tests/js` or `tests/python`)
+    /// in `mode` against `url`. Panics, saying how to install it, when the client is missing.
+    fn command(
+        self,
+        script: &str,
+        url: &str,
+        mode: Mode,
+        scenario: &str,
+    ) -> tokio::process::Command {
         let root = workspace();
         let mut command = match self {
             ScriptClient::Js => {
@@ -114,7 +128,7 @@ impl ScriptClient {
                 };
                 command
                     .env("NODE_PATH", node_path)
-                    .arg(root.join("tests/js/interop.js"));
+                    .arg(root.join("tests/js").join(script));
                 command
             }
             ScriptClient::Python => {
@@ -130,7 +144,7 @@ impl ScriptClient {
                 command
                     .env("PYTHONUNBUFFERED", "1")
                     .env("PYTHONDONTWRITEBYTECODE", "1")
-                    .arg(root.join("tests/python/interop.py"));
+                    .arg(root.join("tests/python").join(script));
                 command
             }
         };
@@ -146,8 +160,14 @@ impl ScriptClient {
     /// Runs the client script for `scenario` and returns what it observed. Panics (with its
     /// output) if it fails, times out or never reports `done`.
     pub async fn run(self, url: &str, mode: Mode, scenario: &str) -> Observed {
+        self.run_script(self.script(), url, mode, scenario).await
+    }
+
+    /// [`run`](Self::run) with another script of the client's folder (`tests/js/msgpack.js`,
+    /// say), which follows the same conventions.
+    pub async fn run_script(self, script: &str, url: &str, mode: Mode, scenario: &str) -> Observed {
         let started = Instant::now();
-        let mut child = match self.command(url, mode, scenario).spawn() {
+        let mut child = match self.command(script, url, mode, scenario).spawn() {
             Ok(child) => child,
             Err(e) => panic!(
                 "cannot start the {self:?} client ({e}): {}",
@@ -187,13 +207,9 @@ impl ScriptClient {
         if std::env::var_os("SOCKETIO_TEST_VERBOSE").is_some() {
             eprintln!("{observed}");
         }
-        if self == ScriptClient::Js
-            && observed
-                .stderr
-                .contains("Cannot find module 'socket.io-client'")
-        {
+        if self == ScriptClient::Js && observed.stderr.contains("Cannot find module 'socket.io-") {
             panic!(
-                "node cannot load socket.io-client: run `npm ci --prefix tests/js` (or set \
+                "node cannot load a socket.io package: run `npm ci --prefix tests/js` (or set \
                  SOCKETIO_TEST_NODE_MODULES)\n{observed}"
             );
         }

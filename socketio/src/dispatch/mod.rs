@@ -9,6 +9,8 @@
 mod backlog;
 mod connection;
 mod limits;
+#[cfg(feature = "msgpack")]
+mod msgpack;
 mod namespace;
 mod namespaces;
 mod operator;

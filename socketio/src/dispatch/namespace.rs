@@ -218,7 +218,7 @@ impl Namespace {
                 if connecting {
                     let packet =
                         packet::connect_error(&self.path, refusal.message(), refusal.get_data());
-                    let _ = socket.send_frames(packet.frames());
+                    let _ = socket.send_frames(packet.frames_for(self.core.config.parser));
                 }
                 forget(&socket);
             }

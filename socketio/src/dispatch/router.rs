@@ -17,6 +17,8 @@ use crate::args::Args;
 use crate::engineio::{CloseReason, EngineHandler, Str};
 use crate::error::{Error, ErrorKind};
 use crate::packet;
+#[cfg(feature = "msgpack")]
+use crate::protocol::Parser;
 use crate::protocol::{self, BinaryCollector, PacketKind, SplitPacket};
 use crate::reason::DisconnectReason;
 
@@ -65,6 +67,10 @@ impl EngineHandler for Dispatcher {
     }
 
     fn on_message(&self, connection: &Arc<Connection>, text: Str) {
+        #[cfg(feature = "msgpack")]
+        if self.core.config.parser == Parser::MessagePack {
+            return super::msgpack::refuse_text(connection, &text);
+        }
         let state = connection.data();
         if state.awaits_attachments() {
             return violation(
@@ -91,6 +97,13 @@ impl EngineHandler for Dispatcher {
     }
 
     fn on_binary(&self, connection: &Arc<Connection>, data: Bytes) {
+        #[cfg(feature = "msgpack")]
+        if self.core.config.parser == Parser::MessagePack {
+            return match protocol::decode_msgpack(&data, &self.core.config.limits) {
+                Ok((text, attachments)) => self.finish(connection, text, attachments),
+                Err(e) => violation(connection, &e),
+            };
+        }
         match connection.data().push_attachment(data) {
             Ok(Some(collector)) => self.finish_binary(connection, collector),
             Ok(None) => {}
@@ -190,6 +203,11 @@ impl Dispatcher {
 
     fn finish_binary(&self, connection: &Arc<Connection>, collector: BinaryCollector) {
         let (text, attachments) = collector.into_parts();
+        self.finish(connection, text, attachments);
+    }
+
+    /// Handles a whole packet: its text and its attachments.
+    fn finish(&self, connection: &Arc<Connection>, text: String, attachments: Vec<Bytes>) {
         let text = Str::from(text);
         match protocol::decode_split(text.as_str(), &self.core.config.limits) {
             Ok(packet) => self.handle(connection, &text, packet, attachments),
@@ -233,7 +251,7 @@ impl Dispatcher {
                             "Too many namespaces on this connection",
                             None,
                         );
-                        for frame in refusal.frames() {
+                        for frame in refusal.frames_for(self.core.config.parser) {
                             let _ = connection.send(frame.clone());
                         }
                         return;
@@ -245,7 +263,7 @@ impl Dispatcher {
                 let Some((ns, socket)) = admitted else {
                     let refusal =
                         packet::connect_error(packet.namespace, "Invalid namespace", None);
-                    for frame in refusal.frames() {
+                    for frame in refusal.frames_for(self.core.config.parser) {
                         let _ = connection.send(frame.clone());
                     }
                     return;

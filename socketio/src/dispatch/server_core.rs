@@ -8,7 +8,7 @@ use super::limits::RateLimit;
 use crate::ack::DEFAULT_ACK_TIMEOUT;
 use crate::adapter::RecoveryOptions;
 use crate::engineio::EngineConfig;
-use crate::protocol::Limits;
+use crate::protocol::{Limits, Parser};
 use crate::queue::Bus;
 use crate::typemap::TypeMap;
 
@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) always_connect: bool,
     /// Packet limits of the Socket.IO decoder.
     pub(crate) limits: Limits,
+    /// The packet format of every connection (JSON).
+    pub(crate) parser: Parser,
     /// Dynamic namespaces alive at once (10,000).
     pub(crate) max_dynamic_namespaces: usize,
     /// Events per second per socket, with its policy (no limit).
@@ -49,6 +51,7 @@ impl Default for Config {
             ack_timeout: DEFAULT_ACK_TIMEOUT,
             always_connect: false,
             limits: Limits::default(),
+            parser: Parser::default(),
             max_dynamic_namespaces: 10_000,
             rate_limit: None,
             max_namespaces_per_connection: None,

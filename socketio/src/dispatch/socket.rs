@@ -97,9 +97,10 @@ impl Socket {
         session: &PersistedSession,
         missed: Vec<EncodedPacket>,
     ) -> Self {
+        let parser = ns.core.config.parser;
         let early = missed
             .iter()
-            .flat_map(|packet| packet.frames().iter().cloned())
+            .flat_map(|packet| packet.frames_for(parser).iter().cloned())
             .collect();
         Self::build(ns, connection, session.sid, Some(session.pid), true, early)
     }
@@ -488,12 +489,12 @@ impl Socket {
                 tracing::trace!(sid = %self.id(), "volatile packet dropped: the client is not ready for it");
                 Ok(())
             }
-            CONNECTED => self.send_frames(packet.frames()),
+            CONNECTED => self.send_frames(packet.frames_for(self.core().config.parser)),
             DISCONNECTED => Err(EmitError::Disconnected),
             _ => {
                 let mut early = self.inner.early.lock();
                 if self.inner.state.load(Ordering::Acquire) == CONNECTING {
-                    early.extend(packet.frames().iter().cloned());
+                    early.extend(packet.frames_for(self.core().config.parser).iter().cloned());
                     return Ok(());
                 }
                 drop(early);
@@ -524,7 +525,7 @@ impl Socket {
         if self.inner.state.load(Ordering::Acquire) != CONNECTING {
             return Err(EmitError::Disconnected);
         }
-        self.send_frames(answer.frames())?;
+        self.send_frames(answer.frames_for(self.core().config.parser))?;
         // Queued under the lock: a packet sent meanwhile waits for it, then finds the socket
         // connected and goes after them (connection state recovery replays missed packets
         // here while the live ones keep coming).

@@ -62,6 +62,10 @@ pub enum DecodeError {
         /// The configured maximum, in bytes.
         max: usize,
     },
+    /// A message of socket.io-msgpack-parser's format is not a well-formed packet: not
+    /// MessagePack, a packet that is not a `{type, nsp, data, id}` map, or a value the JSON
+    /// packet text cannot carry.
+    MessagePack(&'static str),
 }
 
 impl fmt::Display for DecodeError {
@@ -99,6 +103,7 @@ impl fmt::Display for DecodeError {
             Self::AttachmentsTooLarge { max } => {
                 write!(f, "binary packet larger than the {max} bytes allowed")
             }
+            Self::MessagePack(why) => write!(f, "invalid MessagePack packet: {why}"),
         }
     }
 }

@@ -14,6 +14,10 @@
 //! - Sending: the `encode_*` functions append a packet to a caller-provided
 //!   `String` and return the attachments to send after it.
 //!
+//! - With [`Parser`]`::MessagePack` (feature `msgpack`), `decode_msgpack` and
+//!   `encode_msgpack` transcode between socket.io-msgpack-parser's one binary message per
+//!   packet and the text and attachments above, so the rest of the server sees one format.
+//!
 //! Encoded JSON is compact and keeps struct field order. Note that
 //! `serde_json::Value` objects (a `BTreeMap` without serde_json's
 //! `preserve_order` feature, which this crate does not enable) serialize with
@@ -26,8 +30,11 @@ mod encode;
 mod error;
 mod event;
 mod json;
+#[cfg(feature = "msgpack")]
+mod msgpack;
 mod names;
 mod packet;
+mod parser;
 mod shape;
 
 #[cfg(test)]
@@ -44,5 +51,8 @@ pub use encode::{
 pub use error::DecodeError;
 pub use event::{split_args, split_event, EventArgs, RESERVED_EVENTS};
 pub use json::MAX_NESTING;
+#[cfg(feature = "msgpack")]
+pub use msgpack::{decode_msgpack, encode_msgpack};
 pub use names::{check_event_name, check_namespace, is_namespace_pattern};
 pub use packet::{Limits, Packet, PacketKind};
+pub use parser::Parser;

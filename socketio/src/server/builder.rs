@@ -309,6 +309,36 @@ impl Builder {
         self
     }
 
+    /// The Socket.IO packet format of every connection (default [`Parser::Json`]): with
+    /// [`Parser::MessagePack`] (feature `msgpack`), socket.io-msgpack-parser's, each packet one
+    /// binary message, binary values inline. Every client must then use that parser; one
+    /// that speaks JSON is disconnected at its first packet, with a warning in the log.
+    /// Handlers, extractors and emits do not change: the server transcodes each received
+    /// packet into the JSON one it stands for, and each emitted packet once, whatever the
+    /// number of its recipients. Other processes of a [message queue](Self::message_queue)
+    /// may use either parser. [`max_attachments`](Self::max_attachments) bounds the binary
+    /// values of a packet.
+    ///
+    /// ```
+    /// # #[cfg(feature = "msgpack")] {
+    /// use socketio::{Data, Parser, SocketIo};
+    ///
+    /// // JavaScript client: io(url, { parser: require("socket.io-msgpack-parser") })
+    /// let io = SocketIo::builder()
+    ///     .parser(Parser::MessagePack)
+    ///     .on("/", "echo", |Data(value): Data<serde_json::Value>| async move { value })
+    ///     .build()
+    ///     .unwrap();
+    /// # }
+    /// ```
+    ///
+    /// [`Parser::Json`]: crate::Parser::Json
+    /// [`Parser::MessagePack`]: crate::Parser
+    pub fn parser(mut self, parser: crate::Parser) -> Self {
+        self.config.parser = parser;
+        self
+    }
+
     /// Application state for the [`State<T>`](crate::State) extractor (one value per type).
     ///
     /// ```

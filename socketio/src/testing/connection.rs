@@ -18,7 +18,7 @@ use crate::args::Args;
 use crate::dispatch::{Connection, Dispatcher};
 use crate::engineio::Sid;
 use crate::engineio::{CloseReason, Engine, Frame, MessageBuf, Str};
-use crate::protocol::{self, BinaryCollector, Limits, Packet, PacketKind};
+use crate::protocol::{self, BinaryCollector, Limits, Packet, PacketKind, Parser};
 use crate::server::SocketIo;
 use crate::sync::Mutex;
 
@@ -110,6 +110,8 @@ pub(super) struct ClientConnection {
     reader: AbortHandle,
     next_ack: AtomicU64,
     next_barrier: AtomicU64,
+    /// The server's packet format, which the client speaks too.
+    parser: Parser,
 }
 
 impl ClientConnection {
@@ -124,8 +126,15 @@ impl ClientConnection {
         let session = engine
             .open_in_process(handshake)
             .map_err(TestError::Handshake)?;
+        let parser = engine.handler().core.config.parser;
         let inbox = Arc::new(Inbox::default());
-        let reader = tokio::spawn(read(engine, session.clone(), inbox.clone(), answer_pings));
+        let reader = tokio::spawn(read(
+            engine,
+            session.clone(),
+            inbox.clone(),
+            answer_pings,
+            parser,
+        ));
         Ok(ClientConnection {
             io,
             session,
@@ -134,6 +143,7 @@ impl ClientConnection {
             reader: reader.abort_handle(),
             next_ack: AtomicU64::new(0),
             next_barrier: AtomicU64::new(0),
+            parser,
         })
     }
 
@@ -145,11 +155,21 @@ impl ClientConnection {
         }
     }
 
-    /// Sends one Socket.IO packet (text without the Engine.IO `4`) and its attachments.
+    /// Sends one Socket.IO packet (text without the Engine.IO `4`) and its attachments, in the
+    /// server's format.
     pub(super) fn send_packet(&self, buf: MessageBuf, attachments: Vec<Bytes>) {
-        let frames =
-            std::iter::once(buf.into_frame()).chain(attachments.into_iter().map(Frame::Binary));
-        self.deliver(frames);
+        match self.parser {
+            Parser::Json => {
+                let frames = std::iter::once(buf.into_frame())
+                    .chain(attachments.into_iter().map(Frame::Binary));
+                self.deliver(frames);
+            }
+            #[cfg(feature = "msgpack")]
+            Parser::MessagePack => match protocol::encode_msgpack(buf.as_str(), &attachments) {
+                Ok(frame) => self.deliver([Frame::Binary(frame.into())]),
+                Err(e) => tracing::warn!(error = %e, "test client: packet not sent as MessagePack"),
+            },
+        }
     }
 
     /// A fresh acknowledgement id and the receiver of its answer.
@@ -216,6 +236,7 @@ async fn read(
     session: Arc<Connection>,
     inbox: Arc<Inbox>,
     answer_pings: bool,
+    parser: Parser,
 ) {
     let mut rx = session.rx.lock().await;
     loop {
@@ -229,7 +250,7 @@ async fn read(
             engine.receive_in_process(&session, Frame::Text(Utf8Bytes::from_static("3")));
             continue;
         }
-        inbox.update(|state| absorb(state, frame));
+        inbox.update(|state| absorb(state, frame, parser));
     }
     // What the server queued before closing (a DISCONNECT, say) still counts.
     let reason = session
@@ -237,7 +258,7 @@ async fn read(
         .unwrap_or(CloseReason::TransportClose);
     inbox.update(|state| {
         while let Ok(frame) = rx.try_recv() {
-            absorb(state, frame);
+            absorb(state, frame, parser);
         }
         state.closed = Some(reason);
         state.acks.clear();
@@ -250,7 +271,7 @@ async fn read(
 }
 
 /// Records one frame from the server.
-fn absorb(state: &mut State, frame: Frame) {
+fn absorb(state: &mut State, frame: Frame, parser: Parser) {
     match frame {
         Frame::Text(text) => {
             let text = text.as_str();
@@ -261,24 +282,45 @@ fn absorb(state: &mut State, frame: Frame) {
             }
             // Anything else (`6` noop, an unanswered `2`) means nothing to the client.
         }
-        Frame::Binary(data) => {
-            let Some(collector) = state.pending_binary.as_mut() else {
-                tracing::warn!("test client: a binary frame without a binary packet");
-                return;
-            };
-            match collector.push(data) {
-                Ok(true) => {
-                    if let Some(collector) = state.pending_binary.take() {
-                        finish_binary(state, collector);
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "test client: bad attachment");
-                    state.pending_binary = None;
-                }
+        Frame::Binary(data) => match parser {
+            Parser::Json => on_attachment(state, data),
+            #[cfg(feature = "msgpack")]
+            Parser::MessagePack => on_msgpack(state, &data),
+        },
+    }
+}
+
+/// The next attachment of a binary packet (JSON parser).
+fn on_attachment(state: &mut State, data: Bytes) {
+    let Some(collector) = state.pending_binary.as_mut() else {
+        tracing::warn!("test client: a binary frame without a binary packet");
+        return;
+    };
+    match collector.push(data) {
+        Ok(true) => {
+            if let Some(collector) = state.pending_binary.take() {
+                finish_binary(state, collector);
             }
         }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "test client: bad attachment");
+            state.pending_binary = None;
+        }
+    }
+}
+
+/// A whole packet of socket.io-msgpack-parser.
+#[cfg(feature = "msgpack")]
+fn on_msgpack(state: &mut State, data: &Bytes) {
+    let (text, attachments) = match protocol::decode_msgpack(data, &CLIENT_LIMITS) {
+        Ok(packet) => packet,
+        Err(e) => return tracing::warn!(error = %e, "test client: undecodable MessagePack packet"),
+    };
+    let text = Str::from(text);
+    match protocol::decode(text.as_str(), &CLIENT_LIMITS) {
+        Ok(packet) => apply(state, &text, packet, attachments),
+        Err(e) => tracing::warn!(error = %e, packet = %text, "test client: undecodable packet"),
     }
 }
 
