@@ -50,6 +50,9 @@ impl EngineHandler for Dispatcher {
     type Data = ConnectionState<Socket>;
 
     fn on_open(&self, connection: &Arc<Connection>) {
+        if let Some(observer) = self.core.observer() {
+            observer.connection_opened(connection);
+        }
         let weak = Arc::downgrade(connection);
         let timeout = self.core.config.connect_timeout;
         let timer = tokio::spawn(async move {
@@ -65,6 +68,9 @@ impl EngineHandler for Dispatcher {
     }
 
     fn on_message(&self, connection: &Arc<Connection>, text: Str) {
+        if let Some(observer) = self.core.observer() {
+            observer.message_received(text.len());
+        }
         let state = connection.data();
         if state.awaits_attachments() {
             return violation(
@@ -91,6 +97,9 @@ impl EngineHandler for Dispatcher {
     }
 
     fn on_binary(&self, connection: &Arc<Connection>, data: Bytes) {
+        if let Some(observer) = self.core.observer() {
+            observer.message_received(data.len());
+        }
         match connection.data().push_attachment(data) {
             Ok(Some(collector)) => self.finish_binary(connection, collector),
             Ok(None) => {}
@@ -103,7 +112,16 @@ impl EngineHandler for Dispatcher {
         connection.data().backlog().poll_room(max, cx)
     }
 
+    fn on_upgrade(&self, connection: &Arc<Connection>) {
+        if let Some(observer) = self.core.observer() {
+            observer.connection_upgraded(connection);
+        }
+    }
+
     fn on_close(&self, connection: &Arc<Connection>, reason: CloseReason) {
+        if let Some(observer) = self.core.observer() {
+            observer.connection_closed(connection, reason);
+        }
         let state = connection.data();
         let pending = state.backlog().pending();
         if reason == CloseReason::PingTimeout && pending >= self.core.config.max_pending_handlers {
