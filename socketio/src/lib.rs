@@ -30,6 +30,9 @@ mod registry;
 mod server;
 pub mod testing;
 
+#[cfg(feature = "admin-ui")]
+pub mod admin;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
