@@ -30,6 +30,9 @@ mod registry;
 mod server;
 pub mod testing;
 
+#[cfg(feature = "admin-ui")]
+pub mod admin;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -74,6 +77,11 @@ mod logging_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/deployment.md")]
 mod deployment_guide {}
+
+/// The Admin UI guide's code, compiled as doctests (with the feature it documents).
+#[cfg(all(doctest, feature = "admin-ui"))]
+#[doc = include_str!("../../docs/admin-ui.md")]
+mod admin_ui_guide {}
 
 /// The migration guide's code, compiled as doctests (none yet: a Rust block added later is).
 #[cfg(doctest)]

@@ -56,6 +56,33 @@ impl Browser {
     /// `env!("CARGO_TARGET_TMPDIR")`); `$<success_env>`, when set, names a screenshot to take
     /// when all went well.
     pub async fn run(&self, script: &str, url: &str, tmp: &str, success_env: &str) -> String {
+        self.run_inner(script, url, tmp, env_path(success_env))
+            .await
+    }
+
+    /// Like [`run`](Self::run), and the script saves a screenshot at `screenshot` when all went
+    /// well (its folder is created).
+    pub async fn run_with_screenshot(
+        &self,
+        script: &str,
+        url: &str,
+        tmp: &str,
+        screenshot: &str,
+    ) -> String {
+        let screenshot = PathBuf::from(screenshot);
+        if let Some(dir) = screenshot.parent() {
+            std::fs::create_dir_all(dir).expect("the screenshot's folder");
+        }
+        self.run_inner(script, url, tmp, Some(screenshot)).await
+    }
+
+    async fn run_inner(
+        &self,
+        script: &str,
+        url: &str,
+        tmp: &str,
+        success: Option<PathBuf>,
+    ) -> String {
         let shots = PathBuf::from(tmp).join(script);
         let node = env_path("SOCKETIO_TEST_NODE").unwrap_or_else(|| "node".into());
         let mut command = tokio::process::Command::new(&node);
@@ -67,7 +94,7 @@ impl Browser {
             .env("SOCKETIO_TEST_CHROMIUM", &self.chromium)
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        if let Some(success) = env_path(success_env) {
+        if let Some(success) = success {
             command.arg(success);
         }
         let output = match tokio::time::timeout(BROWSER_SCRIPT_TIMEOUT, command.output()).await {

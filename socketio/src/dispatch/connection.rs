@@ -4,6 +4,8 @@ use bytes::Bytes;
 use tokio::task::AbortHandle;
 
 use std::sync::MutexGuard;
+#[cfg(feature = "admin-ui")]
+use std::time::SystemTime;
 
 use super::backlog::{Backlog, HasBacklog};
 use crate::engineio::EngineSession;
@@ -22,6 +24,9 @@ pub(crate) struct ConnectionState<S> {
     pending_binary: Mutex<Option<BinaryCollector>>,
     connect_timer: Mutex<Option<AbortHandle>>,
     backlog: Backlog,
+    /// When the connection opened (its handshake): what the Admin UI shows as its creation.
+    #[cfg(feature = "admin-ui")]
+    opened: SystemTime,
 }
 
 impl<S> Default for ConnectionState<S> {
@@ -32,6 +37,8 @@ impl<S> Default for ConnectionState<S> {
             pending_binary: Mutex::new(None),
             connect_timer: Mutex::new(None),
             backlog: Backlog::default(),
+            #[cfg(feature = "admin-ui")]
+            opened: SystemTime::now(),
         }
     }
 }
@@ -40,6 +47,12 @@ impl<S: Clone> ConnectionState<S> {
     /// The first socket for which `matches` holds.
     pub(crate) fn find(&self, matches: impl Fn(&S) -> bool) -> Option<S> {
         self.sockets.lock().iter().find(|s| matches(s)).cloned()
+    }
+
+    /// Its sockets, one per namespace joined (or being joined).
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn sockets(&self) -> Vec<S> {
+        self.sockets.lock().clone()
     }
 
     /// Adds a socket.
@@ -69,6 +82,12 @@ impl<S: Clone> ConnectionState<S> {
 }
 
 impl<S> ConnectionState<S> {
+    /// When the connection opened.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn opened(&self) -> SystemTime {
+        self.opened
+    }
+
     /// The connection's session values.
     pub(crate) fn values(&self) -> MutexGuard<'_, TypeMap> {
         self.values.lock()

@@ -230,6 +230,9 @@ impl Namespace {
         let answer = packet::connect(&self.path, socket.id().as_str(), pid.as_deref());
         if socket.mark_connected(&answer).is_ok() {
             crate::metrics::socket_connected(&self.path);
+            if let Some(observer) = self.core.observer() {
+                observer.socket_connected(socket);
+            }
         } else {
             // Disconnected while the connect handler ran, or the answer could not be queued:
             // forget the socket and the rooms the handler joined (`remove_socket` does nothing
@@ -245,6 +248,9 @@ impl Namespace {
 
     /// Hands an event to its handler, or to the catch-all.
     pub(crate) fn dispatch(&self, socket: &Socket, event: Str, args: Args, ack_id: Option<u64>) {
+        if let Some(observer) = self.core.observer() {
+            observer.event_received(socket, event.as_str(), &args);
+        }
         self.handlers.event(socket, event, args, ack_id);
     }
 
@@ -294,6 +300,9 @@ impl Namespace {
         tracing::debug!(namespace = %self.path, sid = %socket.id(), %reason, "socket disconnected");
         if was_connected {
             crate::metrics::socket_disconnected(&self.path);
+            if let Some(observer) = self.core.observer() {
+                observer.socket_disconnected(socket, reason);
+            }
             self.handlers.disconnect(socket, reason);
         }
     }

@@ -52,6 +52,9 @@ impl EngineHandler for Dispatcher {
     type Data = ConnectionState<Socket>;
 
     fn on_open(&self, connection: &Arc<Connection>) {
+        if let Some(observer) = self.core.observer() {
+            observer.connection_opened(connection);
+        }
         let weak = Arc::downgrade(connection);
         let timeout = self.core.config.connect_timeout;
         let timer = tokio::spawn(async move {
@@ -67,6 +70,9 @@ impl EngineHandler for Dispatcher {
     }
 
     fn on_message(&self, connection: &Arc<Connection>, text: Str) {
+        if let Some(observer) = self.core.observer() {
+            observer.message_received(text.len());
+        }
         #[cfg(feature = "msgpack")]
         if self.core.config.parser == Parser::MessagePack {
             return super::msgpack::refuse_text(connection, &text);
@@ -97,6 +103,9 @@ impl EngineHandler for Dispatcher {
     }
 
     fn on_binary(&self, connection: &Arc<Connection>, data: Bytes) {
+        if let Some(observer) = self.core.observer() {
+            observer.message_received(data.len());
+        }
         #[cfg(feature = "msgpack")]
         if self.core.config.parser == Parser::MessagePack {
             return match protocol::decode_msgpack(&data, &self.core.config.limits) {
@@ -116,7 +125,16 @@ impl EngineHandler for Dispatcher {
         connection.data().backlog().poll_room(max, cx)
     }
 
+    fn on_upgrade(&self, connection: &Arc<Connection>) {
+        if let Some(observer) = self.core.observer() {
+            observer.connection_upgraded(connection);
+        }
+    }
+
     fn on_close(&self, connection: &Arc<Connection>, reason: CloseReason) {
+        if let Some(observer) = self.core.observer() {
+            observer.connection_closed(connection, reason);
+        }
         let state = connection.data();
         let pending = state.backlog().pending();
         if reason == CloseReason::PingTimeout && pending >= self.core.config.max_pending_handlers {

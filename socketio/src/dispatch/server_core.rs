@@ -76,6 +76,10 @@ pub(crate) struct ServerCore {
     pub(crate) engine: OnceLock<Weak<dyn Any + Send + Sync>>,
     /// The message-queue connection the namespaces' adapters share, if there is one.
     pub(crate) queue: Option<Arc<Bus>>,
+    /// What hears the server's connections, sockets, rooms and packets (the Admin UI), if
+    /// anything does: opaque here, as `engine`, since its hooks name the sockets that refer
+    /// to this core (see `observer.rs`, which sets and reads it).
+    pub(crate) observer: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl ServerCore {
@@ -85,6 +89,7 @@ impl ServerCore {
             state,
             engine: OnceLock::new(),
             queue,
+            observer: None,
         }
     }
 }

@@ -489,17 +489,30 @@ impl Socket {
                 tracing::trace!(sid = %self.id(), "volatile packet dropped: the client is not ready for it");
                 Ok(())
             }
-            CONNECTED => self.send_frames(packet.frames_for(self.core().config.parser)),
+            CONNECTED => {
+                self.observe_sent(packet);
+                self.send_frames(packet.frames_for(self.core().config.parser))
+            }
             DISCONNECTED => Err(EmitError::Disconnected),
             _ => {
                 let mut early = self.inner.early.lock();
                 if self.inner.state.load(Ordering::Acquire) == CONNECTING {
                     early.extend(packet.frames_for(self.core().config.parser).iter().cloned());
+                    drop(early);
+                    self.observe_sent(packet);
                     return Ok(());
                 }
                 drop(early);
                 self.send_packet(packet)
             }
+        }
+    }
+
+    /// Tells the server's observer, if it has one, that `packet` goes to this socket.
+    #[inline]
+    fn observe_sent(&self, packet: &EncodedPacket) {
+        if let Some(observer) = self.core().observer() {
+            observer.packet_sent(self, packet);
         }
     }
 

@@ -35,6 +35,12 @@ pub trait EngineHandler: Send + Sync + 'static {
         Poll::Ready(())
     }
 
+    /// The session moved from polling to WebSocket (the upgrade completed). The default does
+    /// nothing.
+    fn on_upgrade(&self, session: &Arc<EngineSession<Self::Data>>) {
+        let _ = session;
+    }
+
     /// The session closed; it is already gone from the table.
     fn on_close(&self, session: &Arc<EngineSession<Self::Data>>, reason: CloseReason);
 }

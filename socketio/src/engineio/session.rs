@@ -136,6 +136,29 @@ impl Handshake {
             .find(|(key, _)| percent_decode(key) == name)
             .map(|(_, value)| percent_decode(value))
     }
+
+    /// Every query parameter, in order, names and values percent-decoded (`+` is a space).
+    ///
+    /// ```
+    /// use socketio::engineio::Handshake;
+    ///
+    /// let uri = "/socket.io/?EIO=4&transport=polling&room=a+b".parse().unwrap();
+    /// let handshake = Handshake { headers: Default::default(), uri, remote_addr: None };
+    /// let pairs = handshake.query_pairs();
+    /// assert_eq!(pairs[0], ("EIO".to_owned(), "4".to_owned()));
+    /// assert_eq!(pairs[2], ("room".to_owned(), "a b".to_owned()));
+    /// ```
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let Some(query) = self.uri.query() else {
+            return Vec::new();
+        };
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+            .collect()
+    }
 }
 
 /// `text` with `+` as a space and `%XX` escapes decoded (as an HTML form's query string);

@@ -72,6 +72,7 @@ pub(crate) async fn upgrade<H: EngineHandler>(
     // The pending poll, if any, was released by the noop; from here on polling requests get 400.
     let rx = session.rx.lock().await;
     tracing::debug!(sid = %session.sid(), "upgraded to websocket");
+    inner.handler.on_upgrade(&session);
     pump(&inner, &session, socket, rx).await;
 }
 

@@ -8,7 +8,8 @@ use super::server_event::{self, ServerEventTable, ServerHandler};
 use super::SocketIo;
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, RecoveringAdapter, RecoveryOptions};
 use crate::dispatch::{
-    Config, Dispatcher, Namespace, NamespaceTable, Pattern, RateLimit, RateLimitPolicy, ServerCore,
+    observe, Config, Dispatcher, Namespace, NamespaceTable, Observer, Pattern, RateLimit,
+    RateLimitPolicy, ServerCore,
 };
 use crate::engineio::{AllowedOrigins, Cookie, Engine};
 use crate::handler::{
@@ -46,11 +47,18 @@ pub struct Builder {
     queue: QueueOptions,
     /// Handlers of the other servers' events (`on_server_event`).
     server_events: HashMap<String, ServerHandler<SocketIo>>,
+    /// What hears the server's connections, sockets and rooms (the Admin UI).
+    observer: Option<Arc<dyn Observer>>,
+    /// Run with the server once it is built.
+    on_built: Vec<OnBuilt>,
     errors: Vec<String>,
     /// Where each slot's handler came from, to name both sides of a duplicate.
     origins: HashMap<(String, String), String>,
     default_error: Option<ErasedHandler>,
 }
+
+/// What a part of the server set up by the builder (the Admin UI) runs with the built server.
+pub(crate) type OnBuilt = Box<dyn FnOnce(&SocketIo) + Send>;
 
 /// The builder was given handlers or options that cannot work together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +117,8 @@ impl Builder {
             adapter: Arc::new(|_| Arc::new(LocalAdapter::new())),
             queue: Default::default(),
             server_events: HashMap::new(),
+            observer: None,
+            on_built: Vec::new(),
             errors: Vec::new(),
             origins: HashMap::new(),
             default_error: None,
@@ -952,7 +962,12 @@ impl Builder {
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
-        let mut adapter = self.adapter;
+        // The observer hears the rooms of this process, kept by the innermost adapter (under
+        // recovery's and the message queue's).
+        let mut adapter = match &self.observer {
+            Some(observer) => observe(self.adapter, observer.clone()),
+            None => self.adapter,
+        };
         if let Some(options) = self.config.recovery {
             // The recovery adapter keeps what the adapter set with `adapter` delivers here.
             let inner = adapter;
@@ -967,7 +982,11 @@ impl Builder {
                 "`on_server_event` is set but not `message_queue`: server events come from the other servers of a cluster".into(),
             ]));
         }
-        let core = Arc::new(ServerCore::new(self.config, self.state, bus));
+        let mut core = ServerCore::new(self.config, self.state, bus);
+        if let Some(observer) = self.observer {
+            core.set_observer(observer);
+        }
+        let core = Arc::new(core);
         if let Some(bus) = &core.queue {
             bus.serve_events(Arc::new(ServerEventTable {
                 handlers: self.server_events,
@@ -1008,10 +1027,35 @@ impl Builder {
         let namespaces = NamespaceTable::new(fixed, patterns, adapter, core.clone());
         let engine_config = core.config.engine.clone();
         let dispatcher = Dispatcher { namespaces, core };
-        Ok(SocketIo::from_engine(Engine::new(
-            engine_config,
-            dispatcher,
-        )))
+        let io = SocketIo::from_engine(Engine::new(engine_config, dispatcher));
+        for on_built in self.on_built {
+            on_built(&io);
+        }
+        Ok(io)
+    }
+
+    /// Sets what hears the server's connections, sockets, rooms and packets; one at most.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        if self.observer.replace(observer).is_some() {
+            self.errors
+                .push("`admin_ui` is set twice: a server has one Admin UI".into());
+        }
+        self
+    }
+
+    /// Runs `f` with the server once it is built.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn on_built(mut self, f: OnBuilt) -> Self {
+        self.on_built.push(f);
+        self
+    }
+
+    /// Records a configuration problem, reported by `build()` with the others.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn problem(mut self, problem: String) -> Self {
+        self.errors.push(problem);
+        self
     }
 }
 

@@ -67,6 +67,12 @@ impl SocketIo {
         Self::of_core(socket.core())
     }
 
+    /// A handle on this server that does not keep it alive.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn downgrade(&self) -> WeakSocketIo {
+        WeakSocketIo(self.engine.downgrade_opaque())
+    }
+
     /// The server of `core` (`None` once the server is gone).
     pub(crate) fn of_core(core: &ServerCore) -> Option<SocketIo> {
         let handle = core.engine.get()?;
@@ -519,6 +525,21 @@ impl SocketIo {
             bus.leave();
         }
         self.engine.close_all(CloseReason::ServerShutdown);
+    }
+}
+
+/// A handle on a server that does not keep it alive ([`SocketIo::downgrade`]): for parts of
+/// the server that must reach it without owning it.
+#[cfg(feature = "admin-ui")]
+#[derive(Debug, Clone)]
+pub(crate) struct WeakSocketIo(std::sync::Weak<dyn std::any::Any + Send + Sync>);
+
+#[cfg(feature = "admin-ui")]
+impl WeakSocketIo {
+    /// The server, unless it is gone.
+    pub(crate) fn upgrade(&self) -> Option<SocketIo> {
+        let engine = Engine::upgrade_opaque(&self.0)?;
+        Some(SocketIo { engine })
     }
 }
 
