@@ -214,31 +214,23 @@ impl Adapter for QueueAdapter {
 /// The sockets the other servers describe, until each expected one answered or `timeout`.
 async fn gather_sockets(mut request: Request, ns: &str, timeout: Duration) -> Replies<SocketData> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut waiting: HashSet<String> = request.expected().clone();
-    let mut answered = HashSet::new();
     let mut items = Vec::new();
-    while !waiting.is_empty() {
-        let Some(message) = request.next(deadline).await else {
-            break;
-        };
-        let uid = message.header.uid.clone();
-        if message.header.op != Op::FetchSocketsResponse || !answered.insert(uid.clone()) {
-            continue;
-        }
-        waiting.remove(&uid);
-        let described = message
-            .parts
-            .first()
-            .ok_or_else(|| WireError("no sockets".into()))
-            .and_then(|json| sockets::decode(json, ns));
-        match described {
-            Ok(sockets) => items.extend(sockets),
-            Err(e) => {
-                tracing::warn!(server = %uid, error = %e, "message queue: ignored a malformed fetch_sockets answer");
+    let silent = request
+        .one_from_each(Op::FetchSocketsResponse, deadline, |uid, message| {
+            let described = message
+                .parts
+                .first()
+                .ok_or_else(|| WireError("no sockets".into()))
+                .and_then(|json| sockets::decode(json, ns));
+            match described {
+                Ok(sockets) => items.extend(sockets),
+                Err(e) => {
+                    tracing::warn!(server = %uid, error = %e, "message queue: ignored a malformed fetch_sockets answer");
+                }
             }
-        }
-    }
-    Replies::partial(items, waiting.len(), 0)
+        })
+        .await;
+    Replies::partial(items, silent, 0)
 }
 
 /// The acknowledgements of the other servers' sockets: each server first says how many

@@ -10,7 +10,6 @@
 //! ([`Bus::server_emit`]) are handled here, for the whole server.
 
 use std::collections::HashMap;
-use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -599,28 +598,21 @@ impl Bus {
         }
         Box::pin(async move {
             let deadline = tokio::time::Instant::now() + timeout;
-            let mut waiting: HashSet<String> = request.expected().clone();
-            let mut answered = HashSet::new();
             let mut items = Vec::new();
-            while !waiting.is_empty() {
-                let Some(message) = request.next(deadline).await else {
-                    break;
-                };
-                let uid = message.header.uid.clone();
-                if message.header.op != Op::ServerEventResponse || !answered.insert(uid.clone()) {
-                    continue;
-                }
-                waiting.remove(&uid);
-                if message.header.error.is_none() {
+            let silent = request
+                .one_from_each(Op::ServerEventResponse, deadline, |uid, message| {
+                    if message.header.error.is_some() {
+                        return;
+                    }
                     match message.args() {
                         Ok(args) => items.push((uid, args)),
                         Err(e) => {
                             tracing::debug!(server = %uid, error = %e, "message queue: a bad server-event acknowledgement")
                         }
                     }
-                }
-            }
-            Replies::partial(items, waiting.len(), 0)
+                })
+                .await;
+            Replies::partial(items, silent, 0)
         })
     }
 

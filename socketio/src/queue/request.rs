@@ -13,7 +13,7 @@ use std::sync::{Arc, Weak};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::wire::{Message, WireError};
+use super::wire::{Message, Op, WireError};
 use crate::sync::Mutex;
 
 /// The open requests of one server, by number.
@@ -105,5 +105,30 @@ impl Request {
             .await
             .ok()
             .flatten()
+    }
+
+    /// Reads one answer of kind `op` from each expected server, until every one answered or
+    /// `deadline`; hands each to `take` with the answering server's uid (a second answer of a
+    /// server, or another kind, is ignored). Returns how many expected servers stayed silent.
+    pub(crate) async fn one_from_each(
+        &mut self,
+        op: Op,
+        deadline: Instant,
+        mut take: impl FnMut(String, Message),
+    ) -> usize {
+        let mut waiting = self.expected.clone();
+        let mut answered = HashSet::new();
+        while !waiting.is_empty() {
+            let Some(message) = self.next(deadline).await else {
+                break;
+            };
+            let uid = message.header.uid.clone();
+            if message.header.op != op || !answered.insert(uid.clone()) {
+                continue;
+            }
+            waiting.remove(&uid);
+            take(uid, message);
+        }
+        waiting.len()
     }
 }
