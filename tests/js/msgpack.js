@@ -10,87 +10,11 @@
 const { io } = require("socket.io-client");
 const msgpackParser = require("socket.io-msgpack-parser");
 
-const [url, mode, scenario] = process.argv.slice(2);
-const TRANSPORTS = {
-  polling: ["polling"],
-  websocket: ["websocket"],
-  upgrade: ["polling", "websocket"],
-};
-if (!url || !TRANSPORTS[mode] || !scenario) {
-  console.error("usage: node msgpack.js <url> <polling|websocket|upgrade> <scenario>");
-  process.exit(64);
-}
-
-// Every wait is bounded; the Rust side has its own, longer, timeout.
-const WAIT_MS = 15000;
-
-function out(ev, fields = {}) {
-  process.stdout.write(JSON.stringify({ ev, ...fields }) + "\n");
-}
-
-function fail(message) {
-  out("error", { message: String(message && message.stack ? message.stack : message) });
-  process.exit(1);
-}
-
-process.on("unhandledRejection", fail);
-process.on("uncaughtException", fail);
-
-function options(extra = {}) {
-  return {
-    transports: TRANSPORTS[mode],
-    reconnection: false,
-    timeout: WAIT_MS,
-    forceNew: true,
-    parser: msgpackParser,
-    ...extra,
-  };
-}
-
-function withTimeout(promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves with the arguments of the next `event` on `emitter`. */
-function next(emitter, event) {
-  return withTimeout(new Promise((resolve) => emitter.once(event, (...args) => resolve(args))), `"${event}"`);
-}
-
-/** Resolves once `socket` is connected; rejects with the connect_error. */
-function connected(socket) {
-  if (socket.connected) return Promise.resolve();
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
-    }),
-    "connect",
-  );
-}
-
-/** Emits `event` with `args` and resolves with the acknowledgement's arguments. */
-function call(socket, event, ...args) {
-  return withTimeout(new Promise((resolve) => socket.emit(event, ...args, (...reply) => resolve(reply))), `ack of "${event}"`);
-}
-
-/** Reports the transport in use, after the upgrade in upgrade mode. */
-async function transport(socket, label = "transport") {
-  const engine = socket.io.engine;
-  if (mode === "upgrade" && engine.transport.name !== "websocket") {
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        engine.once("upgrade", resolve);
-        engine.once("upgradeError", (err) => reject(new Error(`upgrade failed: ${err.message}`)));
-      }),
-      "the upgrade to websocket",
-    );
-  }
-  out(label, { name: engine.transport.name });
-}
+const script = require("./script");
+const { out, fail, withTimeout, next, connected, call } = script;
+const { url, mode, scenario } = script.args("msgpack.js");
+const options = (extra = {}) => script.optionsFor(mode, { forceNew: true, parser: msgpackParser, ...extra });
+const transport = (socket, label) => script.transport(socket, mode, label);
 
 /** A JSON-friendly view of a value: Buffers as {bin: [bytes]}. */
 function show(value) {
