@@ -285,6 +285,10 @@ pub struct QueueStats {
     /// Well-formed foreign messages, or parts of them, refused as unsupported (each logged,
     /// rate-limited; see [foreign emitters](self#foreign-emitters)).
     pub refused: u64,
+    /// Operations of this server that its python-socketio peers miss because their format
+    /// cannot say them (with [`Builder::python_socketio_peers`](crate::Builder::python_socketio_peers));
+    /// each logged, rate-limited (see [mixed clusters](self#mixed-clusters)).
+    pub untranslated: u64,
     /// Connections (publishing or subscribing) opened again after a failure.
     pub reconnects: u64,
     /// Failed attempts to connect (publishing or subscribing); they are spaced by the back-off.
