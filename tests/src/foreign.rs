@@ -1,7 +1,8 @@
-//! Foreign emitters (`tests/foreign_emitters.rs`): the real python-socketio / Flask-SocketIO
-//! managers (`tests/python/foreign_emitter.py`), a real Flask-SocketIO server
-//! (`tests/python/foreign_server.py`) and Node's `@socket.io/redis-emitter`
-//! (`tests/js/redis_emitter.js`), run as subprocesses; and raw publications for garbage.
+//! Foreign emitters and mixed clusters (`tests/foreign_emitters.rs`, `tests/mixed_cluster.rs`):
+//! the real python-socketio / Flask-SocketIO managers (`tests/python/foreign_emitter.py`), a
+//! real Flask-SocketIO server (`tests/python/foreign_server.py`) and Node's
+//! `@socket.io/redis-emitter` (`tests/js/redis_emitter.js`), run as subprocesses; and raw
+//! publications for garbage.
 //!
 //! The interpreters come from the same places as the interop suite's
 //! ([`crate::interop`]): `SOCKETIO_TEST_PYTHON`, `SOCKETIO_TEST_NODE`,
