@@ -98,26 +98,26 @@ impl QueueAdapter {
         }
     }
 
-    /// python-socketio's operations on sockets by id, for the sockets `target` selects that
-    /// are not this process's (python-socketio servers have none of those).
-    fn publish_python_socket_ops(
-        &self,
-        op: SocketOp,
-        target: &Target,
-        rooms: &[String],
-        local: &dyn LocalSockets,
-    ) {
+    /// `target` without this process's sockets (python-socketio servers have none of them).
+    fn not_here(target: &Target, local: &dyn LocalSockets) -> Target {
+        let mut remote = target.clone();
+        remote
+            .rooms
+            .retain(|room| !room.parse::<Sid>().is_ok_and(|sid| local.contains(sid)));
+        remote
+    }
+
+    /// python-socketio's operations on sockets by id, for the sockets of `remote` (see
+    /// [`not_here`](Self::not_here)).
+    fn publish_python_socket_ops(&self, op: SocketOp, remote: &Target, rooms: &[String]) {
         let what = format!("`{}`", op.method());
         self.publish_python(&what, |sender| {
-            let mut remote = target.clone();
-            remote
-                .rooms
-                .retain(|room| !room.parse::<Sid>().is_ok_and(|sid| local.contains(sid)));
-            python::encode_socket_ops(sender, op, &self.ns, &remote, rooms)
+            python::encode_socket_ops(sender, op, &self.ns, remote, rooms)
         });
     }
 
-    /// A cluster-wide request that python-socketio servers do not answer: said once in a while.
+    /// A cluster-wide request, which python-socketio servers do not answer: counted and logged
+    /// (rate-limited).
     fn python_peers_miss(&self, what: &str) {
         if self.python_peers {
             self.bus.untranslated(&format!(
@@ -208,7 +208,8 @@ impl Adapter for QueueAdapter {
             let mut header = self.header(Op::Join, target);
             header.names = rooms.to_vec();
             self.publish(wire::encode(header, &[]));
-            self.publish_python_socket_ops(SocketOp::EnterRoom, target, rooms, local);
+            let remote = Self::not_here(target, local);
+            self.publish_python_socket_ops(SocketOp::EnterRoom, &remote, rooms);
         }
     }
 
@@ -218,16 +219,19 @@ impl Adapter for QueueAdapter {
             let mut header = self.header(Op::Leave, target);
             header.names = rooms.to_vec();
             self.publish(wire::encode(header, &[]));
-            self.publish_python_socket_ops(SocketOp::LeaveRoom, target, rooms, local);
+            let remote = Self::not_here(target, local);
+            self.publish_python_socket_ops(SocketOp::LeaveRoom, &remote, rooms);
         }
     }
 
     fn disconnect_sockets(&self, target: &Target, local: &dyn LocalSockets) {
         let only_local = Self::only_local(target, local);
+        // Before this process's sockets are gone from `local`.
+        let remote = Self::not_here(target, local);
         self.inner.disconnect_sockets(target, local);
         if !only_local {
             self.publish(wire::encode(self.header(Op::Disconnect, target), &[]));
-            self.publish_python_socket_ops(SocketOp::Disconnect, target, &[], local);
+            self.publish_python_socket_ops(SocketOp::Disconnect, &remote, &[]);
         }
     }
 

@@ -182,10 +182,10 @@
 //!   [`Builder::python_socketio_peers(true)`](crate::Builder::python_socketio_peers), a server
 //!   publishes each operation twice: in its own format, for the socketio-rs servers, and in
 //!   python-socketio's, marked `"socketio_rs_copy": true`, for the Python servers.
-//!   python-socketio ignores the native messages (they are not one JSON object) and fields it
-//!   does not know; socketio-rs servers skip the marked copies. So every socket gets each event
-//!   once, and the socketio-rs servers keep everything their own format says (acknowledgements,
-//!   cluster-wide requests, `except` rooms, heartbeats).
+//!   python-socketio ignores the native messages (none is a JSON object with a `method`) and
+//!   fields it does not know; socketio-rs servers skip the marked copies. So every socket gets
+//!   each event once, and the socketio-rs servers keep everything their own format says
+//!   (acknowledgements, cluster-wide requests, `except` rooms, heartbeats).
 //! - **No echo**: a python-socketio server ignores the messages of its own `host_id`, a
 //!   socketio-rs server those of its own uid (its copies carry it as `host_id`).
 //!
