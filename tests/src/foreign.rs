@@ -1,7 +1,8 @@
-//! Foreign emitters (`tests/foreign_emitters.rs`): the real python-socketio / Flask-SocketIO
-//! managers (`tests/python/foreign_emitter.py`), a real Flask-SocketIO server
-//! (`tests/python/foreign_server.py`) and Node's `@socket.io/redis-emitter`
-//! (`tests/js/redis_emitter.js`), run as subprocesses; and raw publications for garbage.
+//! Foreign emitters and mixed clusters (`tests/foreign_emitters.rs`, `tests/mixed_cluster.rs`):
+//! the real python-socketio / Flask-SocketIO managers (`tests/python/foreign_emitter.py`), a
+//! real Flask-SocketIO server (`tests/python/foreign_server.py`) and Node's
+//! `@socket.io/redis-emitter` (`tests/js/redis_emitter.js`), run as subprocesses; and raw
+//! publications for garbage.
 //!
 //! The interpreters come from the same places as the interop suite's
 //! ([`crate::interop`]): `SOCKETIO_TEST_PYTHON`, `SOCKETIO_TEST_NODE`,
@@ -11,10 +12,11 @@ use std::process::Stdio;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::interop::{env_path, workspace};
 use crate::wait::{EXTERNAL_WAIT, SCRIPT_TIMEOUT};
+use crate::ws::{Client, Packet};
 
 /// The python of the test venv, with a script of `tests/python/`.
 fn python(script: &str) -> Command {
@@ -111,32 +113,51 @@ pub async fn node_emit(url: &str, ops: Value) {
     run(command, "redis_emitter.js").await;
 }
 
-/// A Flask-SocketIO server on Redis with a python-socketio client in room `news`
-/// (`tests/python/foreign_server.py`), killed on drop.
+/// A Flask-SocketIO server on a message queue (Redis or RabbitMQ) with a python-socketio client
+/// in room `news` (`tests/python/foreign_server.py`), killed on drop.
 pub struct FlaskServer {
     child: Child,
+    stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
+    /// Its client's socket id.
+    pub sid: String,
 }
 
 impl FlaskServer {
-    /// Starts it and waits until it is subscribed to the message queue.
-    pub async fn start(redis_url: &str) -> FlaskServer {
+    /// Starts it on `channel` of the message queue at `url` (`redis://` or `amqp://`, in
+    /// Kombu's spelling) and waits until its subscription delivers.
+    pub async fn start(url: &str, channel: &str) -> FlaskServer {
         let mut command = python("foreign_server.py");
         command
-            .arg(redis_url)
-            .stdin(Stdio::null())
+            .args([url, channel])
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let mut child = command.spawn().expect("start foreign_server.py");
         let stdout = child.stdout.take().expect("piped stdout");
+        let stdin = child.stdin.take().expect("piped stdin");
         let mut server = FlaskServer {
             child,
+            stdin,
             lines: BufReader::new(stdout).lines(),
+            sid: String::new(),
         };
         let ready = server.line().await;
         assert_eq!(ready["ready"], true, "{ready}");
+        server.sid = ready["sid"].as_str().expect("the client's sid").to_owned();
         server
+    }
+
+    /// Sends a command (see the script) and waits until it is done.
+    pub async fn command(&mut self, command: Value) {
+        let line = format!("{command}\n");
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("write to foreign_server.py");
+        let answer = self.line().await;
+        assert_eq!(answer["ok"], true, "{command}: {answer}");
     }
 
     /// The next JSON line it prints.
@@ -149,7 +170,8 @@ impl FlaskServer {
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
     }
 
-    /// Every event its client received before `bye`, once it is done.
+    /// Every event its client received before `bye` (or before the server disconnected it),
+    /// once it is done.
     pub async fn received(mut self) -> Vec<Value> {
         let mut events = Vec::new();
         loop {
@@ -186,4 +208,27 @@ pub async fn publish_raw(port: u16, channel: &str, payload: &[u8]) {
         answer.as_deref().is_some_and(|a| a.starts_with(':')),
         "{answer:?}"
     );
+}
+
+/// The events (name, arguments, attachments) a [`Client`] got before the event `marker`.
+pub async fn events_before(client: &mut Client, marker: &str) -> Vec<(String, Vec<Value>, usize)> {
+    client
+        .until_marker(marker)
+        .await
+        .into_iter()
+        .map(|packet| match packet {
+            Packet::Event {
+                name,
+                args,
+                attachments,
+                ..
+            } => (name, args, attachments.len()),
+            other => panic!("expected events, got {other:?}"),
+        })
+        .collect()
+}
+
+/// The names of `events`.
+pub fn names(events: &[(String, Vec<Value>, usize)]) -> Vec<&str> {
+    events.iter().map(|(name, ..)| name.as_str()).collect()
 }

@@ -63,6 +63,31 @@ pub async fn cluster(n: usize, url: &str, channel: &str) -> Vec<Server> {
     servers
 }
 
+/// A server of `builder` on its own runtime (so that its panics are counted), once connected
+/// and subscribed to its message queue.
+pub async fn subscribed(builder: Builder) -> Server {
+    let server = Server::start(builder);
+    until(EXTERNAL_WAIT, || {
+        if server.ready() {
+            Ok(())
+        } else {
+            Err(format!("not subscribed: {:#?}", server.stats()))
+        }
+    })
+    .await;
+    server
+}
+
+/// A channel (AMQP exchange) name no other test uses, so that tests sharing one RabbitMQ do
+/// not hear each other.
+pub fn exchange(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("sio-test.{test}.{}.{nanos}", std::process::id())
+}
+
 /// The heartbeat interval of the cluster-operation tests (`cluster_ops.rs`): short, so that a
 /// dead server stops counting soon...
 pub const HEARTBEAT: Duration = Duration::from_millis(300);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use socketio::Emitter;
-use tests::mq::cluster;
+use tests::mq::{cluster, exchange};
 use tests::wait::{eventually, EXTERNAL_WAIT};
 use tests::ws::Packet;
 use tokio::sync::RwLock;
@@ -20,15 +20,6 @@ const URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
 
 /// Readers: tests that need the broker up. Writer: the test that restarts it.
 static BROKER: RwLock<()> = RwLock::const_new(());
-
-/// An exchange name no other test uses.
-fn exchange(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("sio-test.{test}.{}.{nanos}", std::process::id())
-}
 
 fn rabbitmqctl(args: &[&str]) {
     let status = Command::new("rabbitmqctl")

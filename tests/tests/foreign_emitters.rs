@@ -5,55 +5,18 @@
 //! `@socket.io/redis-emitter` 5.1 (see `tests/src/foreign.rs`). Each Redis test starts its
 //! own `redis-server`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use socketio::queue::PublishFormat;
-use socketio::{Binary, Builder, Emitter};
-use tests::foreign::{node_emit, publish_raw, python_emit, FlaskServer, Manager};
+use socketio::{Binary, Emitter};
+use tests::foreign::{
+    events_before, names, node_emit, publish_raw, python_emit, FlaskServer, Manager,
+};
 use tests::logs;
-use tests::mq;
+use tests::mq::{self, exchange, subscribed};
 use tests::redis::Redis;
-use tests::server::Server;
-use tests::wait::{until, EXTERNAL_WAIT};
 use tests::ws::{Client, Packet};
 
 const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
-
-/// A server of `builder` on its own runtime (so that its panics are counted), once subscribed
-/// to its message queue.
-async fn subscribed(builder: Builder) -> Server {
-    let server = Server::start(builder);
-    until(EXTERNAL_WAIT, || {
-        if server.ready() {
-            Ok(())
-        } else {
-            Err(format!("not subscribed: {:#?}", server.stats()))
-        }
-    })
-    .await;
-    server
-}
-
-/// The events (name, arguments, attachments) a client got before `marker`.
-async fn events_before(client: &mut Client, marker: &str) -> Vec<(String, Vec<Value>, usize)> {
-    client
-        .until_marker(marker)
-        .await
-        .into_iter()
-        .map(|packet| match packet {
-            Packet::Event {
-                name,
-                args,
-                attachments,
-                ..
-            } => (name, args, attachments.len()),
-            other => panic!("expected events, got {other:?}"),
-        })
-        .collect()
-}
-
-fn names(events: &[(String, Vec<Value>, usize)]) -> Vec<&str> {
-    events.iter().map(|(name, ..)| name.as_str()).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flask_socketio_emits_reach_a_room_a_socket_and_the_namespace() {
@@ -153,7 +116,7 @@ async fn python_socketio_redis_manager_on_its_default_channel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_socketio_kombu_manager_over_rabbitmq() {
-    let channel = format!("foreign-kombu-{:016x}", rand_id());
+    let channel = exchange("foreign-kombu");
     let server = subscribed(mq::builder(AMQP_URL, &channel)).await;
     let mut member = server.client().await;
     member.join_room("news").await;
@@ -238,7 +201,7 @@ async fn node_redis_emitter_reaches_rooms_namespaces_and_sockets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_server_delivers_the_emits_of_our_emitter_in_its_format() {
     let redis = Redis::start();
-    let python = FlaskServer::start(&redis.url()).await;
+    let python = FlaskServer::start(&redis.url(), "flask-socketio").await;
     // A socketio-rs server of the same mixed cluster gets them as well.
     let server = subscribed(mq::builder(&redis.url(), "flask-socketio")).await;
     let mut ours = server.client().await;
@@ -339,13 +302,4 @@ async fn garbage_on_the_channels_is_counted_and_dropped() {
     );
     assert_eq!(server.panics(), 0);
     logs::wait_line(&["message queue: ignored a message"]).await;
-}
-
-/// A random id, so that concurrent runs on one RabbitMQ do not share an exchange.
-fn rand_id() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::bus::{Bus, Route};
+use super::foreign::python::{self, SocketOp};
 use super::request::Request;
 use super::sockets;
 use super::wire::{self, Header, Message, Op, WireError};
@@ -27,16 +28,26 @@ pub(crate) struct QueueAdapter {
     inner: Arc<dyn Adapter>,
     bus: Arc<Bus>,
     local: OnceLock<Weak<dyn LocalSockets>>,
+    /// python-socketio servers share the channel: operations are published in their format
+    /// too ([`Builder::python_socketio_peers`](crate::Builder::python_socketio_peers)).
+    python_peers: bool,
 }
 
 impl QueueAdapter {
-    /// The adapter of namespace `ns`, keeping rooms in `inner` and registered on `bus`.
-    pub(crate) fn new(ns: &str, inner: Arc<dyn Adapter>, bus: Arc<Bus>) -> Arc<Self> {
+    /// The adapter of namespace `ns`, keeping rooms in `inner` and registered on `bus`; with
+    /// `python_peers`, it publishes for python-socketio servers too.
+    pub(crate) fn new(
+        ns: &str,
+        inner: Arc<dyn Adapter>,
+        bus: Arc<Bus>,
+        python_peers: bool,
+    ) -> Arc<Self> {
         let adapter = Arc::new(QueueAdapter {
             ns: ns.to_owned(),
             inner,
             bus,
             local: OnceLock::new(),
+            python_peers,
         });
         let route: Weak<dyn Route> = Arc::downgrade(&adapter) as Weak<QueueAdapter>;
         adapter.bus.route(ns, route);
@@ -60,6 +71,60 @@ impl QueueAdapter {
     /// sockets were served before, so there is nothing else to do.
     fn publish(&self, payload: bytes::Bytes) {
         let _ = self.bus.publish(payload);
+    }
+
+    /// With python-socketio peers, publishes the copies of an operation (`what`) in their
+    /// format, marked as copies so that socketio-rs servers skip them; what that format cannot
+    /// say is counted and logged instead.
+    fn publish_python(
+        &self,
+        what: &str,
+        copies: impl FnOnce(python::Sender<'_>) -> Result<Vec<bytes::Bytes>, String>,
+    ) {
+        if !self.python_peers {
+            return;
+        }
+        let sender = python::Sender {
+            uid: self.bus.uid(),
+            copy: true,
+        };
+        match copies(sender) {
+            Ok(payloads) => payloads
+                .into_iter()
+                .for_each(|payload| self.publish(payload)),
+            Err(why) => self
+                .bus
+                .untranslated(&format!("{what} on {}: {why}", self.ns)),
+        }
+    }
+
+    /// `target` without this process's sockets (python-socketio servers have none of them).
+    fn not_here(target: &Target, local: &dyn LocalSockets) -> Target {
+        let mut remote = target.clone();
+        remote
+            .rooms
+            .retain(|room| !room.parse::<Sid>().is_ok_and(|sid| local.contains(sid)));
+        remote
+    }
+
+    /// python-socketio's operations on sockets by id, for the sockets of `remote` (see
+    /// [`not_here`](Self::not_here)).
+    fn publish_python_socket_ops(&self, op: SocketOp, remote: &Target, rooms: &[String]) {
+        let what = format!("`{}`", op.method());
+        self.publish_python(&what, |sender| {
+            python::encode_socket_ops(sender, op, &self.ns, remote, rooms)
+        });
+    }
+
+    /// A cluster-wide request, which python-socketio servers do not answer: counted and logged
+    /// (rate-limited).
+    fn python_peers_miss(&self, what: &str) {
+        if self.python_peers {
+            self.bus.untranslated(&format!(
+                "{what} on {}: python-socketio servers do not answer cluster-wide requests, their sockets are left out",
+                self.ns
+            ));
+        }
     }
 
     /// Opens a request of `op` for `target` and publishes it, with `parts`; a request that
@@ -112,6 +177,9 @@ impl Adapter for QueueAdapter {
         let mut header = self.header(Op::CloseRoom, &Target::default());
         header.names = vec![room.to_owned()];
         self.publish(wire::encode(header, &[]));
+        self.publish_python("`close_room`", |sender| {
+            Ok(vec![python::encode_close_room(sender, &self.ns, room)])
+        });
     }
 
     fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets) {
@@ -122,6 +190,11 @@ impl Adapter for QueueAdapter {
                 self.header(Op::Broadcast, target),
                 packet,
             ));
+            self.publish_python("an emit", |sender| {
+                python::encode_emit(sender, &self.ns, target, packet)
+                    .map(|payload| vec![payload])
+                    .map_err(|e| e.0)
+            });
         }
     }
 
@@ -135,6 +208,8 @@ impl Adapter for QueueAdapter {
             let mut header = self.header(Op::Join, target);
             header.names = rooms.to_vec();
             self.publish(wire::encode(header, &[]));
+            let remote = Self::not_here(target, local);
+            self.publish_python_socket_ops(SocketOp::EnterRoom, &remote, rooms);
         }
     }
 
@@ -144,14 +219,19 @@ impl Adapter for QueueAdapter {
             let mut header = self.header(Op::Leave, target);
             header.names = rooms.to_vec();
             self.publish(wire::encode(header, &[]));
+            let remote = Self::not_here(target, local);
+            self.publish_python_socket_ops(SocketOp::LeaveRoom, &remote, rooms);
         }
     }
 
     fn disconnect_sockets(&self, target: &Target, local: &dyn LocalSockets) {
         let only_local = Self::only_local(target, local);
+        // Before this process's sockets are gone from `local`.
+        let remote = Self::not_here(target, local);
         self.inner.disconnect_sockets(target, local);
         if !only_local {
             self.publish(wire::encode(self.header(Op::Disconnect, target), &[]));
+            self.publish_python_socket_ops(SocketOp::Disconnect, &remote, &[]);
         }
     }
 
@@ -181,6 +261,7 @@ impl Adapter for QueueAdapter {
         if Self::only_local(target, local) {
             return here;
         }
+        self.python_peers_miss("`fetch_sockets`");
         let timeout = timeout.unwrap_or(self.bus.timing().requests_timeout);
         let request = self.request(Op::FetchSockets, target, timeout, None);
         let ns = self.ns.clone();
@@ -203,6 +284,7 @@ impl Adapter for QueueAdapter {
         if Self::only_local(target, local) {
             return here;
         }
+        self.python_peers_miss("`emit_with_acks`");
         let request = self.request(Op::BroadcastAck, target, timeout, Some(packet));
         Box::pin(async move {
             let (here, there) = tokio::join!(here, gather_acks(request, timeout));

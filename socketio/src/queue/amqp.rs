@@ -167,7 +167,13 @@ impl Publisher for AmqpPublisher {
                         "".into(),
                         BasicPublishOptions::default(),
                         payload,
-                        BasicProperties::default(),
+                        // Kombu's labels for raw bytes (its `raw_encode`): Kombu consumers
+                        // (python-socketio's KombuManager) then hand the body over as it is.
+                        // Unlabelled, Kombu decodes it as UTF-8, and a message with binary
+                        // attachments kills their listener.
+                        BasicProperties::default()
+                            .with_content_type("application/data".into())
+                            .with_content_encoding("binary".into()),
                     )
                     .await?
                     .await?;

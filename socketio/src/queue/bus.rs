@@ -110,6 +110,7 @@ pub(crate) struct BusState {
     malformed: AtomicU64,
     foreign: AtomicU64,
     refused: AtomicU64,
+    untranslated: AtomicU64,
     reconnects: AtomicU64,
     connect_failures: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -120,6 +121,7 @@ pub(crate) struct BusState {
     fail_log: LogLimiter,
     malformed_log: LogLimiter,
     refused_log: LogLimiter,
+    untranslated_log: LogLimiter,
     /// What the subscription accepts besides this crate's format.
     accept: Accept,
     /// The publish queue's sending end.
@@ -321,6 +323,12 @@ impl BusState {
                 return Ok(Traffic::Data);
             }
             Incoming::NotForUs => return Ok(Traffic::Data),
+            Incoming::Copy { uid } => {
+                if uid == self.uid {
+                    self.own_ignored.fetch_add(1, Ordering::Relaxed);
+                }
+                return Ok(Traffic::Data);
+            }
             Incoming::Refused { format, what } => {
                 self.refuse(format, &format!("{what} is not supported"));
                 return Ok(Traffic::Data);
@@ -510,6 +518,7 @@ impl Bus {
             malformed: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            untranslated: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             connect_failures: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -520,6 +529,7 @@ impl Bus {
             fail_log: LogLimiter::default(),
             malformed_log: LogLimiter::default(),
             refused_log: LogLimiter::default(),
+            untranslated_log: LogLimiter::default(),
             accept,
             tx,
             server: subscribe,
@@ -632,6 +642,20 @@ impl Bus {
         self.shared.enqueue(payload, None)
     }
 
+    /// Counts an operation of this server that its python-socketio peers miss, because their
+    /// format cannot say it, and says so (rate-limited).
+    pub(crate) fn untranslated(&self, what: &str) {
+        let s = &self.shared;
+        s.untranslated.fetch_add(1, Ordering::Relaxed);
+        if let Some(held_back) = s.untranslated_log.allow() {
+            tracing::warn!(
+                endpoint = %s.endpoint,
+                earlier_not_logged = held_back,
+                "message queue: not published for python-socketio servers: {what} (see docs/multi-process.md, \"Mixed clusters\")"
+            );
+        }
+    }
+
     /// Publishes `payload` and waits until the broker took it (or the attempt failed).
     pub(crate) async fn publish_confirmed(&self, payload: Bytes) -> Result<(), QueueError> {
         let (tx, rx) = oneshot::channel();
@@ -697,6 +721,7 @@ impl Bus {
             malformed: s.malformed.load(Ordering::Relaxed),
             foreign: s.foreign.load(Ordering::Relaxed),
             refused: s.refused.load(Ordering::Relaxed),
+            untranslated: s.untranslated.load(Ordering::Relaxed),
             reconnects: s.reconnects.load(Ordering::Relaxed),
             connect_failures: s.connect_failures.load(Ordering::Relaxed),
             pending_acks: s.lock_acks().len(),

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::backend::CONNECT_TIMEOUT;
 use super::bus::Bus;
-use super::foreign::{python, Accept, PublishFormat};
+use super::foreign::python::{self, SocketOp};
+use super::foreign::{Accept, PublishFormat};
 use super::members::Timing;
 use super::wire::{self, Header, Op};
 use super::{QueueError, QueueStats, DEFAULT_CHANNEL};
@@ -216,24 +217,24 @@ impl Emitter {
         }
     }
 
+    /// Who publishes, in python-socketio's format: this emitter, which publishes nothing else.
+    fn python_sender(&self) -> python::Sender<'_> {
+        python::Sender {
+            uid: self.bus.uid(),
+            copy: false,
+        }
+    }
+
     /// In python-socketio's format, one message per selected socket id of an operation on
-    /// sockets (`disconnect`, `enter_room`, `leave_room`).
+    /// sockets.
     fn python_socket_ops(
         &self,
-        method: &'static str,
+        op: SocketOp,
         room: Option<&str>,
     ) -> Result<Vec<Bytes>, QueueError> {
-        if self.target.rooms.is_empty() || !self.target.except.is_empty() {
-            return Err(QueueError::Unsupported(format!(
-                "python-socketio's `{method}` names one socket: select socket ids with `to(sid)`, without `except`"
-            )));
-        }
-        Ok(self
-            .target
-            .rooms
-            .iter()
-            .map(|sid| python::encode_socket_op(self.bus.uid(), method, &self.ns, sid, room))
-            .collect())
+        let rooms: Vec<String> = room.into_iter().map(str::to_owned).collect();
+        python::encode_socket_ops(self.python_sender(), op, &self.ns, &self.target, &rooms)
+            .map_err(QueueError::Unsupported)
     }
 
     /// Sends `event` with `data` to the selected sockets of every server (arguments as in
@@ -256,7 +257,7 @@ impl Emitter {
                     Ok(wire::encode_packet(self.header(Op::Broadcast), &packet))
                 }
                 PublishFormat::PythonSocketio => {
-                    python::encode_emit(self.bus.uid(), &self.ns, &self.target, &packet)
+                    python::encode_emit(self.python_sender(), &self.ns, &self.target, &packet)
                         .map_err(|e| QueueError::Unsupported(e.0))
                 }
             });
@@ -291,7 +292,7 @@ impl Emitter {
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         if self.format == PublishFormat::PythonSocketio {
             return self.send_payloads(Ok(vec![python::encode_close_room(
-                self.bus.uid(),
+                self.python_sender(),
                 &self.ns,
                 room,
             )]));
@@ -312,7 +313,7 @@ impl Emitter {
     /// ```
     pub fn disconnect(&self) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         if self.format == PublishFormat::PythonSocketio {
-            return self.send_payloads(self.python_socket_ops("disconnect", None));
+            return self.send_payloads(self.python_socket_ops(SocketOp::Disconnect, None));
         }
         self.send_payloads(Ok(vec![wire::encode(self.header(Op::Disconnect), &[])]))
     }
@@ -329,7 +330,7 @@ impl Emitter {
         room: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         if self.format == PublishFormat::PythonSocketio {
-            return self.send_payloads(self.python_socket_ops("enter_room", Some(room)));
+            return self.send_payloads(self.python_socket_ops(SocketOp::EnterRoom, Some(room)));
         }
         let mut header = self.header(Op::Join);
         header.names = vec![room.to_owned()];
@@ -348,7 +349,7 @@ impl Emitter {
         room: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send + 'static {
         if self.format == PublishFormat::PythonSocketio {
-            return self.send_payloads(self.python_socket_ops("leave_room", Some(room)));
+            return self.send_payloads(self.python_socket_ops(SocketOp::LeaveRoom, Some(room)));
         }
         let mut header = self.header(Op::Leave);
         header.names = vec![room.to_owned()];

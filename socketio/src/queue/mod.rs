@@ -15,6 +15,9 @@
 //!   heartbeats so that each knows whom to wait for.
 //! - [`Emitter`] is the write-only handle for a process that serves nothing (a worker, a cron
 //!   job).
+//! - Servers of other implementations share the channel: python-socketio / Flask-SocketIO
+//!   servers and emitters, Node's redis-emitter ([foreign emitters](#foreign-emitters), [mixed
+//!   clusters](#mixed-clusters)).
 //!
 //! The guide (load balancer, sticky sessions, URLs, security) is `docs/multi-process.md`.
 //!
@@ -130,6 +133,8 @@
 //! | python-socketio `KombuManager(url, write_only=True)` | AMQP fanout exchange `socketio` | always, with `.channel("socketio")` | the same |
 //! | Node `@socket.io/redis-emitter` (and broadcasts of Node servers using `@socket.io/redis-adapter`) | Redis channels `<key>#<nsp>#...` and `<key>-request#<nsp>#` | with [`Builder::node_redis_emitter(key)`](crate::Builder::node_redis_emitter) (`"socket.io"` by default there) | `emit` (namespace, `to` rooms and socket ids, `except`, binary `Buffer`s), `socketsJoin`, `socketsLeave`, `disconnectSockets` |
 //! | socketio-rs [`Emitter`] with [`PublishFormat::PythonSocketio`] | its channel (default `flask-socketio`) | python-socketio / Flask-SocketIO servers with a message queue, and socketio-rs servers | `emit`, `close_room`; `join` / `leave` / `disconnect` of socket ids |
+//! | a python-socketio / Flask-SocketIO **server** with `message_queue` | its channel | always, on the same channel (a [mixed cluster](#mixed-clusters)) | what its handlers do: `emit`, `close_room`, `enter_room` / `leave_room` / `disconnect` of a socket of another server |
+//! | a socketio-rs server with [`Builder::python_socketio_peers`](crate::Builder::python_socketio_peers) | its channel | python-socketio / Flask-SocketIO servers; socketio-rs servers skip this copy | see [mixed clusters](#mixed-clusters) |
 //!
 //! How a message is recognised: on the configured channel, a message that is not in this
 //! crate's format (below) is read as python-socketio's: one JSON object with a `method`
@@ -162,6 +167,42 @@
 //! servers compare with socket ids only (socketio-rs servers read it as rooms, a socket id
 //! being a room); `join`, `leave` and `disconnect` must select socket ids with
 //! [`Emitter::to`] (anything else fails with [`QueueError::Unsupported`]).
+//!
+//! # Mixed clusters
+//!
+//! socketio-rs servers and python-socketio / Flask-SocketIO servers (`message_queue=` Redis or
+//! AMQP, python-socketio's `RedisManager` or `KombuManager`) can serve one application
+//! together, on one channel (Flask-SocketIO's default `flask-socketio` is ours;
+//! python-socketio's managers default to `socketio`). Measured with Flask-SocketIO 5.7.0 and
+//! python-socketio 5.18.1 on Redis and RabbitMQ (`tests/tests/mixed_cluster.rs`).
+//!
+//! - **Python → socketio-rs**: always; the Python servers' messages are [foreign
+//!   emitters'](#foreign-emitters).
+//! - **socketio-rs → Python**: with
+//!   [`Builder::python_socketio_peers(true)`](crate::Builder::python_socketio_peers), a server
+//!   publishes each operation twice: in its own format, for the socketio-rs servers, and in
+//!   python-socketio's, marked `"socketio_rs_copy": true`, for the Python servers.
+//!   python-socketio ignores the native messages (none is a JSON object with a `method`) and
+//!   fields it does not know; socketio-rs servers skip the marked copies. So every socket gets
+//!   each event once, and the socketio-rs servers keep everything their own format says
+//!   (acknowledgements, cluster-wide requests, `except` rooms, heartbeats).
+//! - **No echo**: a python-socketio server ignores the messages of its own `host_id`, a
+//!   socketio-rs server those of its own uid (its copies carry it as `host_id`).
+//!
+//! | operation of a socketio-rs server | published for python-socketio servers as |
+//! |---|---|
+//! | an emit to the namespace, to rooms, to socket ids ([`SocketIo::emit`](crate::SocketIo::emit), [`BroadcastOperator::emit`](crate::BroadcastOperator::emit), `socket.to(room).emit`, binary included) | `emit` with `room` (one name or a list) and `skip_sid`: the `except` rooms and the sender of `socket.broadcast()`. python-socketio compares `skip_sid` with socket ids only: the members of an `except` *room* on a Python server get the event |
+//! | [`SocketIo::close_room`](crate::SocketIo::close_room) | `close_room` |
+//! | [`BroadcastOperator::join`](crate::BroadcastOperator::join) / [`leave`](crate::BroadcastOperator::leave) / [`disconnect`](crate::BroadcastOperator::disconnect) of socket ids (`io.to(sid)`) | one `enter_room` / `leave_room` / `disconnect` per socket id (and room) not of this server; a Python server applies those of its sockets |
+//! | the same for rooms' members or the whole namespace, or with `except` | **not published** for Python servers: python-socketio names sockets one by one |
+//! | [`fetch_sockets`](crate::BroadcastOperator::fetch_sockets), [`emit_with_acks`](crate::BroadcastOperator::emit_with_acks) | **not published**: python-socketio servers do not answer cluster-wide requests; the result holds the socketio-rs servers' sockets |
+//! | [`emit_with_ack`](crate::BroadcastOperator::emit_with_ack) to a socket of another server, [`server_side_emit`](crate::SocketIo::server_side_emit) | socketio-rs servers only: a Python socket id is not a [`Sid`](crate::Sid), and python-socketio has no server events |
+//!
+//! What is not published for the Python servers (the two "not published" rows) is counted in
+//! [`QueueStats::untranslated`] and logged, at most one line per 5 s, as `message queue: not
+//! published for python-socketio servers: <what> on <namespace>: <why> (see
+//! docs/multi-process.md, "Mixed clusters")`. The other way, a Python server's `emit` with a
+//! callback is delivered without one ([foreign emitters](#foreign-emitters)).
 //!
 //! # Wire format, version 1
 //!
@@ -285,6 +326,10 @@ pub struct QueueStats {
     /// Well-formed foreign messages, or parts of them, refused as unsupported (each logged,
     /// rate-limited; see [foreign emitters](self#foreign-emitters)).
     pub refused: u64,
+    /// Operations of this server that its python-socketio peers miss because their format
+    /// cannot say them (with [`Builder::python_socketio_peers`](crate::Builder::python_socketio_peers));
+    /// each logged, rate-limited (see [mixed clusters](self#mixed-clusters)).
+    pub untranslated: u64,
     /// Connections (publishing or subscribing) opened again after a failure.
     pub reconnects: u64,
     /// Failed attempts to connect (publishing or subscribing); they are spaced by the back-off.

@@ -10,14 +10,18 @@ use super::url::{open, DEFAULT_CHANNEL};
 use crate::adapter::{Adapter, AdapterFactory};
 
 /// What [`Builder::message_queue`](crate::Builder::message_queue),
-/// [`Builder::channel`](crate::Builder::channel) and
-/// [`Builder::node_redis_emitter`](crate::Builder::node_redis_emitter) set.
+/// [`Builder::channel`](crate::Builder::channel),
+/// [`Builder::node_redis_emitter`](crate::Builder::node_redis_emitter),
+/// [`Builder::python_socketio_peers`](crate::Builder::python_socketio_peers) and the timings
+/// set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QueueOptions {
     pub(crate) url: Option<String>,
     pub(crate) channel: Option<String>,
     /// The key prefix of Node's redis-emitter whose channels are listened to as well.
     pub(crate) node_key: Option<String>,
+    /// python-socketio servers share the channel: publish for them too.
+    pub(crate) python_peers: bool,
     /// Heartbeats and the default timeout of cluster-wide requests.
     pub(crate) timing: Timing,
 }
@@ -32,10 +36,15 @@ impl QueueOptions {
         base: AdapterFactory,
     ) -> Result<(AdapterFactory, Option<Arc<Bus>>), String> {
         let Some(url) = &self.url else {
-            return match (&self.channel, &self.node_key) {
-                (Some(_), _) => Err("`channel` is set but not `message_queue`".into()),
-                (_, Some(_)) => Err("`node_redis_emitter` is set but not `message_queue`".into()),
-                (None, None) => Ok((base, None)),
+            return match (&self.channel, &self.node_key, self.python_peers) {
+                (Some(_), _, _) => Err("`channel` is set but not `message_queue`".into()),
+                (_, Some(_), _) => {
+                    Err("`node_redis_emitter` is set but not `message_queue`".into())
+                }
+                (_, _, true) => {
+                    Err("`python_socketio_peers` is set but not `message_queue`".into())
+                }
+                (None, None, false) => Ok((base, None)),
             };
         };
         let channel = self.channel.as_deref().unwrap_or(DEFAULT_CHANNEL);
@@ -62,13 +71,16 @@ impl QueueOptions {
             uid = bus.uid(),
             channel,
             node_key = self.node_key.as_deref(),
+            python_socketio_peers = self.python_peers,
             heartbeat_interval_ms = timing.heartbeat_interval.as_millis() as u64,
             heartbeat_timeout_ms = timing.heartbeat_timeout.as_millis() as u64,
             "message queue configured"
         );
         let factory_bus = bus.clone();
+        let python_peers = self.python_peers;
         let factory: AdapterFactory = Arc::new(move |path: &str| {
-            QueueAdapter::new(path, base(path), factory_bus.clone()) as Arc<dyn Adapter>
+            QueueAdapter::new(path, base(path), factory_bus.clone(), python_peers)
+                as Arc<dyn Adapter>
         });
         Ok((factory, Some(bus)))
     }

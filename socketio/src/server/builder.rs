@@ -1137,6 +1137,35 @@ impl Builder {
         self
     }
 
+    /// Whether python-socketio or Flask-SocketIO servers share the channel (a mixed cluster;
+    /// default `false`). With `true`, every broadcast, room emit, `close_room`, and
+    /// join/leave/disconnect of socket ids is also published in python-socketio's format, so
+    /// that their clients get it too; socketio-rs servers skip that copy (it is marked), so
+    /// each socket gets each event once. Their own emits reach this server's sockets either
+    /// way. Give both sides the same channel: Flask-SocketIO's default, `flask-socketio`, is
+    /// this builder's; python-socketio's managers default to `socketio`.
+    ///
+    /// What python-socketio's format cannot say is counted
+    /// ([`QueueStats::untranslated`](crate::queue::QueueStats::untranslated)) and logged: a
+    /// join, leave or disconnect of rooms' members or of the whole namespace (python-socketio
+    /// names sockets one by one), and cluster-wide requests (`fetch_sockets`,
+    /// `emit_with_acks`), which python-socketio servers do not answer. See [mixed
+    /// clusters](crate::queue#mixed-clusters).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), socketio::BuildError> {
+    /// // Next to Flask-SocketIO servers started with `SocketIO(app, message_queue=...)`.
+    /// let io = socketio::SocketIo::builder()
+    ///     .message_queue("redis://127.0.0.1:6379/")
+    ///     .python_socketio_peers(true)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn python_socketio_peers(mut self, enabled: bool) -> Self {
+        self.queue.python_peers = enabled;
+        self
+    }
+
     /// How often this server announces itself to the others of the cluster, and how long a
     /// server that stopped announcing itself still counts (default 5 s and 10 s, socket.io's
     /// `heartbeatInterval` and `heartbeatTimeout`). The servers that count are those a

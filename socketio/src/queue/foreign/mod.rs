@@ -2,7 +2,8 @@
 //! pub/sub managers (Flask-SocketIO's `message_queue`) and Node's `@socket.io/redis-emitter`.
 //! What they publish is turned into this crate's own [`Message`]s, so the adapters apply them
 //! exactly as they apply a message of another socketio-rs process; and an [`Emitter`] can
-//! publish python-socketio's format ([`PublishFormat`]). Pure functions, no I/O.
+//! publish python-socketio's format ([`PublishFormat`]), as can a server with python-socketio
+//! peers (the copies of its operations). Pure functions, no I/O.
 //!
 //! The formats, the operations covered and what is refused are described in the [module
 //! docs](super#foreign-emitters).
@@ -54,6 +55,9 @@ pub(crate) enum Incoming {
     /// Addressed to another kind of server (python-socketio's answers to its own callbacks):
     /// ignored without a word.
     NotForUs,
+    /// The copy, for python-socketio servers, of an operation the socketio-rs server `uid`
+    /// published in its own format too: skipped (the original is applied).
+    Copy { uid: String },
     /// Well-formed, but asking for something this server does not do: refused with a log line.
     Refused { format: Format, what: String },
 }

@@ -12,6 +12,11 @@
 //! `binary` is true. The other methods: `disconnect` (`sid`, `namespace`), `enter_room` and
 //! `leave_room` (`sid`, `room`, `namespace`), `close_room` (`room`, `namespace`), and
 //! `callback` (an answer for the python server `host_id`, not for us).
+//!
+//! A socketio-rs server with python-socketio peers publishes each operation twice: in its own
+//! format for the socketio-rs servers, and in this one, marked `"socketio_rs_copy": true`, for
+//! the python-socketio servers (which ignore fields they do not know). socketio-rs servers skip
+//! the marked copies, so their sockets get each operation once.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -64,6 +69,10 @@ impl Names {
 /// Every field of every method; absent ones are `None`.
 #[derive(Deserialize)]
 struct PyMessage<'a> {
+    /// A copy for python-socketio servers of an operation published in socketio-rs's format
+    /// too.
+    #[serde(default)]
+    socketio_rs_copy: bool,
     method: String,
     #[serde(default)]
     event: Option<String>,
@@ -116,6 +125,11 @@ fn decode_object(text: &str) -> Result<Option<Incoming>, WireError> {
 }
 
 fn to_incoming(m: PyMessage<'_>) -> Result<Incoming, WireError> {
+    if m.socketio_rs_copy {
+        return Ok(Incoming::Copy {
+            uid: m.host_id.unwrap_or_default(),
+        });
+    }
     let ns = m.namespace.unwrap_or_else(|| "/".to_owned());
     check_namespace(&ns)?;
     let mut header = Header::new(m.host_id.as_deref().unwrap_or_default(), Op::Broadcast);
@@ -236,6 +250,36 @@ fn event_parts(
     Ok(parts)
 }
 
+/// Who publishes a message in python-socketio's format.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sender<'a> {
+    /// The publisher's uid, python-socketio's `host_id` (a python-socketio server ignores the
+    /// messages of its own `host_id` only).
+    pub(crate) uid: &'a str,
+    /// A server that publishes the operation in socketio-rs's format too: the message is
+    /// marked as a copy, which socketio-rs servers skip.
+    pub(crate) copy: bool,
+}
+
+/// What python-socketio does to one socket by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SocketOp {
+    Disconnect,
+    EnterRoom,
+    LeaveRoom,
+}
+
+impl SocketOp {
+    /// The `method` of its message.
+    pub(crate) fn method(self) -> &'static str {
+        match self {
+            SocketOp::Disconnect => "disconnect",
+            SocketOp::EnterRoom => "enter_room",
+            SocketOp::LeaveRoom => "leave_room",
+        }
+    }
+}
+
 /// An emit as python-socketio publishes it.
 #[derive(Serialize)]
 struct Emit<'a> {
@@ -248,6 +292,8 @@ struct Emit<'a> {
     skip_sid: Option<Names>,
     callback: Option<()>,
     host_id: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    socketio_rs_copy: bool,
 }
 
 /// The other methods, as python-socketio publishes them.
@@ -260,13 +306,15 @@ struct Other<'a> {
     room: Option<&'a str>,
     namespace: &'a str,
     host_id: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    socketio_rs_copy: bool,
 }
 
 /// Encodes an emit of `packet` (an EVENT this crate encoded) to `target` of namespace `ns`:
 /// the target's rooms become `room`, its `except` rooms and excluded socket `skip_sid`
 /// (python-socketio reads `skip_sid` as socket ids only).
 pub(crate) fn encode_emit(
-    uid: &str,
+    sender: Sender<'_>,
     ns: &str,
     target: &Target,
     packet: &EncodedPacket,
@@ -317,29 +365,46 @@ pub(crate) fn encode_emit(
         room: Names::from_slice(&target.rooms),
         skip_sid: Names::from_slice(&skip),
         callback: None,
-        host_id: uid,
+        host_id: sender.uid,
+        socketio_rs_copy: sender.copy,
     };
     to_bytes(&message)
 }
 
 /// Encodes `close_room`.
-pub(crate) fn encode_close_room(uid: &str, ns: &str, room: &str) -> Bytes {
-    encode_other(uid, "close_room", ns, None, Some(room))
+pub(crate) fn encode_close_room(sender: Sender<'_>, ns: &str, room: &str) -> Bytes {
+    encode_other(sender, "close_room", ns, None, Some(room))
 }
 
-/// Encodes `disconnect` (`room` `None`), `enter_room` or `leave_room` of socket `sid`.
-pub(crate) fn encode_socket_op(
-    uid: &str,
-    method: &'static str,
+/// Encodes `op` for the sockets `target` selects, one message per socket id (and per room of
+/// `rooms` to enter or leave). python-socketio names sockets one by one: the target must name
+/// socket ids (`rooms`), without `except`; otherwise `Err` says why.
+pub(crate) fn encode_socket_ops(
+    sender: Sender<'_>,
+    op: SocketOp,
     ns: &str,
-    sid: &str,
-    room: Option<&str>,
-) -> Bytes {
-    encode_other(uid, method, ns, Some(sid), room)
+    target: &Target,
+    rooms: &[String],
+) -> Result<Vec<Bytes>, String> {
+    let method = op.method();
+    if target.rooms.is_empty() || !target.except.is_empty() {
+        return Err(format!(
+            "python-socketio's `{method}` names one socket: select socket ids with `to(sid)`, without `except`"
+        ));
+    }
+    let encode = |sid: &str, room: Option<&str>| encode_other(sender, method, ns, Some(sid), room);
+    Ok(match op {
+        SocketOp::Disconnect => target.rooms.iter().map(|sid| encode(sid, None)).collect(),
+        SocketOp::EnterRoom | SocketOp::LeaveRoom => target
+            .rooms
+            .iter()
+            .flat_map(|sid| rooms.iter().map(move |room| encode(sid, Some(room))))
+            .collect(),
+    })
 }
 
 fn encode_other(
-    uid: &str,
+    sender: Sender<'_>,
     method: &'static str,
     ns: &str,
     sid: Option<&str>,
@@ -350,7 +415,8 @@ fn encode_other(
         sid,
         room,
         namespace: ns,
-        host_id: uid,
+        host_id: sender.uid,
+        socketio_rs_copy: sender.copy,
     };
     // Strings only: always serializes.
     to_bytes(&message).unwrap_or_default()
@@ -367,6 +433,11 @@ mod tests {
     use super::*;
     use crate::packet;
     use crate::protocol::Binary;
+
+    const ME: Sender<'static> = Sender {
+        uid: "me",
+        copy: false,
+    };
 
     fn apply(json: &str) -> (Message, Option<&'static str>) {
         match decode(json.as_bytes()).unwrap().unwrap() {
@@ -514,7 +585,7 @@ mod tests {
             except: vec!["muted".into()],
             exclude: None,
         };
-        let bytes = encode_emit("me", "/chat", &target, &packet).unwrap();
+        let bytes = encode_emit(ME, "/chat", &target, &packet).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(
             json,
@@ -528,15 +599,70 @@ mod tests {
         let (message, _) = apply(std::str::from_utf8(&bytes).unwrap());
         assert_eq!(message.packet("/chat").unwrap().frames(), packet.frames());
 
-        let close = encode_close_room("me", "/", "r");
+        let close = encode_close_room(ME, "/", "r");
         assert_eq!(
             &close[..],
             br#"{"method":"close_room","room":"r","namespace":"/","host_id":"me"}"#
         );
-        let join = encode_socket_op("me", "enter_room", "/", "S1", Some("r"));
+        let sockets = Target {
+            rooms: vec!["S1".into(), "S2".into()],
+            ..Target::default()
+        };
+        let rooms = ["r".to_owned(), "q".to_owned()];
+        let joins = encode_socket_ops(ME, SocketOp::EnterRoom, "/", &sockets, &rooms).unwrap();
+        let joined: Vec<(Op, String, String)> = joins
+            .iter()
+            .map(|join| {
+                let (m, _) = apply(std::str::from_utf8(join).unwrap());
+                (
+                    m.header.op,
+                    m.header.rooms[0].clone(),
+                    m.header.names[0].clone(),
+                )
+            })
+            .collect();
         assert_eq!(
-            apply(std::str::from_utf8(&join).unwrap()).0.header.op,
-            Op::Join
+            joined,
+            [("S1", "r"), ("S1", "q"), ("S2", "r"), ("S2", "q")].map(|(sid, room)| (
+                Op::Join,
+                sid.to_owned(),
+                room.to_owned()
+            ))
         );
+        let kicks = encode_socket_ops(ME, SocketOp::Disconnect, "/", &sockets, &[]).unwrap();
+        assert_eq!(
+            &kicks[1][..],
+            br#"{"method":"disconnect","sid":"S2","namespace":"/","host_id":"me"}"#
+        );
+        for target in [
+            Target::default(),
+            Target {
+                except: vec!["x".into()],
+                ..sockets
+            },
+        ] {
+            assert!(encode_socket_ops(ME, SocketOp::LeaveRoom, "/", &target, &rooms).is_err());
+        }
+    }
+
+    #[test]
+    fn copies_are_marked_and_skipped() {
+        let copy = Sender {
+            uid: "srv",
+            copy: true,
+        };
+        let close = encode_close_room(copy, "/", "r");
+        assert_eq!(
+            &close[..],
+            br#"{"method":"close_room","room":"r","namespace":"/","host_id":"srv","socketio_rs_copy":true}"#
+        );
+        let packet = packet::event("/", "tick", &1, None).unwrap();
+        let emit = encode_emit(copy, "/", &Target::default(), &packet).unwrap();
+        for payload in [emit, close] {
+            assert!(
+                matches!(decode(&payload), Ok(Some(Incoming::Copy { ref uid })) if uid == "srv"),
+                "{payload:?}"
+            );
+        }
     }
 }
