@@ -224,6 +224,7 @@ mod backend;
 mod bus;
 mod emitter;
 mod foreign;
+mod lost;
 mod members;
 mod options;
 mod request;

@@ -7,7 +7,7 @@ use super::bus::Bus;
 use super::foreign::Accept;
 use super::members::Timing;
 use super::url::{open, DEFAULT_CHANNEL};
-use crate::adapter::{Adapter, AdapterFactory};
+use crate::adapter::{Adapter, AdapterFactory, RecoveryOptions};
 
 /// What [`Builder::message_queue`](crate::Builder::message_queue),
 /// [`Builder::channel`](crate::Builder::channel) and
@@ -24,12 +24,13 @@ pub(crate) struct QueueOptions {
 
 impl QueueOptions {
     /// The adapter factory of the server: `base` itself without a message queue; with one, a
-    /// [`QueueAdapter`] around each adapter `base` makes, all sharing one connection, which is
-    /// returned too. Starts the connection tasks (so `build()` must run on a tokio runtime),
+    /// [`QueueAdapter`] around each adapter `base` makes (with connection state recovery if
+    /// `recovery` is set), all sharing one connection, which is returned too. Starts the connection tasks (so `build()` must run on a tokio runtime),
     /// without waiting for the broker.
     pub(crate) fn wrap(
         &self,
         base: AdapterFactory,
+        recovery: Option<RecoveryOptions>,
     ) -> Result<(AdapterFactory, Option<Arc<Bus>>), String> {
         let Some(url) = &self.url else {
             return match (&self.channel, &self.node_key) {
@@ -68,7 +69,7 @@ impl QueueOptions {
         );
         let factory_bus = bus.clone();
         let factory: AdapterFactory = Arc::new(move |path: &str| {
-            QueueAdapter::new(path, base(path), factory_bus.clone()) as Arc<dyn Adapter>
+            QueueAdapter::new(path, base(path), factory_bus.clone(), recovery) as Arc<dyn Adapter>
         });
         Ok((factory, Some(bus)))
     }
