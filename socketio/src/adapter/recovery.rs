@@ -269,7 +269,7 @@ impl Recovery {
 
     /// Forgets the session of `pid` (another process restored it).
     pub(crate) fn forget(&self, pid: Sid) {
-        self.store.lock().sessions.remove(&pid);
+        self.store.lock().remove_session(pid);
     }
 
     /// [`Adapter::restore_session`], on what this process kept.

@@ -576,8 +576,11 @@ impl Builder {
     ///
     /// The sessions and packets are kept in this process's memory, per namespace, bounded as
     /// [`RecoveryOptions`] says. A dynamic namespace forgets them when its last socket
-    /// leaves. Not yet available with a [message queue](Self::message_queue): `build()`
-    /// refuses the combination.
+    /// leaves. With a [message queue](Self::message_queue), recovery works across the
+    /// cluster: the client may come back to any server (the lost session is published, and
+    /// every server keeps every server's broadcasts with their offsets); see
+    /// [the queue's documentation](crate::queue#connection-state-recovery) for what is
+    /// guaranteed.
     ///
     /// ```
     /// use socketio::{RecoveryOptions, SocketIo};
