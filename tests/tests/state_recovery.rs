@@ -472,6 +472,8 @@ fn cluster_server(url: &str, channel: &str, options: RecoveryOptions) -> Builder
         .message_queue(url)
         .channel(channel)
         .connection_state_recovery(options)
+        // Room for every missed packet of the racing test however long its reconnection takes.
+        .max_queued_packets(1 << 16)
         .namespace("/control")
         .on(
             "/",
@@ -681,6 +683,92 @@ async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
     assert_eq!(client.expect("news").await.arg(), "missed-a");
     assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
     drop(fresh);
+}
+
+/// Exactly once across servers, even when both emit without pause: threads emit numbered
+/// events to the room on A and on B while the socket reads some on A, is lost, and comes back
+/// to B; it then gets, from each server, every number after the last one it read from that
+/// server, each once, in order (the missed ones, then the live ones).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_broadcasts_of_two_servers_racing_a_restore_arrive_exactly_once() {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let redis = Redis::start();
+    let (a, b) = recovery_cluster(&redis.url(), "racing", RecoveryOptions::default()).await;
+    let mut client = Client::open(a.addr).await;
+    let fields = connect(&mut client, "").await;
+    let sid = fields["sid"].as_str().expect("sid").to_owned();
+    let pid = fields["pid"].as_str().expect("pid").to_owned();
+    client.emit("join", &[json!("room")]).await;
+    client.expect("news").await;
+    let mut watcher = Client::open(b.addr).await;
+    connect(&mut watcher, "").await;
+    watcher.emit("join", &[json!("watchers")]).await;
+    watcher.expect("news").await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let emitters: Vec<_> = [("a", a.io.clone()), ("b", b.io.clone())]
+        .into_iter()
+        .map(|(name, io)| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    io.to("room").emit("n", &(name, n));
+                    n += 1;
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+            })
+        })
+        .collect();
+    let number = |packet: &Packet| match packet {
+        Packet::Event { name, args, .. } if name == "n" => {
+            Some((args[0].as_str()?.to_owned(), args[1].as_u64()?))
+        }
+        _ => None,
+    };
+    // Read some from both servers, then lose the connection.
+    let mut last: HashMap<String, u64> = HashMap::new();
+    let mut last_offset = String::new();
+    while last.len() < 2 || last.values().all(|n| *n < 20) {
+        let packet = client.recv().await;
+        if let (Some((server, n)), Packet::Event { args, .. }) = (number(&packet), &packet) {
+            last.insert(server, n);
+            last_offset = args[2].as_str().expect("offset").to_owned();
+        }
+    }
+    drop(client);
+    watcher.expect("lost").await;
+
+    let mut client = Client::open(b.addr).await;
+    let claim = json!({ "pid": pid, "offset": last_offset });
+    let fields = connect(&mut client, &claim.to_string()).await;
+    assert_eq!(fields["sid"], json!(sid), "recovered on B");
+    let mut expected: HashMap<String, u64> = last.iter().map(|(k, n)| (k.clone(), n + 1)).collect();
+    let done = |expected: &HashMap<String, u64>| {
+        expected
+            .iter()
+            .all(|(server, n)| *n >= last[server] + 1_000)
+    };
+    while !done(&expected) {
+        let packet = client.recv().await;
+        if let Some((server, n)) = number(&packet) {
+            let next = expected.get_mut(&server).expect("a known server");
+            assert_eq!(
+                n,
+                *next,
+                "from {server}: a gap or a duplicate after {}",
+                *next - 1
+            );
+            *next += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for emitter in emitters {
+        emitter.join().expect("emitter thread");
+    }
 }
 
 /// The missed packets are queued at once: a client that missed more frames than half of
