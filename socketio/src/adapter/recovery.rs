@@ -163,6 +163,8 @@ struct Kept {
 
 struct Saved {
     lost: LostSession,
+    /// Saved by this process, whose kept packets are in the order it delivered them.
+    local: bool,
     at: Instant,
     size: usize,
 }
@@ -258,13 +260,13 @@ impl Recovery {
     pub(crate) fn persist(&self, session: PersistedSession) -> LostSession {
         let mut store = self.store.lock();
         let lost = store.describe(session);
-        store.save(lost.clone(), &self.options);
+        store.save(lost.clone(), true, &self.options);
         lost
     }
 
     /// Saves a session another process lost.
     pub(crate) fn keep_lost(&self, lost: LostSession) {
-        self.store.lock().save(lost, &self.options);
+        self.store.lock().save(lost, false, &self.options);
     }
 
     /// Forgets the session of `pid` (another process restored it).
@@ -410,7 +412,7 @@ impl Store {
         }
     }
 
-    fn save(&mut self, lost: LostSession, options: &RecoveryOptions) {
+    fn save(&mut self, lost: LostSession, local: bool, options: &RecoveryOptions) {
         let now = Instant::now();
         let ids = |ids: &[(String, u64)]| -> usize { ids.iter().map(|(o, _)| o.len() + 16).sum() };
         let size = KEPT_OVERHEAD
@@ -425,6 +427,7 @@ impl Store {
             pid,
             Saved {
                 lost,
+                local,
                 at: now,
                 size,
             },
@@ -435,7 +438,8 @@ impl Store {
     /// Takes the session of `pid` with the packets it missed since `offset`, if every one of
     /// them is still kept here (see [`Store::missed`]).
     fn take(&mut self, pid: Sid, offset: &str) -> Option<(PersistedSession, Vec<EncodedPacket>)> {
-        let missed = self.missed(&self.sessions.get(&pid)?.lost, offset)?;
+        let saved = self.sessions.get(&pid)?;
+        let missed = self.missed(&saved.lost, saved.local, offset)?;
         let lost = self.remove_session(pid)?;
         Some((lost.session, missed))
     }
@@ -443,15 +447,17 @@ impl Store {
     /// The packets the client of `lost` missed after the one numbered `offset`, in order:
     ///
     /// 1. those of the tail after `offset` (delivered to the socket, or queued for it, after
-    ///    the last one the client received), in the order the holding process delivered them;
+    ///    the last one the client received), in the order the holding process delivered them
+    ///    (when this process is that one, `local`, those it kept after `offset` when the tail
+    ///    does not hold `offset`);
     /// 2. then those numbered beyond the frontier (the holding process had not seen them when
     ///    the socket was lost), in the order this process received them.
     ///
-    /// `None` when that cannot be told exactly: `offset` is not one of the tail's (and the tail
-    /// is not whole, or `offset` is not kept here), a packet of the tail is not kept here, one
+    /// `None` when that cannot be told exactly: `offset` is not one of the tail's (and the
+    /// session is not `local` nor its tail whole, or `offset` is not kept here), a packet of the tail is not kept here, one
     /// beyond the frontier was dropped, or this process has not yet seen every packet the
     /// holding process had.
-    fn missed(&self, lost: &LostSession, offset: &str) -> Option<Vec<EncodedPacket>> {
+    fn missed(&self, lost: &LostSession, local: bool, offset: &str) -> Option<Vec<EncodedPacket>> {
         let (origin, seq) = parse_offset(offset)?;
         let frontier: HashMap<&str, u64> = lost
             .frontier
@@ -488,6 +494,17 @@ impl Store {
         let tail: Vec<(&str, u64)> = lost.tail.iter().map(|(o, s)| (o.as_str(), *s)).collect();
         let after: Vec<usize> = match tail.iter().position(|id| *id == (origin, seq)) {
             Some(i) => tail[i + 1..].iter().map(found).collect::<Option<_>>()?,
+            None if local => {
+                // What followed it here, and had been seen when the socket was lost.
+                let last = found(&(origin, seq))?;
+                (last + 1..self.packets.len())
+                    .filter(|&i| {
+                        self.packets
+                            .get(i)
+                            .is_some_and(|kept| before(&kept.origin, kept.seq))
+                    })
+                    .collect()
+            }
             None if lost.whole => {
                 // The client's last packet no longer reaches the socket's rooms (it left one
                 // since): what follows it here, of the tail.
@@ -904,6 +921,26 @@ mod tests {
         b.keep_lost(a.persist(saved.clone()));
         assert_eq!(restore_on(&b, saved.pid, &last), Some(vec![]));
         assert_eq!(restore_on(&b, Sid::random(), &last), None, "unknown pid");
+    }
+
+    #[test]
+    fn a_busy_namespace_restores_on_the_same_process_and_refuses_on_another() {
+        let Cluster { a, b } = Cluster::new();
+        let saved = session(&["a"]);
+        let last = Cluster::emit(&a, &[&b], "mine", to("a"));
+        // More packets to another room than the holder scans for the tail.
+        for i in 0..TAIL_SCAN {
+            Cluster::emit(&a, &[&b], &i.to_string(), to("b"));
+        }
+        let lost = a.persist(saved.clone());
+        assert!(!lost.whole && lost.tail.is_empty());
+        b.keep_lost(lost);
+        Cluster::emit(&a, &[&b], "missed", to("a"));
+        assert_eq!(restore_on(&b, saved.pid, &last), None, "b cannot tell");
+        assert_eq!(
+            restore_on(&a, saved.pid, &last).unwrap(),
+            [format!(r#"42["e","missed","a1-{}"]"#, TAIL_SCAN + 1)]
+        );
     }
 
     #[test]

@@ -142,7 +142,8 @@
 //!   id and the last offset it received: the packets of A's tail after that offset (A had
 //!   delivered or queued them when the connection broke), in A's order, then every packet
 //!   beyond A's frontier that reaches the socket's rooms, in the order B received them, then
-//!   live ones. A itself restores the same way.
+//!   live ones. A itself restores the same way, or from its own order when the tail does not
+//!   reach back to the client's offset.
 //!
 //! **Guarantee.** Within `max_disconnection_duration`, if the broker delivered every message:
 //! each event broadcast to the socket's rooms while it was away (and any lost in flight before
@@ -155,8 +156,10 @@
 //! a wrong one: the private id is unknown here (never published, expired, taken, or B had not
 //! received A's `session` message yet: A publishes it when it notices the loss, so a client
 //! that reconnects before A noticed — a ping timeout still running — is not recovered); the
-//! offset is not one A had delivered to it (forged, or older than A's last 1,024 packets for
-//! the socket and A's last 16,384 packets of the namespace); B lacks a packet it would have to
+//! offset is not one A had delivered to it (forged; or, on a server other than A, not among
+//! the last 1,024 packets that reached the socket within A's last 16,384 of the namespace,
+//! unless those were all the packets A kept: a busy namespace whose client went silent long
+//! before A noticed recovers only on A); B lacks a packet it would have to
 //! send (dropped from its bounded memory, or not received yet: B is behind A's frontier); or
 //! more frames are missed than half of [`max_queued_packets`](crate::Builder::max_queued_packets).
 //! A server that died without noticing its sockets' loss (killed) published no sessions: its
