@@ -1,15 +1,18 @@
-//! Connection state recovery kept in memory: the adapter a server with
+//! Connection state recovery kept in memory: `Recovery`, which the adapter a server with
 //! [`Builder::connection_state_recovery`](crate::Builder::connection_state_recovery) wraps
-//! around its own (socket.io's `SessionAwareAdapter`).
+//! around its own uses (socket.io's `SessionAwareAdapter`), and so does the message-queue
+//! adapter, across processes.
 //!
-//! Every event packet broadcast through it gets an offset, a per-namespace counter appended as
-//! its last argument, and is kept for `max_disconnection_duration`. A socket whose connection
-//! was lost is saved as a [`PersistedSession`]; when its client comes back with the private id
-//! and the last offset it received, the session is taken and the packets after that offset
-//! that reach its rooms are handed to the namespace to send again.
+//! Every event packet broadcast gets an offset, a per-namespace counter appended as its last
+//! argument (prefixed with the server's bus id, `<uid>-<n>`, with a message queue), and is kept
+//! for `max_disconnection_duration`, with the packets other servers stamped. A socket whose
+//! connection was lost is saved as a [`PersistedSession`] with what another server needs to
+//! restore it (`LostSession`); when its client comes back with the private id and the last
+//! offset it received, the session is taken and the packets it missed that reach its rooms are
+//! handed to the namespace to send again (see `Store::missed`).
 //!
-//! Everything a peer can grow is bounded: packets by age, count and bytes, sessions by age and
-//! count. Expired entries go on the next operation of the namespace (there is no timer).
+//! Everything a peer can grow is bounded: packets by age, count and bytes, sessions by age,
+//! count and bytes, the servers known by their offsets by count. Expired entries go on the next operation of the namespace (there is no timer).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
@@ -26,7 +29,8 @@ use crate::sync::{Mutex, RwLock};
 /// id, same rooms) and the events it missed. Give it to
 /// [`Builder::connection_state_recovery`](crate::Builder::connection_state_recovery).
 ///
-/// The bounds apply to each namespace. A client that missed more frames than half of
+/// The bounds apply to each namespace (with a message queue, each server keeps the broadcasts
+/// of every server of the cluster within them). A client that missed more frames than half of
 /// [`max_queued_packets`](crate::Builder::max_queued_packets) (512 by default; an event with
 /// binary attachments counts one frame each) gets a fresh session: they are queued at once, and
 /// a full queue closes the connection.
@@ -54,7 +58,8 @@ pub struct RecoveryOptions {
     pub skip_middlewares: bool,
     /// Packets kept at most (default 100,000); the oldest go first.
     pub max_packets: usize,
-    /// Bytes of packets kept at most (default 64 MiB); the oldest go first.
+    /// Bytes of packets kept at most (default 64 MiB), and, separately, bytes of lost sessions
+    /// kept at most; the oldest go first.
     pub max_bytes: usize,
     /// Lost sessions kept at most (default 100,000); the oldest go first.
     pub max_sessions: usize,
@@ -436,7 +441,7 @@ impl Store {
     }
 
     /// Takes the session of `pid` with the packets it missed since `offset`, if every one of
-    /// them is still kept here (see [`Store::missed`]).
+    /// them is still kept here (see `Store::missed`).
     fn take(&mut self, pid: Sid, offset: &str) -> Option<(PersistedSession, Vec<EncodedPacket>)> {
         let saved = self.sessions.get(&pid)?;
         let missed = self.missed(&saved.lost, saved.local, offset)?;

@@ -161,7 +161,10 @@
 //! unless those were all the packets A kept: a busy namespace whose client went silent long
 //! before A noticed recovers only on A); B lacks a packet it would have to
 //! send (dropped from its bounded memory, or not received yet: B is behind A's frontier); or
-//! more frames are missed than half of [`max_queued_packets`](crate::Builder::max_queued_packets).
+//! more frames are missed than half of [`max_queued_packets`](crate::Builder::max_queued_packets);
+//! or the namespace is a dynamic one B did not serve meanwhile (a server keeps nothing for a
+//! dynamic namespace before a socket of it connects there, and forgets it when the last one
+//! leaves).
 //! A server that died without noticing its sockets' loss (killed) published no sessions: its
 //! clients get fresh sessions. Messages travel at most once: a broadcast the broker lost is
 //! missed everywhere, recovery or not.
