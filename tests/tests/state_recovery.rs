@@ -685,6 +685,41 @@ async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
     drop(fresh);
 }
 
+/// The first server gone: A shuts down ([`SocketIo::shutdown`]), which closes its sockets and
+/// publishes their sessions; the client, claiming its session on B, gets it back with what A
+/// emitted as it went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_client_of_a_server_that_shut_down_recovers_on_another() {
+    let redis = Redis::start();
+    let (a, b) = recovery_cluster(&redis.url(), "shutdown", RecoveryOptions::default()).await;
+    let mut client = Client::open(a.addr).await;
+    let fields = connect(&mut client, "").await;
+    let sid = fields["sid"].as_str().expect("sid").to_owned();
+    let pid = fields["pid"].as_str().expect("pid").to_owned();
+    client.emit("join", &[json!("room")]).await;
+    let Packet::Event { args, .. } = client.expect("news").await else {
+        unreachable!()
+    };
+    let offset = args
+        .last()
+        .and_then(Value::as_str)
+        .expect("offset")
+        .to_owned();
+    let mut watcher = Client::open(b.addr).await;
+    connect(&mut watcher, "").await;
+    watcher.emit("join", &[json!("watchers")]).await;
+    watcher.expect("news").await;
+
+    a.io.shutdown();
+    watcher.expect("lost").await;
+    let mut client = Client::open(b.addr).await;
+    let claim = json!({ "pid": pid, "offset": offset });
+    let fields = connect(&mut client, &claim.to_string()).await;
+    assert_eq!(fields["sid"], json!(sid), "recovered on B");
+    assert_eq!(client.expect("news").await.arg(), "missed-a");
+    assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
+}
+
 /// Exactly once across servers, even when both emit without pause: threads emit numbered
 /// events to the room on A and on B while the socket reads some on A, is lost, and comes back
 /// to B; it then gets, from each server, every number after the last one it read from that

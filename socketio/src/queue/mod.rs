@@ -150,7 +150,8 @@
 //! A noticed) reaches it exactly once; the events of one server arrive in the order that server
 //! emitted them; events of different servers arrive in the order A delivered them up to the
 //! client's last offset's tail, then in the order B received them. A restore needs no answer
-//! from A: A may be gone, once it published the session.
+//! from A: A may be gone, once it published the session ([`SocketIo::shutdown`](crate::SocketIo::shutdown)
+//! publishes those of the sockets it closes).
 //!
 //! **When the client gets a fresh session** (`recovered` false, a new id) instead, rather than
 //! a wrong one: the private id is unknown here (never published, expired, taken, or B had not
