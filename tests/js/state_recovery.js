@@ -1,10 +1,21 @@
 // Connection state recovery with the official client (tests/tests/state_recovery.rs).
 //
-//   node state_recovery.js <url> <polling|websocket|upgrade> <scenario>
+//   node state_recovery.js <url> <polling|websocket|upgrade> <scenario> [<url of B>]
 //
 // Scenarios: `lost` (the transport is cut: socket.io.engine.close()), `lost_late` (the same,
 // then the client waits 500 ms more before reconnecting), `client_disconnect` (the client
 // disconnects itself: socket.disconnect()).
+//
+// `moved`, `moved_late` and `moved_after_disconnect` are the same three against a cluster of
+// two servers sharing a message queue: `<url>` is server A, `<url of B>` server B. The socket
+// connects to A, joins `room` (A emits `news` "before"), loses its connection (or
+// disconnects), waits for `lost` on B's `/control` (A's disconnect handler emits `news`
+// "missed-a" to the room, then `lost` to `/control`: when B delivers it, B has received
+// everything A published before), asks B to emit while the socket is away (`away` on B's
+// `/control`, acknowledged once B emitted), then reconnects to B (the manager's URI is
+// switched, as a load balancer without sticky sessions would), asks B for its rooms, and asks A
+// to emit `news` "after" to the room and then `end` to the socket (`after` on A's `/control`,
+// with the socket id). The lines are the same as above.
 //
 // Each one: a socket connects to `/`, joins room `room` (the server then emits `news`
 // "before" to the room), loses its connection the scenario's way, waits until the server says
@@ -23,15 +34,23 @@
 
 const { io } = require("socket.io-client");
 
-const [url, mode, scenario] = process.argv.slice(2);
+const [url, mode, scenario, urlB] = process.argv.slice(2);
 const TRANSPORTS = {
   polling: ["polling"],
   websocket: ["websocket"],
   upgrade: ["polling", "websocket"],
 };
 const SCENARIOS = ["lost", "lost_late", "client_disconnect"];
-if (!url || !TRANSPORTS[mode] || !SCENARIOS.includes(scenario)) {
-  console.error(`usage: node state_recovery.js <url> <polling|websocket|upgrade> <${SCENARIOS.join("|")}>`);
+const MOVED = ["moved", "moved_late", "moved_after_disconnect"];
+if (
+  !url ||
+  !TRANSPORTS[mode] ||
+  !(SCENARIOS.includes(scenario) || (MOVED.includes(scenario) && urlB))
+) {
+  console.error(
+    `usage: node state_recovery.js <url> <polling|websocket|upgrade> <${SCENARIOS.join("|")}>\n` +
+      `       node state_recovery.js <url> <polling|websocket|upgrade> <${MOVED.join("|")}> <url of B>`,
+  );
   process.exit(64);
 }
 
@@ -137,4 +156,62 @@ async function main() {
   setImmediate(() => process.exit(0));
 }
 
-main().catch(fail);
+/** Waits until `socket` is connected (upgraded, in `upgrade` mode), after calling `start`, and
+ * reports it as `ev`. */
+async function connectAs(socket, ev, start = () => {}) {
+  const connecting = connected(socket);
+  start();
+  await connecting;
+  if (mode === "upgrade" && socket.io.engine.transport.name !== "websocket") {
+    await withTimeout(new Promise((resolve) => socket.io.engine.once("upgrade", resolve)), "upgrade");
+  }
+  out(ev, { id: socket.id, recovered: socket.recovered, pid: socket._pid ?? null });
+}
+
+async function moved() {
+  const controlA = io(`${url}/control`, options());
+  const controlB = io(`${urlB}/control`, options());
+  await Promise.all([connected(controlA), connected(controlB)]);
+
+  const socket = io(url, options());
+  const log = [];
+  socket.onAny((event, ...args) => log.push([event, ...args]));
+  await connectAs(socket, "first");
+
+  const before = next(socket, "news", ([what]) => what === "before");
+  socket.emit("join", "room");
+  out("before", { args: await before });
+
+  const lost = next(controlB, "lost");
+  const gone = next(socket, "disconnect");
+  if (scenario === "moved_after_disconnect") {
+    socket.disconnect();
+  } else {
+    socket.io.engine.close();
+  }
+  await gone;
+  await lost;
+  await withTimeout(controlB.emitWithAck("away"), "B's emits");
+  if (scenario === "moved_late") {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  // Server B from now on: the next engine the manager opens goes there.
+  socket.io.uri = urlB;
+  const mark = log.length;
+  await connectAs(socket, "second", () => socket.connect());
+  const rooms = await withTimeout(socket.emitWithAck("rooms"), "the rooms");
+  const end = next(socket, "end");
+  await withTimeout(controlA.emitWithAck("after", socket.id), "A's emits");
+  await end;
+  out("missed", { events: log.slice(mark, log.length - 1) });
+  out("rooms", { rooms });
+
+  socket.disconnect();
+  controlA.disconnect();
+  controlB.disconnect();
+  out("done");
+  setImmediate(() => process.exit(0));
+}
+
+(MOVED.includes(scenario) ? moved() : main()).catch(fail);

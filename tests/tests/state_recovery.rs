@@ -2,7 +2,9 @@
 //! connection was lost gets its socket back (same id, same rooms) with the events it missed,
 //! proven with the official JavaScript client (`tests/js/state_recovery.js`) on each transport;
 //! what is not recovered (too late, a disconnect someone asked for, a forged claim); and the
-//! wire with recovery on and off.
+//! wire with recovery on and off. Across a cluster: a client lost on one server recovers on
+//! another one sharing the message queue (Redis started by the test, RabbitMQ on
+//! 127.0.0.1:5672).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use socketio::{Binary, Builder, Data, RecoveryOptions, Sid, Socket, SocketIo};
 use tests::interop::{env_path, workspace, Mode, Observed, Recorder, ScriptClient};
+use tests::mq::wait_counted;
+use tests::redis::Redis;
 use tests::server::Server;
 use tests::wait::SCRIPT_TIMEOUT;
 use tests::ws::{Client, Packet};
@@ -81,8 +85,9 @@ fn builder(rec: &Recorder, recovery: Option<RecoveryOptions>) -> Builder {
     builder
 }
 
-/// Runs `tests/js/state_recovery.js` `scenario` in `mode` against `url`.
-async fn run_js(url: &str, mode: Mode, scenario: &str) -> Observed {
+/// Runs `tests/js/state_recovery.js` `scenario` in `mode` against `url` (and, for the cluster
+/// scenarios, server B at `url_b`).
+async fn run_js(url: &str, mode: Mode, scenario: &str, url_b: Option<&str>) -> Observed {
     let modules =
         env_path("SOCKETIO_TEST_NODE_MODULES").unwrap_or(workspace().join("tests/js/node_modules"));
     assert!(
@@ -97,6 +102,7 @@ async fn run_js(url: &str, mode: Mode, scenario: &str) -> Observed {
         .env("NODE_PATH", &modules)
         .arg(workspace().join("tests/js/state_recovery.js"))
         .args([url, mode.as_str(), scenario])
+        .args(url_b)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -144,7 +150,7 @@ async fn the_js_client_recovers_a_lost_connection() {
     for mode in [Mode::WebSocket, Mode::Polling, Mode::Upgrade] {
         let rec = Recorder::default();
         let srv = Server::start(server(&rec, Some(RecoveryOptions::default())));
-        let o = run_js(&srv.url(), mode, "lost").await;
+        let o = run_js(&srv.url(), mode, "lost", None).await;
         let (first, second) = (o.get("first"), o.get("second"));
         assert!(first["pid"].is_string(), "{mode:?}: {o}");
         assert_eq!(first["recovered"], false, "{mode:?}: {o}");
@@ -219,7 +225,7 @@ async fn no_recovery_after_max_disconnection_duration() {
             ..RecoveryOptions::default()
         };
         let srv = Server::start(server(&rec, Some(options)));
-        let o = run_js(&srv.url(), mode, "lost_late").await;
+        let o = run_js(&srv.url(), mode, "lost_late", None).await;
         assert_fresh(&o);
         assert_eq!(rec.data("middleware").len(), 2, "{mode:?}");
         srv.stop().await;
@@ -233,7 +239,7 @@ async fn no_recovery_after_the_client_disconnects() {
     for mode in [Mode::WebSocket, Mode::Polling] {
         let rec = Recorder::default();
         let srv = Server::start(server(&rec, Some(RecoveryOptions::default())));
-        let o = run_js(&srv.url(), mode, "client_disconnect").await;
+        let o = run_js(&srv.url(), mode, "client_disconnect", None).await;
         assert_fresh(&o);
         srv.stop().await;
     }
@@ -245,7 +251,7 @@ async fn no_recovery_after_the_client_disconnects() {
 async fn without_recovery_the_js_client_sees_no_pid_and_no_offset() {
     let rec = Recorder::default();
     let srv = Server::start(server(&rec, None));
-    let o = run_js(&srv.url(), Mode::WebSocket, "lost").await;
+    let o = run_js(&srv.url(), Mode::WebSocket, "lost", None).await;
     assert_eq!(o.get("first")["pid"], Value::Null, "{o}");
     assert_eq!(o.get("before")["args"], json!(["before"]), "{o}");
     assert_fresh(&o);
@@ -455,24 +461,349 @@ async fn broadcasts_racing_a_restore_arrive_exactly_once() {
     assert_eq!(srv.panics(), 0);
 }
 
-/// Recovery keeps its sessions in this process: with a message queue `build()` says it is not
-/// supported yet, beside any other problem.
-#[test]
-fn recovery_with_a_message_queue_is_refused() {
-    let error = SocketIo::builder()
-        .connection_state_recovery(RecoveryOptions::default())
-        .message_queue("redis://127.0.0.1:1/")
-        .namespace("no-slash")
-        .build()
-        .expect_err("refused");
-    let problems = error.problems();
-    assert!(
-        problems
+/// One server of a recovery cluster on `url`, `channel`: on `/`, `join` joins a room and emits
+/// `news` "before" to it, `rooms` answers the socket's rooms, and a socket that leaves makes
+/// this server emit `news` "missed-a" to `room`, then `lost` on `/control` and to room
+/// `watchers`. On `/control`,
+/// `away` emits to `room` and elsewhere, `after` emits `news` "after" to `room` then `end` to
+/// the socket named; both answer once they emitted.
+fn cluster_server(url: &str, channel: &str, options: RecoveryOptions) -> Builder {
+    SocketIo::builder()
+        .message_queue(url)
+        .channel(channel)
+        .connection_state_recovery(options)
+        // Room for every missed packet of the racing test however long its reconnection takes.
+        .max_queued_packets(1 << 16)
+        .namespace("/control")
+        .on(
+            "/",
+            "join",
+            |socket: Socket, Data(room): Data<String>| async move {
+                socket.join(&room);
+                socket.within(&room).emit("news", "before");
+            },
+        )
+        .on("/", "rooms", |socket: Socket| async move { socket.rooms() })
+        .on_disconnect("/", |io: SocketIo| async move {
+            io.to("room").emit("news", "missed-a");
+            io.of("/control").emit("lost", &());
+            io.to("watchers").emit("lost", &());
+        })
+        .on("/control", "away", |io: SocketIo| async move {
+            io.to("room").emit("news", "missed-1");
+            io.emit("all", "missed-2");
+            io.to("elsewhere").emit("news", "not for this socket");
+            io.to("room").emit("bin", &Binary::from(vec![1, 2, 3]));
+            io.to("room").emit("news", "missed-3");
+            true
+        })
+        .on(
+            "/control",
+            "after",
+            |io: SocketIo, Data(sid): Data<String>| async move {
+                io.to("room").emit("news", "after");
+                io.to(sid).emit("end", &());
+                true
+            },
+        )
+}
+
+/// Servers A and B of a recovery cluster on `url` (a channel of their own), once each counts
+/// the other.
+async fn recovery_cluster(url: &str, test: &str, options: RecoveryOptions) -> (Server, Server) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let channel = format!("sio-test.recovery.{test}.{}.{nanos}", std::process::id());
+    let a = Server::spawn(cluster_server(url, &channel, options));
+    let b = Server::spawn(cluster_server(url, &channel, options));
+    wait_counted(&[&a, &b], 1).await;
+    (a, b)
+}
+
+/// The server and the number of an offset of a cluster: `<uid>-<n>`.
+fn cluster_offset(args: &[Value]) -> (String, u64) {
+    args.last()
+        .and_then(Value::as_str)
+        .and_then(|s| s.rsplit_once('-'))
+        .and_then(|(uid, n)| Some((uid.to_owned(), n.parse().ok()?)))
+        .unwrap_or_else(|| panic!("no cluster offset at the end of {args:?}"))
+}
+
+/// The official client, lost on server A, reconnects to server B: same socket id,
+/// `socket.recovered` true, still in its room (B answers its rooms; A's next emit to the room
+/// reaches it through B), and it gets, in order and once, what A emitted to the room after
+/// losing it and what B emitted while it was away, each with the offset its server stamped.
+async fn a_client_lost_on_a_recovers_on_b(url: &str, test: &str, modes: &[Mode]) {
+    for &mode in modes {
+        let (a, b) = recovery_cluster(url, test, RecoveryOptions::default()).await;
+        let o = run_js(&a.url(), mode, "moved", Some(&b.url())).await;
+        let (first, second) = (o.get("first"), o.get("second"));
+        assert_eq!(first["recovered"], false, "{mode:?}: {o}");
+        assert_eq!(second["id"], first["id"], "{mode:?}: same socket id\n{o}");
+        assert_eq!(second["recovered"], true, "{mode:?}: {o}");
+
+        let (uid_a, uid_b) = (a.stats().uid, b.stats().uid);
+        let before = o.get("before")["args"].as_array().expect("args").clone();
+        assert_eq!(before[0], "before", "{mode:?}: {o}");
+        let missed = o.get("missed")["events"]
+            .as_array()
+            .expect("events")
+            .clone();
+        let names: Vec<(&str, &Value)> = missed
             .iter()
-            .any(|p| p.contains("connection_state_recovery with message_queue")),
-        "{error}"
-    );
-    assert!(problems.len() >= 2, "every problem at once: {error}");
+            .map(|e| (e[0].as_str().expect("event name"), &e[1]))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("news", &json!("missed-a")),
+                ("news", &json!("missed-1")),
+                ("all", &json!("missed-2")),
+                ("bin", &json!({ "type": "Buffer", "data": [1, 2, 3] })),
+                ("news", &json!("missed-3")),
+                ("news", &json!("after")),
+            ],
+            "{mode:?}: the missed events in order, then one A sent live to the room\n{o}"
+        );
+        let origins: Vec<String> = missed
+            .iter()
+            .map(|e| cluster_offset(e.as_array().expect("event")).0)
+            .collect();
+        assert_eq!(
+            origins,
+            [&uid_a, &uid_b, &uid_b, &uid_b, &uid_b, &uid_a].map(String::as_str),
+            "{mode:?}: each offset names the server that emitted\n{o}"
+        );
+        let mut last = std::collections::HashMap::new();
+        for event in std::iter::once(&json!(before)).chain(&missed) {
+            let (uid, n) = cluster_offset(event.as_array().expect("event"));
+            if let Some(previous) = last.insert(uid, n) {
+                assert!(n > previous, "{mode:?}: one server's offsets increase: {o}");
+            }
+        }
+        let id = first["id"].as_str().expect("id");
+        assert_eq!(
+            o.get("rooms")["rooms"],
+            json!([id, "room"]),
+            "{mode:?}: {o}"
+        );
+        for server in [&a, &b] {
+            assert_eq!(server.stats().malformed, 0, "{:?}", server.stats());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_client_lost_on_one_server_recovers_on_another() {
+    let redis = Redis::start();
+    a_client_lost_on_a_recovers_on_b(
+        &redis.url(),
+        "moved",
+        &[Mode::WebSocket, Mode::Polling, Mode::Upgrade],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_a_client_lost_on_one_server_recovers_on_another() {
+    a_client_lost_on_a_recovers_on_b(AMQP_URL, "moved", &[Mode::WebSocket]).await;
+}
+
+/// RabbitMQ on 127.0.0.1:5672 (`.ci/run` starts one when nothing answers there).
+const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/";
+
+/// Across servers as on one: a client that reconnects to B after `max_disconnection_duration`,
+/// or that disconnected itself from A, gets a fresh session (a new id, `recovered` false, in no
+/// room, nothing replayed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_no_recovery_on_another_server_when_late_or_asked() {
+    let redis = Redis::start();
+    let late = RecoveryOptions {
+        max_disconnection_duration: Duration::from_millis(100),
+        ..RecoveryOptions::default()
+    };
+    for (scenario, options) in [
+        ("moved_late", late),
+        ("moved_after_disconnect", RecoveryOptions::default()),
+    ] {
+        let (a, b) = recovery_cluster(&redis.url(), scenario, options).await;
+        let o = run_js(&a.url(), Mode::WebSocket, scenario, Some(&b.url())).await;
+        assert_fresh(&o);
+    }
+}
+
+/// A forged claim on B (an unknown private id; the real one with an offset no server stamped)
+/// gets a fresh session and does not use up the real one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
+    let redis = Redis::start();
+    let (a, b) = recovery_cluster(&redis.url(), "forged", RecoveryOptions::default()).await;
+    let mut client = Client::open(a.addr).await;
+    let fields = connect(&mut client, "").await;
+    let sid = fields["sid"].as_str().expect("sid").to_owned();
+    let pid = fields["pid"].as_str().expect("pid").to_owned();
+    client.emit("join", &[json!("room")]).await;
+    let Packet::Event { args, .. } = client.expect("news").await else {
+        unreachable!()
+    };
+    let offset = args
+        .last()
+        .and_then(Value::as_str)
+        .expect("offset")
+        .to_owned();
+    // Watch for A's `lost` on B: then B has the session (A published it before).
+    let mut watcher = Client::open(b.addr).await;
+    connect(&mut watcher, "").await;
+    watcher.emit("join", &[json!("watchers")]).await;
+    watcher.expect("news").await;
+    drop(client);
+    watcher.expect("lost").await;
+
+    let (uid, n) = offset.rsplit_once('-').expect("cluster offset");
+    // Kept connected to the end: their disconnect handlers would emit to the room.
+    let mut fresh = Vec::new();
+    for auth in [
+        json!({ "pid": Sid::random().as_str(), "offset": offset }),
+        json!({ "pid": pid, "offset": format!("{uid}-{}", n.parse::<u64>().unwrap() + 1_000) }),
+        json!({ "pid": pid, "offset": n }),
+        json!({ "pid": pid, "offset": format!("ffffffffffffffff-{n}") }),
+    ] {
+        let mut forged = Client::open(b.addr).await;
+        let fields = connect(&mut forged, &auth.to_string()).await;
+        assert_ne!(fields["sid"], json!(sid), "{auth}");
+        assert_eq!(forged.call("rooms", &[]).await, [json!([fields["sid"]])]);
+        fresh.push(forged);
+    }
+    let mut client = Client::open(b.addr).await;
+    let claim = json!({ "pid": pid, "offset": offset });
+    let fields = connect(&mut client, &claim.to_string()).await;
+    assert_eq!(fields["sid"], json!(sid), "recovered on B");
+    assert_eq!(client.expect("news").await.arg(), "missed-a");
+    assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
+    drop(fresh);
+}
+
+/// The first server gone: A shuts down ([`SocketIo::shutdown`]), which closes its sockets and
+/// publishes their sessions; the client, claiming its session on B, gets it back with what A
+/// emitted as it went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_client_of_a_server_that_shut_down_recovers_on_another() {
+    let redis = Redis::start();
+    let (a, b) = recovery_cluster(&redis.url(), "shutdown", RecoveryOptions::default()).await;
+    let mut client = Client::open(a.addr).await;
+    let fields = connect(&mut client, "").await;
+    let sid = fields["sid"].as_str().expect("sid").to_owned();
+    let pid = fields["pid"].as_str().expect("pid").to_owned();
+    client.emit("join", &[json!("room")]).await;
+    let Packet::Event { args, .. } = client.expect("news").await else {
+        unreachable!()
+    };
+    let offset = args
+        .last()
+        .and_then(Value::as_str)
+        .expect("offset")
+        .to_owned();
+    let mut watcher = Client::open(b.addr).await;
+    connect(&mut watcher, "").await;
+    watcher.emit("join", &[json!("watchers")]).await;
+    watcher.expect("news").await;
+
+    a.io.shutdown();
+    watcher.expect("lost").await;
+    let mut client = Client::open(b.addr).await;
+    let claim = json!({ "pid": pid, "offset": offset });
+    let fields = connect(&mut client, &claim.to_string()).await;
+    assert_eq!(fields["sid"], json!(sid), "recovered on B");
+    assert_eq!(client.expect("news").await.arg(), "missed-a");
+    assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
+}
+
+/// Exactly once across servers, even when both emit without pause: threads emit numbered
+/// events to the room on A and on B while the socket reads some on A, is lost, and comes back
+/// to B; it then gets, from each server, every number after the last one it read from that
+/// server, each once, in order (the missed ones, then the live ones).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_broadcasts_of_two_servers_racing_a_restore_arrive_exactly_once() {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let redis = Redis::start();
+    let (a, b) = recovery_cluster(&redis.url(), "racing", RecoveryOptions::default()).await;
+    let mut client = Client::open(a.addr).await;
+    let fields = connect(&mut client, "").await;
+    let sid = fields["sid"].as_str().expect("sid").to_owned();
+    let pid = fields["pid"].as_str().expect("pid").to_owned();
+    client.emit("join", &[json!("room")]).await;
+    client.expect("news").await;
+    let mut watcher = Client::open(b.addr).await;
+    connect(&mut watcher, "").await;
+    watcher.emit("join", &[json!("watchers")]).await;
+    watcher.expect("news").await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let emitters: Vec<_> = [("a", a.io.clone()), ("b", b.io.clone())]
+        .into_iter()
+        .map(|(name, io)| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    io.to("room").emit("n", &(name, n));
+                    n += 1;
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+            })
+        })
+        .collect();
+    let number = |packet: &Packet| match packet {
+        Packet::Event { name, args, .. } if name == "n" => {
+            Some((args[0].as_str()?.to_owned(), args[1].as_u64()?))
+        }
+        _ => None,
+    };
+    // Read some from both servers, then lose the connection.
+    let mut last: HashMap<String, u64> = HashMap::new();
+    let mut last_offset = String::new();
+    while last.len() < 2 || last.values().all(|n| *n < 20) {
+        let packet = client.recv().await;
+        if let (Some((server, n)), Packet::Event { args, .. }) = (number(&packet), &packet) {
+            last.insert(server, n);
+            last_offset = args[2].as_str().expect("offset").to_owned();
+        }
+    }
+    drop(client);
+    watcher.expect("lost").await;
+
+    let mut client = Client::open(b.addr).await;
+    let claim = json!({ "pid": pid, "offset": last_offset });
+    let fields = connect(&mut client, &claim.to_string()).await;
+    assert_eq!(fields["sid"], json!(sid), "recovered on B");
+    let mut expected: HashMap<String, u64> = last.iter().map(|(k, n)| (k.clone(), n + 1)).collect();
+    let done = |expected: &HashMap<String, u64>| {
+        expected
+            .iter()
+            .all(|(server, n)| *n >= last[server] + 1_000)
+    };
+    while !done(&expected) {
+        let packet = client.recv().await;
+        if let Some((server, n)) = number(&packet) {
+            let next = expected.get_mut(&server).expect("a known server");
+            assert_eq!(
+                n,
+                *next,
+                "from {server}: a gap or a duplicate after {}",
+                *next - 1
+            );
+            *next += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for emitter in emitters {
+        emitter.join().expect("emitter thread");
+    }
 }
 
 /// The missed packets are queued at once: a client that missed more frames than half of

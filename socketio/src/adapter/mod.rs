@@ -12,8 +12,8 @@ mod recovery;
 
 pub use cluster::{ClusterFuture, Incomplete, Replies, SocketData};
 pub use local::LocalAdapter;
-pub(crate) use recovery::RecoveringAdapter;
 pub use recovery::RecoveryOptions;
+pub(crate) use recovery::{LostSession, RecoveringAdapter, Recovery, MAX_ORIGINS, MAX_TAIL};
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};

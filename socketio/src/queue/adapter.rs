@@ -2,6 +2,11 @@
 //! that the other processes apply the same operation to their sockets, and the cluster-wide
 //! requests of one namespace (`fetch_sockets`, broadcasts with acknowledgements): the asking
 //! side gathers the answers, the answering side describes or asks its own sockets.
+//!
+//! With connection state recovery, the adapter stamps this process's broadcasts, keeps those
+//! of every process with the offsets they were stamped with, shares the sessions of the
+//! sockets it loses and forgets those another process recovered (see the [module
+//! docs](super#connection-state-recovery)).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, Weak};
@@ -11,12 +16,14 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::bus::{Bus, Route};
 use super::foreign::python::{self, SocketOp};
+use super::lost;
 use super::request::Request;
 use super::sockets;
 use super::wire::{self, Header, Message, Op, WireError};
 use crate::ack::AckFuture;
 use crate::adapter::{
-    select, Adapter, ClusterFuture, EncodedPacket, LocalSockets, Replies, SocketData, Target,
+    select, Adapter, ClusterFuture, EncodedPacket, LocalSockets, PersistedSession, Recovery,
+    RecoveryOptions, Replies, SocketData, Target,
 };
 use crate::args::Args;
 use crate::engineio::Sid;
@@ -31,19 +38,24 @@ pub(crate) struct QueueAdapter {
     /// python-socketio servers share the channel: operations are published in their format
     /// too ([`Builder::python_socketio_peers`](crate::Builder::python_socketio_peers)).
     python_peers: bool,
+    /// Connection state recovery, when it is on.
+    recovery: Option<Recovery>,
 }
 
 impl QueueAdapter {
     /// The adapter of namespace `ns`, keeping rooms in `inner` and registered on `bus`; with
-    /// `python_peers`, it publishes for python-socketio servers too.
+    /// `python_peers`, it publishes for python-socketio servers too; with `recovery`, it keeps
+    /// what connection state recovery needs.
     pub(crate) fn new(
         ns: &str,
         inner: Arc<dyn Adapter>,
         bus: Arc<Bus>,
         python_peers: bool,
+        recovery: Option<RecoveryOptions>,
     ) -> Arc<Self> {
         let adapter = Arc::new(QueueAdapter {
             ns: ns.to_owned(),
+            recovery: recovery.map(|options| Recovery::new(options, bus.uid())),
             inner,
             bus,
             local: OnceLock::new(),
@@ -183,13 +195,28 @@ impl Adapter for QueueAdapter {
     }
 
     fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets) {
-        // Local first: this process's sockets never depend on the broker.
-        self.inner.broadcast(packet, target, local);
-        if !Self::only_local(target, local) {
-            self.publish(wire::encode_packet(
-                self.header(Op::Broadcast, target),
-                packet,
-            ));
+        let only_local = Self::only_local(target, local);
+        if let Some(recovery) = &self.recovery {
+            // Every broadcast is published, even one for sockets of this process only: the
+            // other processes keep it, in case its recipient comes back to one of them.
+            let publish = |stamped: &EncodedPacket, offset: Option<u64>| {
+                let mut header = self.header(Op::Broadcast, target);
+                header.offset = offset;
+                self.publish(wire::encode_packet(header, stamped));
+            };
+            let deliver = |stamped: &EncodedPacket| self.inner.broadcast(stamped, target, local);
+            recovery.broadcast(packet, target, publish, deliver);
+        } else {
+            // Local first: this process's sockets never depend on the broker.
+            self.inner.broadcast(packet, target, local);
+            if !only_local {
+                self.publish(wire::encode_packet(
+                    self.header(Op::Broadcast, target),
+                    packet,
+                ));
+            }
+        }
+        if !only_local {
             self.publish_python("an emit", |sender| {
                 python::encode_emit(sender, &self.ns, target, packet)
                     .map(|payload| vec![payload])
@@ -291,6 +318,35 @@ impl Adapter for QueueAdapter {
             here.merge(there)
         })
     }
+
+    fn persist_session(&self, session: PersistedSession) {
+        let Some(recovery) = &self.recovery else {
+            return self.inner.persist_session(session);
+        };
+        let lost = recovery.persist(session);
+        let mut header = Header::new(self.bus.uid(), Op::Session);
+        header.ns = self.ns.clone();
+        self.publish(wire::encode(header, &[&lost::encode(&lost)]));
+    }
+
+    fn restore_session(
+        &self,
+        pid: Sid,
+        offset: &str,
+        resume: &mut dyn FnMut(PersistedSession, Vec<EncodedPacket>),
+    ) -> bool {
+        let Some(recovery) = &self.recovery else {
+            return self.inner.restore_session(pid, offset, resume);
+        };
+        if !recovery.restore(pid, offset, resume) {
+            return false;
+        }
+        let mut header = Header::new(self.bus.uid(), Op::SessionTaken);
+        header.ns = self.ns.clone();
+        header.sid = Some(pid.as_str().to_owned());
+        self.publish(wire::encode(header, &[]));
+        true
+    }
 }
 
 /// The sockets the other servers describe, until each expected one answered or `timeout`.
@@ -380,7 +436,15 @@ impl Route for QueueAdapter {
         match header.op {
             Op::Broadcast => {
                 let packet = message.packet(&self.ns)?;
-                self.inner.broadcast(&packet, &header.to_target(), local);
+                let target = header.to_target();
+                match (&self.recovery, header.offset) {
+                    (Some(recovery), Some(seq)) => {
+                        recovery.broadcast_from(&header.uid, seq, &packet, &target, || {
+                            self.inner.broadcast(&packet, &target, local)
+                        })
+                    }
+                    _ => self.inner.broadcast(&packet, &target, local),
+                }
             }
             Op::Join => self
                 .inner
@@ -397,6 +461,25 @@ impl Route for QueueAdapter {
             Op::AckRequest => self.answer_ack(&message, local)?,
             Op::FetchSockets => self.answer_fetch(header, local),
             Op::BroadcastAck => self.answer_broadcast_ack(&message, local)?,
+            Op::Session => {
+                if let Some(recovery) = &self.recovery {
+                    let part = message
+                        .parts
+                        .first()
+                        .ok_or_else(|| WireError("session without its part".into()))?;
+                    recovery.keep_lost(lost::decode(part)?);
+                }
+            }
+            Op::SessionTaken => {
+                if let Some(recovery) = &self.recovery {
+                    let pid = header
+                        .sid
+                        .as_deref()
+                        .and_then(|s| s.parse::<Sid>().ok())
+                        .ok_or_else(|| WireError("session_taken without a valid sid".into()))?;
+                    recovery.forget(pid);
+                }
+            }
             // Handled by the bus.
             Op::AckResponse
             | Op::Heartbeat

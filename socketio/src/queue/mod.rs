@@ -119,6 +119,64 @@
 //! as malformed and ignore them; the two can share a channel, but only servers of this release
 //! answer requests.
 //!
+//! # Connection state recovery
+//!
+//! With [`Builder::connection_state_recovery`](crate::Builder::connection_state_recovery) and a
+//! message queue, a client whose connection to server A was lost may reconnect to any server B
+//! of the cluster (no sticky sessions, or A is gone) and get its socket back there: the same
+//! id, its rooms, and the events it missed, emitted on any server. How:
+//!
+//! - **Offsets name their server.** Each server numbers the events it broadcasts in each
+//!   namespace and appends `<uid>-<number>` (its bus id, then the number) as the last argument;
+//!   it publishes every one, in that order, with the number in the header's `offset` (even one
+//!   for its own sockets only, so that every server knows it). The message queue delivers the
+//!   messages of one publisher in the order they were published, so when a server has seen
+//!   number *n* of a server, it has seen every earlier one.
+//! - **Every server keeps every broadcast** it delivers or receives, with its offset, for
+//!   `max_disconnection_duration`, bounded by [`RecoveryOptions`](crate::RecoveryOptions)
+//!   (per namespace and per server: each server keeps the whole cluster's broadcasts).
+//! - **The lost session is published.** When A loses a socket (a connection lost without
+//!   either side asking), it publishes a `session` message: the socket id, the private id,
+//!   the rooms, A's *frontier* (the last number it had seen of each server) and A's *tail*
+//!   (the offsets of the last packets, at most 1,024, that reached the socket, in the order A
+//!   delivered them). Every server keeps it, bounded by `max_sessions`, `max_bytes` and the
+//!   duration; a server that recovers it publishes `session_taken`, and the others forget it.
+//! - **B restores it alone**, from what it kept, when the client comes back with its private
+//!   id and the last offset it received: the packets of A's tail after that offset (A had
+//!   delivered or queued them when the connection broke), in A's order, then every packet
+//!   beyond A's frontier that reaches the socket's rooms, in the order B received them, then
+//!   live ones. A itself restores the same way, or from its own order when the tail does not
+//!   reach back to the client's offset.
+//!
+//! **Guarantee.** Within `max_disconnection_duration`, if the broker delivered every message:
+//! each event broadcast to the socket's rooms while it was away (and any lost in flight before
+//! A noticed) reaches it exactly once; the events of one server arrive in the order that server
+//! emitted them; events of different servers arrive in the order A delivered them up to the
+//! client's last offset's tail, then in the order B received them. A restore needs no answer
+//! from A: A may be gone, once it published the session ([`SocketIo::shutdown`](crate::SocketIo::shutdown)
+//! publishes those of the sockets it closes).
+//!
+//! **When the client gets a fresh session** (`recovered` false, a new id) instead, rather than
+//! a wrong one: the private id is unknown here (never published, expired, taken, or B had not
+//! received A's `session` message yet: A publishes it when it notices the loss, so a client
+//! that reconnects before A noticed — a ping timeout still running — is not recovered); the
+//! offset is not one A had delivered to it (forged; or, on a server other than A, not among
+//! the last 1,024 packets that reached the socket within A's last 16,384 of the namespace,
+//! unless those were all the packets A kept: a busy namespace whose client went silent long
+//! before A noticed recovers only on A); B lacks a packet it would have to
+//! send (dropped from its bounded memory, or not received yet: B is behind A's frontier); or
+//! more frames are missed than half of [`max_queued_packets`](crate::Builder::max_queued_packets);
+//! or the namespace is a dynamic one B did not serve meanwhile (a server keeps nothing for a
+//! dynamic namespace before a socket of it connects there, and forgets it when the last one
+//! leaves).
+//! A server that died without noticing its sockets' loss (killed) published no sessions: its
+//! clients get fresh sessions. Messages travel at most once: a broadcast the broker lost is
+//! missed everywhere, recovery or not.
+//!
+//! Everything on the bus is untrusted input here too: a `session` message with more than
+//! 4,096 frontier entries or 1,024 tail entries, or bad ids, is malformed and ignored; the
+//! offsets a client sends are parsed strictly and only looked up.
+//!
 //! # Foreign emitters
 //!
 //! Processes of other Socket.IO implementations can emit to the sockets of socketio-rs
@@ -222,7 +280,7 @@
 //! |---|---|---|
 //! | `v` | integer | format version, `1`; other versions are ignored (and counted as malformed), so a later release can change the format and run next to this one |
 //! | `uid` | string | the sender's id |
-//! | `op` | string | `broadcast`, `join`, `leave`, `disconnect`, `close_room`, `ack_request`, `ack_response`; `heartbeat`, `hello`, `goodbye`; `fetch_sockets`, `fetch_sockets_response`, `broadcast_ack`, `broadcast_ack_count`, `broadcast_ack_response`, `server_event`, `server_event_response` |
+//! | `op` | string | `broadcast`, `join`, `leave`, `disconnect`, `close_room`, `ack_request`, `ack_response`; `heartbeat`, `hello`, `goodbye`; `fetch_sockets`, `fetch_sockets_response`, `broadcast_ack`, `broadcast_ack_count`, `broadcast_ack_response`, `server_event`, `server_event_response`; `session`, `session_taken` |
 //! | `ns` | string | the namespace (`/`, `/chat`) |
 //! | `rooms`, `except` | strings | the target: sockets in any of `rooms` (all sockets of `ns` when empty) and in none of `except`; a room named by a socket id is that socket |
 //! | `exclude` | string | one socket id left out (the sender of `socket.broadcast()`) |
@@ -232,6 +290,8 @@
 //! | `req`, `timeout_ms` | integers | `fetch_sockets`, `broadcast_ack`, `server_event` (with acknowledgement): the request number, how long the asker waits |
 //! | `count` | integer | `broadcast_ack_count`: how many sockets the server asked |
 //! | `sid` | string | `broadcast_ack_response`: the socket that answered |
+//! | `offset` | integer | `broadcast` with connection state recovery: the number the sender stamped (the packet's last argument is `<uid>-<offset>`) |
+//! | `sid` | string | `session_taken`: the private id of the session recovered |
 //! | `frames` | integers | byte lengths of the parts |
 //!
 //! Parts: for `broadcast`, `ack_request`, `broadcast_ack` and `server_event` (namespace `/`),
@@ -241,8 +301,10 @@
 //! acknowledgement's arguments (binary placeholders included), then the attachments. For
 //! `fetch_sockets_response`, one JSON array of sockets: `{"id", "rooms": [..], "headers":
 //! [[name, value], ..], "url": "/socket.io/?..", "peer": "ip:port", "address": "ip", "auth":
-//! <json>}` (a bad `id` or `url` refuses the message; an invalid header is left out). Other
-//! operations have none.
+//! <json>}` (a bad `id` or `url` refuses the message; an invalid header is left out). For
+//! `session`, one JSON object: `{"sid", "pid", "rooms": [..], "frontier": [[uid, number], ..],
+//! "tail": [[uid, number], ..], "whole": bool}` (`whole`: the tail holds every packet kept that
+//! reached the socket). Other operations have none.
 //!
 //! ```text
 //! {"v":1,"uid":"9f2c4e1a0b3d5e6f","op":"broadcast","ns":"/","rooms":["news"],"frames":[17]}
@@ -265,6 +327,7 @@ mod backend;
 mod bus;
 mod emitter;
 mod foreign;
+mod lost;
 mod members;
 mod options;
 mod request;

@@ -7,7 +7,7 @@ use super::bus::Bus;
 use super::foreign::Accept;
 use super::members::Timing;
 use super::url::{open, DEFAULT_CHANNEL};
-use crate::adapter::{Adapter, AdapterFactory};
+use crate::adapter::{Adapter, AdapterFactory, RecoveryOptions};
 
 /// What [`Builder::message_queue`](crate::Builder::message_queue),
 /// [`Builder::channel`](crate::Builder::channel),
@@ -28,12 +28,13 @@ pub(crate) struct QueueOptions {
 
 impl QueueOptions {
     /// The adapter factory of the server: `base` itself without a message queue; with one, a
-    /// [`QueueAdapter`] around each adapter `base` makes, all sharing one connection, which is
-    /// returned too. Starts the connection tasks (so `build()` must run on a tokio runtime),
+    /// [`QueueAdapter`] around each adapter `base` makes (with connection state recovery if
+    /// `recovery` is set), all sharing one connection, which is returned too. Starts the connection tasks (so `build()` must run on a tokio runtime),
     /// without waiting for the broker.
     pub(crate) fn wrap(
         &self,
         base: AdapterFactory,
+        recovery: Option<RecoveryOptions>,
     ) -> Result<(AdapterFactory, Option<Arc<Bus>>), String> {
         let Some(url) = &self.url else {
             return match (&self.channel, &self.node_key, self.python_peers) {
@@ -79,7 +80,7 @@ impl QueueOptions {
         let factory_bus = bus.clone();
         let python_peers = self.python_peers;
         let factory: AdapterFactory = Arc::new(move |path: &str| {
-            QueueAdapter::new(path, base(path), factory_bus.clone(), python_peers)
+            QueueAdapter::new(path, base(path), factory_bus.clone(), python_peers, recovery)
                 as Arc<dyn Adapter>
         });
         Ok((factory, Some(bus)))

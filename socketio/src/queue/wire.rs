@@ -51,6 +51,11 @@ pub(crate) enum Op {
     ServerEvent,
     /// One server's acknowledgement of a `server_event`.
     ServerEventResponse,
+    /// A socket's connection was lost: its session, for connection state recovery on any
+    /// server (a JSON part).
+    Session,
+    /// A server recovered the session of the private id `sid`: the others forget it.
+    SessionTaken,
 }
 
 impl Op {
@@ -94,6 +99,8 @@ pub(crate) struct Header {
     pub(crate) error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) offset: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) frames: Vec<usize>,
 }
@@ -116,6 +123,7 @@ impl Header {
             timeout_ms: None,
             error: None,
             count: None,
+            offset: None,
             frames: Vec::new(),
         }
     }

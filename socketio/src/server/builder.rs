@@ -576,8 +576,11 @@ impl Builder {
     ///
     /// The sessions and packets are kept in this process's memory, per namespace, bounded as
     /// [`RecoveryOptions`] says. A dynamic namespace forgets them when its last socket
-    /// leaves. Not yet available with a [message queue](Self::message_queue): `build()`
-    /// refuses the combination.
+    /// leaves. With a [message queue](Self::message_queue), recovery works across the
+    /// cluster: the client may come back to any server (the lost session is published, and
+    /// every server keeps every server's broadcasts with their offsets); see
+    /// [the queue's documentation](crate::queue#connection-state-recovery) for what is
+    /// guaranteed.
     ///
     /// ```
     /// use socketio::{RecoveryOptions, SocketIo};
@@ -951,32 +954,30 @@ impl Builder {
     ///     Err(e) => eprintln!("bad configuration: {e}"),
     /// }
     /// ```
-    pub fn build(mut self) -> Result<SocketIo, BuildError> {
-        if self.config.recovery.is_some() && self.queue.url.is_some() {
-            self.errors.push(
-                "connection_state_recovery with message_queue: recovery across processes is not \
-                 supported yet"
-                    .into(),
-            );
-        }
+    pub fn build(self) -> Result<SocketIo, BuildError> {
         if !self.errors.is_empty() {
             return Err(BuildError(self.errors));
         }
         // The observer hears the rooms of this process, kept by the innermost adapter (under
         // recovery's and the message queue's).
-        let mut adapter = match &self.observer {
+        let adapter = match &self.observer {
             Some(observer) => observe(self.adapter, observer.clone()),
             None => self.adapter,
         };
-        if let Some(options) = self.config.recovery {
+        // With a message queue, each namespace's adapter is wrapped; the queue's adapter keeps
+        // what recovery needs, with the other servers.
+        let recovery = self.config.recovery;
+        let (mut adapter, bus) = self
+            .queue
+            .wrap(adapter, recovery)
+            .map_err(|p| BuildError(vec![p]))?;
+        if let (Some(options), None) = (recovery, &bus) {
             // The recovery adapter keeps what the adapter set with `adapter` delivers here.
             let inner = adapter;
             adapter = Arc::new(move |path| {
                 Arc::new(RecoveringAdapter::new(inner(path), options)) as Arc<dyn Adapter>
             });
         }
-        // With a message queue, each namespace's adapter is wrapped.
-        let (adapter, bus) = self.queue.wrap(adapter).map_err(|p| BuildError(vec![p]))?;
         if bus.is_none() && !self.server_events.is_empty() {
             return Err(BuildError(vec![
                 "`on_server_event` is set but not `message_queue`: server events come from the other servers of a cluster".into(),
