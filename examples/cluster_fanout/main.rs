@@ -24,7 +24,8 @@
 //! Admin UI reports every event; default `production`, its stats only), `--no-recovery` (do not ask for
 //! connection state recovery; asked by default, and reported off when this build refuses it
 //! with a message queue). `RUST_LOG` filters the log lines (`warn`). The exit status is 1 when
-//! a delivery is missing or duplicated, a client broke, or a count disagrees.
+//! a delivery is missing or duplicated, a client broke, or a count disagrees. Its smoke test,
+//! with tiny numbers on Redis and RabbitMQ, is `tests/tests/example_cluster_fanout.rs`.
 
 mod load;
 mod server;
