@@ -377,10 +377,6 @@ impl Outbox {
         self.frames.is_empty()
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.frames.len()
-    }
-
     /// Queues an Engine.IO packet.
     pub(crate) fn push(&mut self, frame: Frame) {
         match frame {

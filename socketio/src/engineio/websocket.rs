@@ -12,7 +12,6 @@ use axum::http::{header, HeaderValue, Method, Response, StatusCode, Version};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWrite;
-use tokio::sync::{mpsc, MutexGuard};
 
 use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
 use super::packet::{decode_text, Inbound};
@@ -125,8 +124,8 @@ pub(crate) async fn run_direct<H: EngineHandler>(
         session.close(CloseReason::TransportError);
         return;
     }
-    let mut rx = session.rx.lock().await;
-    pump(&inner, &session, &mut conn, &mut rx).await;
+    let _reading = session.reader.lock().await;
+    pump(&inner, &session, &mut conn).await;
 }
 
 /// A polling session moving to WebSocket: `2probe` → `3probe`, release the pending poll with a
@@ -162,10 +161,10 @@ pub(crate) async fn upgrade<H: EngineHandler>(
     }
     session.set_websocket();
     // The pending poll, if any, was released by the noop; from here on polling requests get 400.
-    let mut rx = session.rx.lock().await;
+    let _reading = session.reader.lock().await;
     tracing::debug!(sid = %session.sid(), "upgraded to websocket");
     inner.handler.on_upgrade(&session);
-    pump(&inner, &session, &mut conn, &mut rx).await;
+    pump(&inner, &session, &mut conn).await;
 }
 
 /// How often, once the probe is answered, a pending poll is released with a noop (as the
@@ -225,14 +224,14 @@ async fn probe<D>(session: &EngineSession<D>, conn: &mut Conn) -> bool {
 /// Answers a polling GET that is still waiting with a noop. The queue's reader is locked by
 /// such a GET (the WebSocket writer takes it only after the upgrade).
 fn release_poll<D>(session: &EngineSession<D>) {
-    if session.rx.try_lock().is_err() {
+    if session.reader.try_lock().is_err() {
         let _ = session.send(Frame::NOOP);
     }
 }
 
 /// What ended a turn of the pump.
 enum Turn {
-    /// The session closed, or its queue did.
+    /// The session closed.
     Closed,
     WriteFailed,
     Read(Result<Incoming, ReadError>),
@@ -248,7 +247,6 @@ async fn pump<H: EngineHandler>(
     inner: &EngineState<H>,
     session: &Arc<EngineSession<H::Data>>,
     conn: &mut Conn,
-    rx: &mut MutexGuard<'_, mpsc::Receiver<Frame>>,
 ) {
     let grace = inner.config.ping_timeout;
     let mut closed = pin!(session.closed());
@@ -259,16 +257,11 @@ async fn pump<H: EngineHandler>(
             }
             loop {
                 if conn.out.is_empty() {
-                    match rx.poll_recv(cx) {
-                        Poll::Ready(Some(frame)) => take(&mut conn.out, frame),
-                        Poll::Ready(None) => return Poll::Ready(Turn::Closed),
-                        Poll::Pending => break,
-                    }
-                    while conn.out.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(frame) => take(&mut conn.out, frame),
-                            Err(_) => break,
-                        }
+                    let taken = session.queue.poll_drain(cx, MAX_BATCH, |frame| {
+                        take(&mut conn.out, frame);
+                    });
+                    if taken.is_pending() {
+                        break;
                     }
                 }
                 match conn.out.poll_write(&mut conn.io, cx) {
@@ -321,9 +314,9 @@ async fn pump<H: EngineHandler>(
     match session.close_reason() {
         // The server ended the session: deliver what it queued last (a Socket.IO disconnect, say).
         Some(CloseReason::ForcedClose | CloseReason::ServerShutdown) => {
-            while let Ok(frame) = rx.try_recv() {
-                take(&mut conn.out, frame);
-            }
+            session
+                .queue
+                .drain(usize::MAX, |frame| take(&mut conn.out, frame));
             let _ = tokio::time::timeout(grace, conn.flush()).await;
             let code = if session.close_reason() == Some(CloseReason::ServerShutdown) {
                 1001
