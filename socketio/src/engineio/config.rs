@@ -167,8 +167,9 @@ setters! {
     max_queued_packets / get_max_queued_packets: usize,
     /// Packets in one polling response (default 16: python-socketio clients refuse more).
     max_packets_per_poll / get_max_packets_per_poll: usize,
-    /// WebSocket read buffer per connection, in bytes (default 4 KiB; tungstenite's 128 KiB
-    /// costs 1.3 GB at 10,000 connections).
+    /// Bytes read from a WebSocket at a time once a message spans several reads (default
+    /// 4 KiB). A connection keeps this buffer only while a message is arriving: a read goes to
+    /// the stack first, and an idle connection holds no read buffer.
     ws_read_buffer_size / get_ws_read_buffer_size: usize,
     /// The largest request head (request line and headers) that [`serve`](super::serve)
     /// accepts, in bytes (default 64 KiB, hyper's own limit for a URI): a larger one is
@@ -248,10 +249,5 @@ impl EngineConfig {
     /// The limit on open sessions per client address, if any.
     pub fn get_max_connections_per_address(&self) -> Option<usize> {
         self.max_connections_per_address
-    }
-
-    /// Largest WebSocket write buffer before the connection is considered stuck.
-    pub(crate) fn ws_max_write_buffer(&self) -> usize {
-        self.max_http_buffer_size.saturating_mul(2).max(256 * 1024)
     }
 }

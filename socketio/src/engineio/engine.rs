@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
 use axum::body::Body;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::ConnectInfo;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
 
@@ -15,12 +14,6 @@ use super::query::{Query, TransportParam};
 use super::session::{CloseReason, EngineSession, Handshake, Transport};
 use super::state::EngineState;
 use super::{polling, websocket, EngineConfig, EngineHandler, HttpError, Sid};
-
-/// Bytes of outgoing WebSocket frames gathered before they are written to the socket. The pump
-/// flushes after every batch of queued frames, so this only decides how many writes (syscalls) a
-/// batch takes: with 0 each frame was its own write, and a broadcast burst cost one per frame.
-/// The buffer grows only as frames come, and keeps at most this much (plus one frame) afterwards.
-const WS_WRITE_BUFFER: usize = 4096;
 
 /// An Engine.IO v4 server: a cheap handle to share.
 ///
@@ -150,16 +143,10 @@ impl<H: EngineHandler> Engine<H> {
                 if !valid_websocket_key(&parts.headers) {
                     return HttpError::BadRequest.into_response();
                 }
-                let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
-                    Ok(upgrade) => upgrade,
-                    Err(_) => return HttpError::BadRequest.into_response(),
+                let (response, on_upgrade) = match websocket::handshake(parts) {
+                    Ok(accepted) => accepted,
+                    Err(e) => return e.into_response(),
                 };
-                let upgrade = upgrade
-                    .read_buffer_size(config.ws_read_buffer_size)
-                    .write_buffer_size(WS_WRITE_BUFFER)
-                    .max_write_buffer_size(config.ws_max_write_buffer())
-                    .max_message_size(config.max_http_buffer_size)
-                    .max_frame_size(config.max_http_buffer_size);
                 match session {
                     Some(session) => {
                         if !config.allow_upgrades {
@@ -167,21 +154,18 @@ impl<H: EngineHandler> Engine<H> {
                         }
                         // A second WebSocket for an upgraded session is accepted, then closed
                         // (as the reference server does) so the client sees a clean close.
-                        let inner = self.inner.clone();
-                        upgrade.on_upgrade(move |socket| {
-                            websocket::upgrade(inner, session, Box::new(socket))
-                        })
+                        tokio::spawn(websocket::upgrade(self.inner.clone(), session, on_upgrade));
+                        response
                     }
                     None => {
                         let session = match self.open(parts, Transport::WebSocket) {
                             Ok(session) => session,
                             Err(e) => return e.into_response(),
                         };
-                        let inner = self.inner.clone();
-                        let s = session.clone();
-                        let mut response = upgrade.on_upgrade(move |socket| {
-                            websocket::run_direct(inner, s, Box::new(socket))
-                        });
+                        let task =
+                            websocket::run_direct(self.inner.clone(), session.clone(), on_upgrade);
+                        tokio::spawn(task);
+                        let mut response = response;
                         self.set_cookie(&mut response, &session);
                         response
                     }

@@ -10,6 +10,7 @@ mod config;
 mod cors;
 mod engine;
 mod error;
+mod framing;
 mod handler;
 mod in_process;
 mod packet;

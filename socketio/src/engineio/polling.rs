@@ -57,7 +57,7 @@ pub(crate) async fn get<H: EngineHandler>(
     if session.transport() != Transport::Polling {
         return HttpError::BadRequest.into_response();
     }
-    let Ok(mut rx) = session.rx.try_lock() else {
+    let Ok(_reading) = session.reader.try_lock() else {
         if session.transport() == Transport::Polling {
             tracing::debug!(sid = %session.sid(), "overlapping polling GET");
             session.close(CloseReason::TransportError);
@@ -68,7 +68,7 @@ pub(crate) async fn get<H: EngineHandler>(
     let mut abandoned = CloseOnDrop(Some(session));
     let first = tokio::select! {
         biased;
-        frame = rx.recv() => frame,
+        frame = session.queue.recv() => Some(frame),
         _ = session.closed() => None,
     };
     abandoned.0 = None;
@@ -83,12 +83,8 @@ pub(crate) async fn get<H: EngineHandler>(
         return text_response(body.to_owned());
     };
     let mut frames = vec![first];
-    while frames.len() < inner.config.max_packets_per_poll {
-        match rx.try_recv() {
-            Ok(frame) => frames.push(frame),
-            Err(_) => break,
-        }
-    }
+    let more = inner.config.max_packets_per_poll.saturating_sub(1);
+    session.queue.drain(more, |frame| frames.push(frame));
     for frame in &frames {
         crate::metrics::bytes_sent(frame.len());
     }

@@ -215,7 +215,9 @@ impl Builder {
         ///     .unwrap();
         /// ```
         max_packets_per_poll: usize,
-        /// WebSocket read buffer per connection, in bytes (default 4 KiB).
+        /// Bytes read from a WebSocket at a time once a message spans several reads, in bytes
+        /// (default 4 KiB). A connection keeps this buffer only while a message is arriving:
+        /// an idle one holds none.
         ///
         /// ```
         /// let io = socketio::SocketIo::builder()

@@ -238,11 +238,11 @@ async fn read(
     answer_pings: bool,
     parser: Parser,
 ) {
-    let mut rx = session.rx.lock().await;
+    let _reading = session.reader.lock().await;
     loop {
         let frame = tokio::select! {
             biased;
-            frame = rx.recv() => frame,
+            frame = session.queue.recv() => Some(frame),
             _ = session.closed() => None,
         };
         let Some(frame) = frame else { break };
@@ -257,9 +257,9 @@ async fn read(
         .close_reason()
         .unwrap_or(CloseReason::TransportClose);
     inbox.update(|state| {
-        while let Ok(frame) = rx.try_recv() {
-            absorb(state, frame, parser);
-        }
+        session
+            .queue
+            .drain(usize::MAX, |frame| absorb(state, frame, parser));
         state.closed = Some(reason);
         state.acks.clear();
         for ns in state.namespaces.values_mut() {
