@@ -80,8 +80,13 @@ impl QueueOptions {
         let factory_bus = bus.clone();
         let python_peers = self.python_peers;
         let factory: AdapterFactory = Arc::new(move |path: &str| {
-            QueueAdapter::new(path, base(path), factory_bus.clone(), python_peers, recovery)
-                as Arc<dyn Adapter>
+            QueueAdapter::new(
+                path,
+                base(path),
+                factory_bus.clone(),
+                python_peers,
+                recovery,
+            ) as Arc<dyn Adapter>
         });
         Ok((factory, Some(bus)))
     }
