@@ -634,12 +634,15 @@ async fn redis_no_recovery_on_another_server_when_late_or_asked() {
     }
 }
 
-/// A forged claim on B (an unknown private id; the real one with an offset no server stamped)
-/// gets a fresh session and does not use up the real one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
-    let redis = Redis::start();
-    let (a, b) = recovery_cluster(&redis.url(), "forged", RecoveryOptions::default()).await;
+/// What a client needs to claim its session back: its id, private id and last offset.
+struct Session {
+    sid: String,
+    pid: String,
+    offset: String,
+}
+
+/// A client of `a` in room `room`, with the offset of the `news` its join brought.
+async fn member_of_room(a: &Server) -> (Client, Session) {
     let mut client = Client::open(a.addr).await;
     let fields = connect(&mut client, "").await;
     let sid = fields["sid"].as_str().expect("sid").to_owned();
@@ -653,11 +656,38 @@ async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
         .and_then(Value::as_str)
         .expect("offset")
         .to_owned();
-    // Watch for A's `lost` on B: then B has the session (A published it before).
+    (client, Session { sid, pid, offset })
+}
+
+/// A client of `b` in room `watchers`, where the test server announces every `lost` socket:
+/// once it hears one, `b` holds that session (its server published it before).
+async fn watcher(b: &Server) -> Client {
     let mut watcher = Client::open(b.addr).await;
     connect(&mut watcher, "").await;
     watcher.emit("join", &[json!("watchers")]).await;
     watcher.expect("news").await;
+    watcher
+}
+
+/// Claims the session `sid`/`pid` at `offset` on `b`: the same id, the event emitted on A while
+/// it was away (`missed-a`), and its room.
+async fn recovers_on(b: &Server, sid: &str, pid: &str, offset: &str) {
+    let mut client = Client::open(b.addr).await;
+    let claim = json!({ "pid": pid, "offset": offset });
+    let fields = connect(&mut client, &claim.to_string()).await;
+    assert_eq!(fields["sid"], json!(sid), "recovered on B");
+    assert_eq!(client.expect("news").await.arg(), "missed-a");
+    assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
+}
+
+/// A forged claim on B (an unknown private id; the real one with an offset no server stamped)
+/// gets a fresh session and does not use up the real one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
+    let redis = Redis::start();
+    let (a, b) = recovery_cluster(&redis.url(), "forged", RecoveryOptions::default()).await;
+    let (client, Session { sid, pid, offset }) = member_of_room(&a).await;
+    let mut watcher = watcher(&b).await;
     drop(client);
     watcher.expect("lost").await;
 
@@ -676,12 +706,7 @@ async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
         assert_eq!(forged.call("rooms", &[]).await, [json!([fields["sid"]])]);
         fresh.push(forged);
     }
-    let mut client = Client::open(b.addr).await;
-    let claim = json!({ "pid": pid, "offset": offset });
-    let fields = connect(&mut client, &claim.to_string()).await;
-    assert_eq!(fields["sid"], json!(sid), "recovered on B");
-    assert_eq!(client.expect("news").await.arg(), "missed-a");
-    assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
+    recovers_on(&b, &sid, &pid, &offset).await;
     drop(fresh);
 }
 
@@ -692,32 +717,13 @@ async fn redis_forged_claims_on_another_server_get_a_fresh_session() {
 async fn redis_a_client_of_a_server_that_shut_down_recovers_on_another() {
     let redis = Redis::start();
     let (a, b) = recovery_cluster(&redis.url(), "shutdown", RecoveryOptions::default()).await;
-    let mut client = Client::open(a.addr).await;
-    let fields = connect(&mut client, "").await;
-    let sid = fields["sid"].as_str().expect("sid").to_owned();
-    let pid = fields["pid"].as_str().expect("pid").to_owned();
-    client.emit("join", &[json!("room")]).await;
-    let Packet::Event { args, .. } = client.expect("news").await else {
-        unreachable!()
-    };
-    let offset = args
-        .last()
-        .and_then(Value::as_str)
-        .expect("offset")
-        .to_owned();
-    let mut watcher = Client::open(b.addr).await;
-    connect(&mut watcher, "").await;
-    watcher.emit("join", &[json!("watchers")]).await;
-    watcher.expect("news").await;
+    // Connected until A shuts down.
+    let (_client, Session { sid, pid, offset }) = member_of_room(&a).await;
+    let mut watcher = watcher(&b).await;
 
     a.io.shutdown();
     watcher.expect("lost").await;
-    let mut client = Client::open(b.addr).await;
-    let claim = json!({ "pid": pid, "offset": offset });
-    let fields = connect(&mut client, &claim.to_string()).await;
-    assert_eq!(fields["sid"], json!(sid), "recovered on B");
-    assert_eq!(client.expect("news").await.arg(), "missed-a");
-    assert_eq!(client.call("rooms", &[]).await, [json!([sid, "room"])]);
+    recovers_on(&b, &sid, &pid, &offset).await;
 }
 
 /// Exactly once across servers, even when both emit without pause: threads emit numbered
@@ -738,10 +744,7 @@ async fn redis_broadcasts_of_two_servers_racing_a_restore_arrive_exactly_once() 
     let pid = fields["pid"].as_str().expect("pid").to_owned();
     client.emit("join", &[json!("room")]).await;
     client.expect("news").await;
-    let mut watcher = Client::open(b.addr).await;
-    connect(&mut watcher, "").await;
-    watcher.emit("join", &[json!("watchers")]).await;
-    watcher.expect("news").await;
+    let mut watcher = watcher(&b).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let emitters: Vec<_> = [("a", a.io.clone()), ("b", b.io.clone())]
