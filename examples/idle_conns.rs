@@ -13,11 +13,19 @@
 //! target/release/examples/idle_conns --addr 127.0.0.1:3300 -n 10000 --hold 60 --pid $server
 //! ```
 //!
+//! One process opens at most `ulimit -Hn` files: `scripts/idle-connections` holds more
+//! connections than that over several servers and holders, and reports on all of them.
+//!
 //! Options: `--addr` (default 127.0.0.1:3000), `-n` connections (default 1000), `--hold`
 //! seconds to hold them once connected (default 60: more than one ping interval of the default
-//! 25 s), `--sources` source addresses (default 16), `--pid` the server's process id.
+//! 25 s), or `--hold stdin`: until standard input closes, so that a script running several
+//! holders (`scripts/idle-connections`) ends them all at once; `--sources` source addresses
+//! (default 16), `--pid` the server's process id.
+//!
 //! The report: connected, pings answered, connections the server closed, connection failures,
-//! and sessions whose last ping is older than the ping interval plus timeout (missed pings).
+//! missed pings and the longest wait for a ping. A ping counts as missed each time a connection
+//! waited longer than the ping interval plus timeout for the next one (between two pings, from
+//! the CONNECT to the first, or from the last to the end of the hold).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -40,14 +48,47 @@ struct Stats {
     pings: AtomicU64,
     closed: AtomicUsize,
     failed: AtomicUsize,
-    /// When each connection last answered a ping (or connected), for the missed-ping count.
-    last_ping: Mutex<Vec<Option<Instant>>>,
+    /// Each connection's pings, for the missed-ping count.
+    pings_of: Mutex<Vec<Pings>>,
+}
+
+/// When a connection last answered a ping (or connected), and its waits longer than
+/// [`PING_DEADLINE`] so far.
+#[derive(Clone, Copy, Default)]
+struct Pings {
+    last: Option<Instant>,
+    missed: u32,
+    longest: Duration,
+}
+
+impl Pings {
+    /// Notes a ping (or the CONNECT) at `now`.
+    fn at(&mut self, now: Instant) {
+        if let Some(last) = self.last {
+            self.wait(now - last);
+        }
+        self.last = Some(now);
+    }
+
+    /// Notes a wait of `wait` for a ping.
+    fn wait(&mut self, wait: Duration) {
+        self.longest = self.longest.max(wait);
+        if wait > PING_DEADLINE {
+            self.missed += 1;
+        }
+    }
+}
+
+/// How long to hold the connections once all are up.
+enum Hold {
+    For(Duration),
+    UntilStdinCloses,
 }
 
 struct Options {
     addr: SocketAddr,
     count: usize,
-    hold: Duration,
+    hold: Hold,
     sources: u8,
     pid: Option<u32>,
 }
@@ -56,7 +97,7 @@ fn options() -> Options {
     let mut options = Options {
         addr: "127.0.0.1:3000".parse().expect("a socket address"),
         count: 1000,
-        hold: Duration::from_secs(60),
+        hold: Hold::For(Duration::from_secs(60)),
         sources: 16,
         pid: None,
     };
@@ -66,9 +107,11 @@ fn options() -> Options {
         match flag.as_str() {
             "--addr" => options.addr = value.parse().unwrap_or_else(|_| bad(&flag, &value)),
             "-n" => options.count = value.parse().unwrap_or_else(|_| bad(&flag, &value)),
+            "--hold" if value == "stdin" => options.hold = Hold::UntilStdinCloses,
             "--hold" => {
-                options.hold =
-                    Duration::from_secs(value.parse().unwrap_or_else(|_| bad(&flag, &value)))
+                options.hold = Hold::For(Duration::from_secs(
+                    value.parse().unwrap_or_else(|_| bad(&flag, &value)),
+                ))
             }
             "--sources" => options.sources = value.parse().unwrap_or_else(|_| bad(&flag, &value)),
             "--pid" => options.pid = Some(value.parse().unwrap_or_else(|_| bad(&flag, &value))),
@@ -97,7 +140,7 @@ fn rss(pid: u32) -> u64 {
 async fn main() {
     let options = options();
     let stats = Arc::new(Stats {
-        last_ping: Mutex::new(vec![None; options.count]),
+        pings_of: Mutex::new(vec![Pings::default(); options.count]),
         ..Stats::default()
     });
     let before = options.pid.map(rss);
@@ -149,20 +192,35 @@ async fn main() {
         }
     };
     report_rss("connected");
-    tokio::time::sleep(options.hold).await;
+    match options.hold {
+        Hold::For(hold) => tokio::time::sleep(hold).await,
+        Hold::UntilStdinCloses => {
+            tokio::task::spawn_blocking(|| {
+                std::io::copy(&mut std::io::stdin(), &mut std::io::sink())
+            })
+            .await
+            .expect("stdin reader ran")
+            .map(drop)
+            .unwrap_or_else(|e| eprintln!("stdin: {e}"));
+        }
+    }
     report_rss("after the hold");
-    let missed = stats
-        .last_ping
-        .lock()
-        .expect("not poisoned")
-        .iter()
-        .filter(|at| at.is_some_and(|at| at.elapsed() > PING_DEADLINE))
-        .count();
+    let now = Instant::now();
+    let (mut missed, mut longest) = (0, Duration::ZERO);
+    for pings in stats.pings_of.lock().expect("not poisoned").iter_mut() {
+        if let Some(last) = pings.last {
+            pings.wait(now - last);
+        }
+        missed += u64::from(pings.missed);
+        longest = longest.max(pings.longest);
+    }
     println!(
-        "connected {connected}, pings answered {}, closed by the server {}, failed {}, missed pings {missed}",
+        "connected {connected}, pings answered {}, closed by the server {}, failed {}, \
+         missed pings {missed}, longest wait for a ping {:.1} s",
         stats.pings.load(Ordering::Relaxed),
         stats.closed.load(Ordering::Relaxed),
         stats.failed.load(Ordering::Relaxed),
+        longest.as_secs_f64(),
     );
 }
 
@@ -208,13 +266,13 @@ async fn hold(
                 (0x1, Some(b'0')) => send(&mut stream, b"40").await?,
                 (0x1, Some(b'4')) if payload.get(1) == Some(&b'0') && permit.is_some() => {
                     permit = None;
-                    stats.last_ping.lock().expect("not poisoned")[index] = Some(Instant::now());
+                    stats.pings_of.lock().expect("not poisoned")[index].at(Instant::now());
                     stats.connected.fetch_add(1, Ordering::Relaxed);
                 }
                 (0x1, Some(b'2')) => {
                     send(&mut stream, b"3").await?;
                     stats.pings.fetch_add(1, Ordering::Relaxed);
-                    stats.last_ping.lock().expect("not poisoned")[index] = Some(Instant::now());
+                    stats.pings_of.lock().expect("not poisoned")[index].at(Instant::now());
                 }
                 (0x8, _) => {
                     stats.closed.fetch_add(1, Ordering::Relaxed);
