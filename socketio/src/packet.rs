@@ -11,7 +11,7 @@ use crate::protocol::{self, Parser};
 /// cloning it clones reference counts, never bytes.
 #[derive(Debug, Clone, Default)]
 pub struct EncodedPacket {
-    pub(crate) frames: Vec<Frame>,
+    frames: Frames,
     /// Dropped for a recipient that is not ready to write it (see
     /// [`BroadcastOperator::volatile`](crate::BroadcastOperator::volatile)).
     pub(crate) volatile: bool,
@@ -24,6 +24,10 @@ pub struct EncodedPacket {
 impl EncodedPacket {
     /// A packet of these frames, text first, attachments after.
     pub(crate) fn from_frames(frames: Vec<Frame>) -> Self {
+        Self::new(Frames::Many(frames))
+    }
+
+    fn new(frames: Frames) -> Self {
         EncodedPacket {
             frames,
             volatile: false,
@@ -34,7 +38,10 @@ impl EncodedPacket {
 
     /// The frames, text first, attachments after.
     pub fn frames(&self) -> &[Frame] {
-        &self.frames
+        match &self.frames {
+            Frames::One(frame) => std::slice::from_ref(frame),
+            Frames::Many(frames) => frames,
+        }
     }
 
     /// The frames a client of `parser` receives: [`frames`](Self::frames) for JSON; for
@@ -42,11 +49,11 @@ impl EncodedPacket {
     /// recipients (none, with a warning, if the packet cannot be transcoded).
     pub(crate) fn frames_for(&self, parser: Parser) -> &[Frame] {
         match parser {
-            Parser::Json => &self.frames,
+            Parser::Json => self.frames(),
             #[cfg(feature = "msgpack")]
             Parser::MessagePack => self
                 .msgpack
-                .get_or_init(|| msgpack_frame(&self.frames))
+                .get_or_init(|| msgpack_frame(self.frames()))
                 .as_slice(),
         }
     }
@@ -86,10 +93,47 @@ fn msgpack_frame(frames: &[Frame]) -> Option<Frame> {
     }
 }
 
+/// The frames of a packet: a text packet's one frame is kept inline, with no vector.
+#[derive(Debug, Clone)]
+enum Frames {
+    One(Frame),
+    Many(Vec<Frame>),
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Frames::Many(Vec::new())
+    }
+}
+
+/// Room for the arguments of a typical packet, reserved with its header so that encoding it
+/// takes one allocation.
+const ARGUMENTS_GUESS: usize = 64;
+
+/// A buffer for a packet of this namespace and event name.
+fn packet_buf(namespace: &str, event: &str) -> MessageBuf {
+    MessageBuf::with_capacity(24 + namespace.len() + event.len() + ARGUMENTS_GUESS)
+}
+
 fn finish(buf: MessageBuf, attachments: Vec<bytes::Bytes>) -> EncodedPacket {
+    if attachments.is_empty() {
+        return EncodedPacket::new(Frames::One(buf.into_frame()));
+    }
     let mut frames = Vec::with_capacity(1 + attachments.len());
     frames.push(buf.into_frame());
     frames.extend(attachments.into_iter().map(Frame::binary));
+    EncodedPacket::from_frames(frames)
+}
+
+/// A packet whose text frame is `text` and whose attachments are those of `packet`.
+fn with_text_of(packet: &EncodedPacket, text: MessageBuf) -> EncodedPacket {
+    let attachments = packet.frames().iter().skip(1);
+    if attachments.len() == 0 {
+        return EncodedPacket::new(Frames::One(text.into_frame()));
+    }
+    let mut frames = Vec::with_capacity(1 + attachments.len());
+    frames.push(text.into_frame());
+    frames.extend(attachments.cloned());
     EncodedPacket::from_frames(frames)
 }
 
@@ -103,7 +147,7 @@ pub(crate) fn event<T: Serialize + ?Sized>(
     if protocol::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
-    let mut buf = MessageBuf::new();
+    let mut buf = packet_buf(namespace, event);
     let attachments = protocol::encode_event(buf.as_mut_string(), namespace, event, data, id)?;
     Ok(finish(buf, attachments))
 }
@@ -114,7 +158,7 @@ pub(crate) fn ack<T: Serialize + ?Sized>(
     id: u64,
     data: &T,
 ) -> Result<EncodedPacket, EmitError> {
-    let mut buf = MessageBuf::new();
+    let mut buf = packet_buf(namespace, "");
     let attachments = protocol::encode_ack(buf.as_mut_string(), namespace, id, data)?;
     Ok(finish(buf, attachments))
 }
@@ -134,7 +178,7 @@ pub(crate) fn connect(namespace: &str, sid: &str, pid: Option<&str>) -> EncodedP
 /// recovery); the attachments are shared, only the text frame is copied. `None` if `packet`
 /// is not an event without acknowledgement id.
 pub(crate) fn with_offset(packet: &EncodedPacket, offset: &str) -> Option<EncodedPacket> {
-    let Some(Frame::Text(text)) = packet.frames.first() else {
+    let Some(Frame::Text(text)) = packet.frames().first() else {
         return None;
     };
     let text = text.as_str().strip_prefix('4')?;
@@ -142,10 +186,7 @@ pub(crate) fn with_offset(packet: &EncodedPacket, offset: &str) -> Option<Encode
     if !protocol::append_offset(buf.as_mut_string(), text, offset) {
         return None;
     }
-    let mut frames = Vec::with_capacity(packet.frames.len());
-    frames.push(buf.into_frame());
-    frames.extend(packet.frames.iter().skip(1).cloned());
-    Some(EncodedPacket::from_frames(frames).with_volatile(packet.volatile))
+    Some(with_text_of(packet, buf).with_volatile(packet.volatile))
 }
 
 /// A CONNECT_ERROR with a message and optional data.
@@ -171,7 +212,7 @@ pub(crate) fn disconnect(namespace: &str) -> EncodedPacket {
 /// process encoded without an id gets one here, from the socket that will wait for the answer;
 /// `None` if `packet` is not an EVENT without id.
 pub(crate) fn with_ack_id(packet: &EncodedPacket, id: u64) -> Option<EncodedPacket> {
-    let Some(Frame::Text(text)) = packet.frames.first() else {
+    let Some(Frame::Text(text)) = packet.frames().first() else {
         return None;
     };
     let text = text.as_str().strip_prefix('4')?;
@@ -201,10 +242,7 @@ pub(crate) fn with_ack_id(packet: &EncodedPacket, id: u64) -> Option<EncodedPack
     }
     out.push_str(&id.to_string());
     out.push_str(payload);
-    let mut frames = Vec::with_capacity(packet.frames.len());
-    frames.push(buf.into_frame());
-    frames.extend(packet.frames.iter().skip(1).cloned());
-    Some(EncodedPacket::from_frames(frames))
+    Some(with_text_of(packet, buf))
 }
 
 #[cfg(test)]
@@ -212,7 +250,7 @@ mod tests {
     use super::*;
 
     fn text(packet: &EncodedPacket) -> &str {
-        match &packet.frames[0] {
+        match &packet.frames()[0] {
             Frame::Text(t) => t.as_str(),
             Frame::Binary(_) => panic!("binary first frame"),
         }
@@ -227,7 +265,7 @@ mod tests {
             r#"451-/b,["q",{"_placeholder":true,"num":0},"9"]"#
         );
         assert!(stamped.is_volatile());
-        match (&stamped.frames[1], &binary.frames[1]) {
+        match (&stamped.frames()[1], &binary.frames()[1]) {
             (Frame::Binary(a), Frame::Binary(b)) => assert_eq!(a.as_ptr(), b.as_ptr()),
             _ => panic!("attachment expected"),
         }
@@ -256,9 +294,9 @@ mod tests {
             text(&spliced),
             r#"451-/b,3["q",{"_placeholder":true,"num":0}]"#
         );
-        assert_eq!(spliced.frames.len(), 2);
+        assert_eq!(spliced.frames().len(), 2);
         assert_eq!(
-            with_ack_id(&spliced, 4).map(|p| p.frames.len()),
+            with_ack_id(&spliced, 4).map(|p| p.frames().len()),
             None,
             "already has an id"
         );

@@ -158,21 +158,27 @@ pub fn encode_event<T: Serialize + ?Sized>(
     args: &T,
     id: Option<u64>,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let (json, list, attachments) = serialize_args(args)?;
-    let kind = if attachments.is_empty() {
-        PacketKind::Event
-    } else {
-        PacketKind::BinaryEvent
+    let start = buf.len();
+    write_header(buf, PacketKind::Event, 0, namespace, id);
+    let header = buf.len();
+    let attachments = match append_array(buf, Some(event), args) {
+        Ok(attachments) => attachments,
+        Err(e) => {
+            buf.truncate(start);
+            return Err(e);
+        }
     };
-    write_header(buf, kind, attachments.len(), namespace, id);
-    buf.push('[');
-    push_json_string(buf, event);
-    let elements = elements(&json, list);
-    if !elements.is_empty() {
-        buf.push(',');
-        buf.push_str(elements);
+    if !attachments.is_empty() {
+        let mut binary = String::new();
+        write_header(
+            &mut binary,
+            PacketKind::BinaryEvent,
+            attachments.len(),
+            namespace,
+            id,
+        );
+        buf.replace_range(start..header, &binary);
     }
-    buf.push(']');
     Ok(attachments)
 }
 
@@ -185,16 +191,27 @@ pub fn encode_ack<T: Serialize + ?Sized>(
     id: u64,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let (json, list, attachments) = serialize_args(args)?;
-    let kind = if attachments.is_empty() {
-        PacketKind::Ack
-    } else {
-        PacketKind::BinaryAck
+    let start = buf.len();
+    write_header(buf, PacketKind::Ack, 0, namespace, Some(id));
+    let header = buf.len();
+    let attachments = match append_array(buf, None, args) {
+        Ok(attachments) => attachments,
+        Err(e) => {
+            buf.truncate(start);
+            return Err(e);
+        }
     };
-    write_header(buf, kind, attachments.len(), namespace, Some(id));
-    buf.push('[');
-    buf.push_str(elements(&json, list));
-    buf.push(']');
+    if !attachments.is_empty() {
+        let mut binary = String::new();
+        write_header(
+            &mut binary,
+            PacketKind::BinaryAck,
+            attachments.len(),
+            namespace,
+            Some(id),
+        );
+        buf.replace_range(start..header, &binary);
+    }
     Ok(attachments)
 }
 
@@ -271,31 +288,81 @@ fn write_header(
     }
 }
 
-/// Serializes `args`; returns the JSON, whether it is a list of arguments
-/// (`true`) or a single argument (`false`), and the attachments.
-fn serialize_args<T: Serialize + ?Sized>(
+/// Appends the packet's array: the event name if there is one, then the arguments spread by
+/// Python's rule ([`encode_event`]), serialized straight into `buf`, with no copy of the JSON.
+/// On error `buf` may hold a partial array; the caller truncates it.
+fn append_array<T: Serialize + ?Sized>(
+    buf: &mut String,
+    event: Option<&str>,
     args: &T,
-) -> Result<(String, bool, Vec<Bytes>), serde_json::Error> {
-    let list = match shape_of(args) {
-        Shape::Empty => return Ok((String::new(), true, Vec::new())),
+) -> Result<Vec<Bytes>, serde_json::Error> {
+    let spread = match shape_of(args) {
+        Shape::Empty => {
+            buf.push('[');
+            if let Some(event) = event {
+                push_json_string(buf, event);
+            }
+            buf.push(']');
+            return Ok(Vec::new());
+        }
         Shape::List => true,
         Shape::Single | Shape::Unit => false,
     };
-    let mut json = Vec::new();
-    let attachments = serialize_with_attachments(args, &mut json)?;
-    let json = String::from_utf8(json).map_err(serde::ser::Error::custom)?;
-    Ok((json, list, attachments))
-}
-
-/// The comma-separated arguments: the inside of the array for a list (if it
-/// really is one), the whole JSON for a single argument.
-fn elements(json: &str, list: bool) -> &str {
-    if list {
-        if let Some(inner) = json.strip_prefix('[').and_then(|j| j.strip_suffix(']')) {
-            return inner;
+    // A list without event name is its own array: `[a,b]` is written as is.
+    if !spread || event.is_some() {
+        buf.push('[');
+    }
+    if let Some(event) = event {
+        push_json_string(buf, event);
+        if !spread {
+            buf.push(',');
         }
     }
-    json
+    let json = buf.len();
+    let attachments = append_json(buf, args)?;
+    if spread {
+        let written = &buf[json..];
+        if written.starts_with('[') && written.ends_with(']') {
+            if event.is_some() {
+                // `["event"` + `[a,b]`: the list's own `[` becomes the separator.
+                if written.len() == 2 {
+                    buf.truncate(json);
+                    buf.push(']');
+                } else {
+                    buf.replace_range(json..=json, ",");
+                }
+            }
+            return Ok(attachments);
+        }
+        // A value that claimed a tuple's shape but did not write an array: one argument.
+        buf.insert(json, if event.is_some() { ',' } else { '[' });
+    }
+    buf.push(']');
+    Ok(attachments)
+}
+
+/// Appends the JSON of `value` (serde_json's output is UTF-8) and returns its attachments.
+fn append_json<T: Serialize + ?Sized>(
+    buf: &mut String,
+    value: &T,
+) -> Result<Vec<Bytes>, serde_json::Error> {
+    let start = buf.len();
+    let mut bytes = std::mem::take(buf).into_bytes();
+    let result = serialize_with_attachments(value, &mut bytes);
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            *buf = text;
+            result
+        }
+        Err(not_utf8) => {
+            let mut bytes = not_utf8.into_bytes();
+            bytes.truncate(start);
+            *buf = String::from_utf8_lossy(&bytes).into_owned();
+            Err(serde::ser::Error::custom(
+                "serialized arguments are not UTF-8",
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -411,6 +478,15 @@ mod tests {
             encode_event(&mut buf, "/", "baz", &Binary::from(vec![1]), Some(14)).unwrap();
         assert_eq!(buf, r#"51-14["baz",{"_placeholder":true,"num":0}]"#);
         assert_eq!(attachments.len(), 1);
+
+        // Acks too, spread or not.
+        let mut buf = String::new();
+        let attachments = encode_ack(&mut buf, "/x", 3, &(1, Binary::from(vec![5]))).unwrap();
+        assert_eq!(buf, r#"61-/x,3[1,{"_placeholder":true,"num":0}]"#);
+        assert_eq!(attachments, [vec![5]]);
+        let mut buf = String::new();
+        encode_ack(&mut buf, "/", 3, &Binary::from(vec![5])).unwrap();
+        assert_eq!(buf, r#"61-3[{"_placeholder":true,"num":0}]"#);
     }
 
     struct Failing;
