@@ -10,7 +10,6 @@
 //! not fully arrived (or of frames after the one returned) are kept, in a buffer released as
 //! soon as it empties. An idle connection holds no read buffer.
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -20,6 +19,7 @@ use axum::extract::ws::Utf8Bytes;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::inline_deque::InlineDeque;
 use super::Frame;
 
 const CONTINUATION: u8 = 0x0;
@@ -365,7 +365,7 @@ fn write_header(out: &mut [u8; 10], opcode: u8, len: usize) -> usize {
 /// the control frames the transport adds (a pong, the close frame).
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    frames: VecDeque<(u8, Bytes)>,
+    frames: InlineDeque<(u8, Bytes)>,
     /// Bytes of the first frame (header included) already written.
     written: usize,
     /// A close frame was queued: nothing goes out after it.
@@ -390,15 +390,10 @@ impl Outbox {
     /// floods pings while it reads nothing gets at most two pongs queued.
     pub(crate) fn pong(&mut self, payload: Bytes) {
         let started = usize::from(self.written > 0);
-        if let Some(pong) = self
-            .frames
-            .iter_mut()
-            .skip(started)
-            .find(|(opcode, _)| *opcode == PONG)
-        {
-            pong.1 = payload;
-        } else {
-            self.push_frame(PONG, payload);
+        let queued = (self.frames.iter_mut().skip(started)).find(|(opcode, _)| *opcode == PONG);
+        match queued {
+            Some(pong) => pong.1 = payload,
+            None => self.push_frame(PONG, payload),
         }
     }
 
@@ -426,37 +421,49 @@ impl Outbox {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         while !self.frames.is_empty() {
-            let count = self.frames.len().min(WRITE_BATCH);
-            let mut headers = [[0u8; 10]; WRITE_BATCH];
-            let mut lengths = [0usize; WRITE_BATCH];
-            for ((header, length), (opcode, payload)) in
-                headers.iter_mut().zip(&mut lengths).zip(&self.frames)
-            {
-                *length = write_header(header, *opcode, payload.len());
+            // One frame (an ack, an event) is the common case: no room set up for 64.
+            if self.frames.len() == 1 {
+                ready!(self.poll_write_batch::<1, 2, IO>(io, cx))?;
+            } else {
+                ready!(self.poll_write_batch::<WRITE_BATCH, { 2 * WRITE_BATCH }, IO>(io, cx))?;
             }
-            let mut slices = [IoSlice::new(&[]); 2 * WRITE_BATCH];
-            let mut skip = self.written;
-            let mut used = 0;
-            for (i, (_, payload)) in self.frames.iter().take(count).enumerate() {
-                for part in [&headers[i][..lengths[i]], &payload[..]] {
-                    let skipped = skip.min(part.len());
-                    let part = &part[skipped..];
-                    skip -= skipped;
-                    if !part.is_empty() {
-                        slices[used] = IoSlice::new(part);
-                        used += 1;
-                    }
+        }
+        Pin::new(io).poll_flush(cx)
+    }
+
+    /// One vectored write of up to `N` frames (`S` = 2 `N` slices: header and payload each).
+    fn poll_write_batch<const N: usize, const S: usize, IO: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut IO,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut headers = [[0u8; 10]; N];
+        let mut lengths = [0usize; N];
+        for ((header, length), (opcode, payload)) in
+            headers.iter_mut().zip(&mut lengths).zip(self.frames.iter())
+        {
+            *length = write_header(header, *opcode, payload.len());
+        }
+        let mut slices = [IoSlice::new(&[]); S];
+        let mut skip = self.written;
+        let mut used = 0;
+        for (i, (_, payload)) in self.frames.iter().take(N).enumerate() {
+            for part in [&headers[i][..lengths[i]], &payload[..]] {
+                let skipped = skip.min(part.len());
+                let part = &part[skipped..];
+                skip -= skipped;
+                if !part.is_empty() {
+                    slices[used] = IoSlice::new(part);
+                    used += 1;
                 }
             }
-            let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..used]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.advance(n, &lengths);
         }
-        // Release the queue's buffer: an idle connection keeps none.
-        self.frames = VecDeque::new();
-        Pin::new(io).poll_flush(cx)
+        let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..used]))?;
+        if n == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        self.advance(n, &lengths);
+        Poll::Ready(Ok(()))
     }
 
     /// Drops the `n` bytes just written from the front of the queue.

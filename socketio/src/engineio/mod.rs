@@ -13,6 +13,7 @@ mod error;
 mod framing;
 mod handler;
 mod in_process;
+mod inline_deque;
 mod packet;
 mod payload;
 mod polling;
