@@ -275,6 +275,14 @@ async fn pump<H: EngineHandler>(
             conn.reader.poll_next(&mut conn.io, cx).map(Turn::Read)
         })
         .await;
+        if matches!(
+            turn,
+            Turn::Read(Ok(Incoming::Text(_) | Incoming::Binary(_)))
+        ) {
+            // The next turn drains the queue before waiting: the reply the handler queues
+            // needs no wake-up of this task.
+            session.queue.forget_reader();
+        }
         match turn {
             Turn::Closed => break,
             Turn::WriteFailed => {
