@@ -164,7 +164,7 @@ pub(crate) fn decode_text(text: Str) -> Result<Inbound, PacketError> {
         b'2' if data == "probe" => Ok(Inbound::Ping { probe: true }),
         // Clients answer `2` with `3` and `2probe` with `3probe`; any pong refreshes the heartbeat.
         b'3' => Ok(Inbound::Pong),
-        b'4' => Ok(Inbound::Message(text.slice(1..))),
+        b'4' => Ok(Inbound::Message(text.into_slice(1..))),
         b'5' if data.is_empty() => Ok(Inbound::Upgrade),
         b'6' if data.is_empty() => Ok(Inbound::Noop),
         b'0' => Err(PacketError(

@@ -48,6 +48,29 @@ impl Str {
     /// A sub-slice sharing the same buffer. Out-of-range or non-boundary indices yield an empty
     /// string rather than a panic.
     pub fn slice(&self, range: impl std::ops::RangeBounds<usize>) -> Self {
+        match self.sub_range(range) {
+            Some(range) => Self {
+                buf: self.buf.clone(),
+                range,
+            },
+            None => Self::default(),
+        }
+    }
+
+    /// [`slice`](Self::slice), taking `self`: the buffer moves instead of being shared, which
+    /// spares a first sharing its bookkeeping allocation.
+    pub(crate) fn into_slice(self, range: impl std::ops::RangeBounds<usize>) -> Self {
+        match self.sub_range(range) {
+            Some(range) => Self {
+                buf: self.buf,
+                range,
+            },
+            None => Self::default(),
+        }
+    }
+
+    /// `range` (relative to this string) in `buf`, if it lies on char boundaries within it.
+    fn sub_range(&self, range: impl std::ops::RangeBounds<usize>) -> Option<Range<usize>> {
         use std::ops::Bound;
         let len = self.range.len();
         let start = match range.start_bound() {
@@ -62,12 +85,9 @@ impl Str {
         };
         let s = self.as_str();
         if start > end || end > len || !s.is_char_boundary(start) || !s.is_char_boundary(end) {
-            return Self::default();
+            return None;
         }
-        Self {
-            buf: self.buf.clone(),
-            range: self.range.start + start..self.range.start + end,
-        }
+        Some(self.range.start + start..self.range.start + end)
     }
 
     /// The slice of `self` that `sub` occupies, when `sub` was borrowed from `self.as_str()`.
