@@ -31,7 +31,7 @@ pub use operator::BroadcastOperator;
 pub use remote::RemoteSocket;
 pub(crate) use router::Dispatcher;
 pub use run::BoxFuture;
-pub(crate) use run::{run_now, run_pending};
+pub(crate) use run::{run_now, spawn_pending};
 pub(crate) use server_core::{Config, ServerCore};
 pub(crate) use socket::Connection;
 pub use socket::Socket;

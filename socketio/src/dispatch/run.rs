@@ -19,15 +19,17 @@ pub(crate) fn run_now(mut future: BoxFuture<()>) {
     }
 }
 
-/// [`run_now`] for a handler of `connection`'s packets: if it has to wait, it counts in the
-/// connection's backlog until it ends (inbound back-pressure, `backlog.rs`).
-pub(crate) fn run_pending<C: HasBacklog>(mut future: BoxFuture<()>, connection: &Arc<C>) {
-    let mut cx = Context::from_waker(Waker::noop());
-    if future.as_mut().poll(&mut cx).is_pending() {
-        let pending = PendingHandler::new(connection.clone());
-        tokio::spawn(async move {
-            future.await;
-            drop(pending);
-        });
-    }
+/// Runs a handler of `connection`'s packets that [`run_now`]'s first poll left waiting, as a
+/// task: it counts in the connection's backlog until it ends (inbound back-pressure,
+/// `backlog.rs`).
+pub(crate) fn spawn_pending<C, F>(future: F, connection: &Arc<C>)
+where
+    C: HasBacklog,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let pending = PendingHandler::new(connection.clone());
+    tokio::spawn(async move {
+        future.await;
+        drop(pending);
+    });
 }

@@ -2,12 +2,13 @@
 //! one, then a built-in handler that logs; and running handler futures with their panics caught.
 
 use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
 
 use crate::args::Args;
 use crate::dispatch::BoxFuture;
-use crate::dispatch::{run_now, run_pending, Socket};
+use crate::dispatch::{run_now, spawn_pending, Socket};
 use crate::engineio::Str;
 use crate::error::{Error, ErrorKind};
 use crate::extract::MessageContext;
@@ -66,16 +67,25 @@ pub(crate) fn fail(site: Site, error: Error) {
     socket.ns().report(&socket, error, event, ack_id);
 }
 
-/// Runs a handler's future with [`run_pending`] (if it waits, it counts in its connection's
-/// backlog); a panic is caught and goes to the error pipeline, it never reaches the connection.
-pub(crate) fn run(future: BoxFuture<()>, site: Site) {
-    let connection = site.socket.connection().clone();
-    let future = AssertUnwindSafe(future).catch_unwind().map(move |result| {
-        if let Err(panic) = result {
-            fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
+/// Runs a handler's future: polled once right here (most handlers finish without waiting, and
+/// then cost no task and no second allocation), and spawned with [`spawn_pending`] only if it
+/// waits (it then counts in its connection's backlog). A panic is caught and goes to the error
+/// pipeline, it never reaches the connection.
+pub(crate) fn run(mut future: BoxFuture<()>, site: Site) {
+    let mut cx = Context::from_waker(Waker::noop());
+    match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+        Ok(Poll::Ready(())) => {}
+        Err(panic) => fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic))),
+        Ok(Poll::Pending) => {
+            let connection = site.socket.connection().clone();
+            let future = AssertUnwindSafe(future).catch_unwind().map(move |result| {
+                if let Err(panic) = result {
+                    fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
+                }
+            });
+            spawn_pending(future, &connection);
         }
-    });
-    run_pending(Box::pin(future), &connection);
+    }
 }
 
 /// Runs an error handler; its own failures are only logged, so the pipeline cannot loop.
