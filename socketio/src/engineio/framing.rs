@@ -4,7 +4,7 @@
 //! A server frame is never masked, so its header depends on the opcode and the payload length
 //! alone: it is made on the stack for each write and sent, with the payload that every
 //! recipient of a broadcast shares, in one vectored write. No payload byte is copied on the
-//! way out, and a connection keeps no write buffer.
+//! way out, and a connection keeps no write buffer but a list of a few frames.
 //!
 //! On the way in, a read goes into a buffer on the stack; only the bytes of a frame that has
 //! not fully arrived (or of frames after the one returned) are kept, in a buffer released as
@@ -20,6 +20,7 @@ use axum::extract::ws::Utf8Bytes;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::session::KEPT;
 use super::Frame;
 
 const CONTINUATION: u8 = 0x0;
@@ -441,8 +442,11 @@ impl Outbox {
             }
             self.advance(n);
         }
-        // Release the queue's buffer: an idle connection keeps none.
-        self.frames = VecDeque::new();
+        // Release the queue's buffer, unless it is small: writing a few frames then costs no
+        // allocation and free (the session's queue keeps as much, for the same reason).
+        if self.frames.capacity() > KEPT {
+            self.frames = VecDeque::new();
+        }
         Pin::new(io).poll_flush(cx)
     }
 

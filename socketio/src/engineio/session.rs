@@ -383,8 +383,14 @@ impl<D> EngineSession<D> {
     }
 }
 
+/// The largest buffer, in frames, that a queue emptied by its reader keeps: a burst of a few
+/// frames (a broadcast or two arriving while the writer runs) then costs no allocation and
+/// free per write, for at most a few hundred bytes per connection; a larger buffer, left by a
+/// backlog, is released.
+pub(crate) const KEPT: usize = 8;
+
 /// A session's outbound queue: bounded, read by one reader at a time (the holder of
-/// [`EngineSession::reader`]), and without any allocation while empty.
+/// [`EngineSession::reader`]), and without any allocation until a frame is queued.
 ///
 /// tokio's `mpsc` channel allocated a block of 32 slots (1.3 KiB) and a 0.5 KiB channel per
 /// session up front: a third of what an idle WebSocket connection cost.
@@ -422,12 +428,12 @@ impl Queue {
     }
 
     /// Takes up to `max` frames, oldest first, handing each to `take`; how many it took.
-    /// The queue's buffer is released once it empties.
+    /// The queue's buffer is released once it empties, unless it is small (see [`KEPT`]).
     pub(crate) fn drain(&self, max: usize, mut take: impl FnMut(Frame)) -> usize {
         let mut frames = self.frames.lock();
         let count = frames.len().min(max);
         frames.drain(..count).for_each(&mut take);
-        if frames.is_empty() {
+        if frames.is_empty() && frames.capacity() > KEPT {
             *frames = VecDeque::new();
         }
         count
@@ -496,10 +502,16 @@ mod tests {
         assert!(queue.frames.lock().capacity() >= 1);
         assert_eq!(queue.try_recv(), Some(text("3")));
         assert!(queue.is_empty());
+        let kept = queue.frames.lock().capacity();
+        assert!(kept > 0 && kept <= KEPT, "a small buffer is kept");
+        for _ in 0..=KEPT {
+            queue.frames.lock().push_back(text("x"));
+        }
+        queue.drain(usize::MAX, drop);
         assert_eq!(
             queue.frames.lock().capacity(),
             0,
-            "an empty queue keeps no buffer"
+            "a large buffer is released"
         );
         assert_eq!(queue.try_recv(), None);
     }
