@@ -128,6 +128,7 @@ impl Adapter for LocalAdapter {
     fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets) {
         let selection = self.select(target, local);
         match &selection.rooms {
+            None if selection.skips_none() => local.send_all(packet, &|_| false),
             None => local.send_all(packet, &|sid| selection.skips(sid)),
             Some(members) => {
                 for &sid in members {

@@ -124,6 +124,11 @@ impl Selection {
         Some(sid) == self.exclude || self.excluded.contains(&sid)
     }
 
+    /// Whether no socket is left out: [`skips`](Self::skips) is always false.
+    pub(crate) fn skips_none(&self) -> bool {
+        self.exclude.is_none() && self.excluded.is_empty()
+    }
+
     /// The selected sockets connected here, sorted.
     pub(crate) fn sids(&self, local: &dyn LocalSockets) -> Vec<Sid> {
         let mut sids: Vec<Sid> = match &self.rooms {
