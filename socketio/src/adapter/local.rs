@@ -126,15 +126,35 @@ impl Adapter for LocalAdapter {
     }
 
     fn broadcast(&self, packet: &EncodedPacket, target: &Target, local: &dyn LocalSockets) {
+        // One room, nothing excepted (`io.to(room).emit`): its members are the recipients,
+        // copied out of the lock as they are, without the set that makes a union of rooms
+        // (a hash and an insertion per member). A room named by a socket id may add that
+        // socket, so it takes the general path.
+        if let ([room], []) = (&target.rooms[..], &target.except[..]) {
+            if room.parse::<Sid>().is_err() {
+                let sids: Vec<Sid> = match self.read().rooms.get(room) {
+                    Some(members) => members
+                        .iter()
+                        .copied()
+                        .filter(|sid| Some(*sid) != target.exclude)
+                        .collect(),
+                    None => return,
+                };
+                local.send_to_each(&sids, packet);
+                return;
+            }
+        }
         let selection = self.select(target, local);
         match &selection.rooms {
+            None if selection.skips_none() => local.send_all(packet, &|_| false),
             None => local.send_all(packet, &|sid| selection.skips(sid)),
             Some(members) => {
-                for &sid in members {
-                    if !selection.skips(sid) {
-                        local.send_to(sid, packet);
-                    }
-                }
+                let sids: Vec<Sid> = members
+                    .iter()
+                    .copied()
+                    .filter(|sid| !selection.skips(*sid))
+                    .collect();
+                local.send_to_each(&sids, packet);
             }
         }
     }
@@ -197,6 +217,39 @@ mod tests {
         };
         adapter.broadcast(&EncodedPacket::default(), &target, &local);
         assert_eq!(*local.got.lock().unwrap(), vec![b]);
+
+        let x_but_a = Target {
+            rooms: vec!["x".into()],
+            except: vec![],
+            exclude: Some(a),
+        };
+        local.got.lock().unwrap().clear();
+        adapter.broadcast(&EncodedPacket::default(), &x_but_a, &local);
+        assert_eq!(*local.got.lock().unwrap(), vec![b]);
+        local.got.lock().unwrap().clear();
+        adapter.broadcast(
+            &EncodedPacket::default(),
+            &Target {
+                rooms: vec!["none".into()],
+                ..Default::default()
+            },
+            &local,
+        );
+        assert!(local.got.lock().unwrap().is_empty());
+
+        // A room named by a socket id: its members and that socket, once each.
+        adapter.join(c, &b.to_string());
+        adapter.join(b, &b.to_string());
+        let by_id = Target {
+            rooms: vec![b.to_string()],
+            ..Default::default()
+        };
+        adapter.broadcast(&EncodedPacket::default(), &by_id, &local);
+        let mut got = std::mem::take(&mut *local.got.lock().unwrap());
+        got.sort_unstable();
+        let mut want = vec![b, c];
+        want.sort_unstable();
+        assert_eq!(got, want);
 
         let everyone_but_y = Target {
             except: vec!["y".into()],

@@ -56,6 +56,13 @@ pub struct PersistedSession {
 pub trait LocalSockets: Send + Sync {
     /// Queues `packet` for the socket `sid`, if it is connected here.
     fn send_to(&self, sid: Sid, packet: &EncodedPacket);
+    /// Queues `packet` for each of `sids` that is connected here, as [`send_to`](Self::send_to)
+    /// for each (which the default calls; an implementation can look them all up at once).
+    fn send_to_each(&self, sids: &[Sid], packet: &EncodedPacket) {
+        for &sid in sids {
+            self.send_to(sid, packet);
+        }
+    }
     /// Queues `packet` for every connected socket for which `skip` is false.
     fn send_all(&self, packet: &EncodedPacket, skip: &dyn Fn(Sid) -> bool);
     /// Whether `sid` is a socket connected here.
@@ -122,6 +129,11 @@ impl Selection {
     /// Whether `sid`, if it is in the rooms, is left out.
     pub(crate) fn skips(&self, sid: Sid) -> bool {
         Some(sid) == self.exclude || self.excluded.contains(&sid)
+    }
+
+    /// Whether no socket is left out: [`skips`](Self::skips) is always false.
+    pub(crate) fn skips_none(&self) -> bool {
+        self.exclude.is_none() && self.excluded.is_empty()
     }
 
     /// The selected sockets connected here, sorted.

@@ -321,6 +321,15 @@ impl LocalSockets for Namespace {
         }
     }
 
+    fn send_to_each(&self, sids: &[Sid], packet: &EncodedPacket) {
+        let sockets = self.sockets.read();
+        for sid in sids {
+            if let Some(socket) = sockets.get(sid) {
+                let _ = socket.send_packet(packet);
+            }
+        }
+    }
+
     fn send_all(&self, packet: &EncodedPacket, skip: &dyn Fn(Sid) -> bool) {
         for (sid, socket) in self.sockets.read().iter() {
             if !skip(*sid) {

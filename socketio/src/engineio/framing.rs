@@ -41,6 +41,9 @@ const MAX_RESERVE: usize = 64 * 1024;
 /// Frames written by one vectored write (two slices each: header and payload).
 const WRITE_BATCH: usize = 64;
 
+/// Frames up to which a write sets up its headers and slices in arrays this small.
+const SMALL_BATCH: usize = 8;
+
 /// A message from the client.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Incoming {
@@ -421,9 +424,10 @@ impl Outbox {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         while !self.frames.is_empty() {
-            // One frame (an ack, an event) is the common case: no room set up for 64.
-            if self.frames.len() == 1 {
-                ready!(self.poll_write_batch::<1, 2, IO>(io, cx))?;
+            // The usual batch is a few frames (an ack, a broadcast or two): its headers and
+            // slices fit small arrays, where room for 64 is a 2 KiB `memset` per write.
+            if self.frames.len() <= SMALL_BATCH {
+                ready!(self.poll_write_batch::<SMALL_BATCH, { 2 * SMALL_BATCH }, IO>(io, cx))?;
             } else {
                 ready!(self.poll_write_batch::<WRITE_BATCH, { 2 * WRITE_BATCH }, IO>(io, cx))?;
             }

@@ -255,13 +255,21 @@ async fn pump<H: EngineHandler>(
             if closed.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Turn::Closed);
             }
+            // Whether this poll registered for the queue's wake-up and took all it held: then
+            // a frame queued since has woken the task already (or will), and draining again
+            // would only find the queue empty.
+            let mut drained = false;
             loop {
                 if conn.out.is_empty() {
+                    if drained {
+                        break;
+                    }
                     let taken = session.queue.poll_drain(cx, MAX_BATCH, |frame| {
                         take(&mut conn.out, frame);
                     });
-                    if taken.is_pending() {
-                        break;
+                    match taken {
+                        Poll::Pending => break,
+                        Poll::Ready(count) => drained = count < MAX_BATCH,
                     }
                 }
                 match conn.out.poll_write(&mut conn.io, cx) {
