@@ -252,7 +252,9 @@ async fn pump<H: EngineHandler>(
     let mut closed = pin!(session.closed());
     loop {
         let turn = poll_fn(|cx| {
-            if closed.as_mut().poll(cx).is_ready() {
+            // One atomic load; the close signal's future (a lock) is polled only below, when
+            // this task is about to wait.
+            if session.is_closed() {
                 return Poll::Ready(Turn::Closed);
             }
             // Whether this poll registered for the queue's wake-up and took all it held: then
@@ -279,8 +281,14 @@ async fn pump<H: EngineHandler>(
                 }
             }
             // Nothing is read while the layer above has no room (inbound back-pressure).
-            std::task::ready!(inner.handler.poll_ready(session, cx));
-            conn.reader.poll_next(&mut conn.io, cx).map(Turn::Read)
+            let read = match inner.handler.poll_ready(session, cx) {
+                Poll::Ready(()) => conn.reader.poll_next(&mut conn.io, cx).map(Turn::Read),
+                Poll::Pending => Poll::Pending,
+            };
+            if read.is_pending() && closed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Turn::Closed);
+            }
+            read
         })
         .await;
         if matches!(
