@@ -121,13 +121,23 @@ where
 
 /// The size of a request's head as it came on the wire (request line and header lines).
 fn head_bytes<B>(request: &Request<B>) -> usize {
-    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let line = request.method().as_str().len() + uri_len(request.uri()) + 12;
     request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum::<usize>()
         + line
+}
+
+/// The length of `uri` as text (what its `Display` writes), without formatting it.
+fn uri_len(uri: &axum::http::Uri) -> usize {
+    uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len())
+        + uri.path().len()
+        + uri.query().map_or(0, |query| query.len() + 1)
 }
 
 /// 431, for a request head over `max_header_bytes`; the connection is closed after it.
@@ -139,4 +149,25 @@ fn head_too_large() -> axum::response::Response {
         "Request Header Fields Too Large",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_len_is_the_length_of_the_written_uri() {
+        for uri in [
+            "/",
+            "*",
+            "/socket.io/?EIO=4&transport=polling&sid=abc",
+            "/a/b?",
+            "http://example.com",
+            "http://example.com:8080/x?y=z",
+            "example.com:443",
+        ] {
+            let uri: axum::http::Uri = uri.parse().unwrap();
+            assert_eq!(uri_len(&uri), uri.to_string().len(), "{uri}");
+        }
+    }
 }
