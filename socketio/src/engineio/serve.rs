@@ -61,6 +61,39 @@ where
     H: EngineHandler,
     F: Future<Output = ()> + Send + 'static,
 {
+    serve_inner(engine, app, listener, shutdown, false).await
+}
+
+/// [`serve`], for an `app` that holds the engine's [`router`](Engine::router) merged in with
+/// no layer over it (`SocketIo::serve_with`): the requests on the engine's path go straight to
+/// [`Engine::handle`], without axum's routing, which would only hand them to it.
+pub(crate) async fn serve_unwrapped<H, F>(
+    engine: Engine<H>,
+    app: Router,
+    listener: TcpListener,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    H: EngineHandler,
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_inner(engine, app, listener, shutdown, true).await
+}
+
+async fn serve_inner<H, F>(
+    engine: Engine<H>,
+    app: Router,
+    listener: TcpListener,
+    shutdown: F,
+    direct: bool,
+) -> std::io::Result<()>
+where
+    H: EngineHandler,
+    F: Future<Output = ()> + Send + 'static,
+{
+    // The paths `Engine::router` routes to the engine.
+    let engine_path: Option<std::sync::Arc<str>> =
+        direct.then(|| engine.config().get_path().into());
     let max_head = engine.config().get_max_header_bytes();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -88,13 +121,25 @@ where
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let engine = engine.clone();
+        let engine_path = engine_path.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            let mut app = app.clone();
             let too_large = head_bytes(&request) > max_head;
+            let direct = engine_path
+                .as_deref()
+                .is_some_and(|path| is_engine_path(path, request.uri().path()));
+            if !direct {
+                request.extensions_mut().insert(ConnectInfo(remote));
+            }
+            let mut app = app.clone();
+            let engine = engine.clone();
             async move {
                 if too_large {
                     return Ok(head_too_large());
+                }
+                if direct {
+                    let request = request.map(Body::new);
+                    return Ok(engine.handle_from(request, Some(remote)).await);
                 }
                 std::future::poll_fn(|cx| {
                     tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
@@ -117,6 +162,13 @@ where
     engine.close_all(CloseReason::ServerShutdown);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Whether `Engine::router`, for the engine path `path`, routes `request_path` to the engine:
+/// the path itself, or the path without its trailing slash.
+fn is_engine_path(path: &str, request_path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    request_path == path || (!trimmed.is_empty() && request_path == trimmed)
 }
 
 /// The size of a request's head as it came on the wire (request line and header lines).
@@ -154,6 +206,20 @@ fn head_too_large() -> axum::response::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_paths_are_those_the_router_routes() {
+        assert!(is_engine_path("/socket.io/", "/socket.io/"));
+        assert!(is_engine_path("/socket.io/", "/socket.io"));
+        assert!(!is_engine_path("/socket.io/", "/socket.i"));
+        assert!(!is_engine_path("/socket.io/", "/socket.io/x"));
+        assert!(!is_engine_path("/socket.io/", "/socket.io//"));
+        assert!(!is_engine_path("/socket.io/", "/"));
+        assert!(is_engine_path("/", "/"));
+        assert!(!is_engine_path("/", ""));
+        assert!(!is_engine_path("/", "/x"));
+        assert!(is_engine_path("/a//", "/a"));
+    }
 
     #[test]
     fn uri_len_is_the_length_of_the_written_uri() {
