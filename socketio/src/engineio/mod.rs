@@ -6,6 +6,7 @@
 //!
 //! Specification: the README of the `socketio/engine.io-protocol` repository.
 
+mod coarse_timer;
 mod config;
 mod cors;
 mod engine;

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, MethodRouter};
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -50,7 +50,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Peer addresses reach [`Handshake::remote_addr`](super::Handshake::remote_addr),
 /// `TCP_NODELAY` is set on every connection, and a client that takes more than 30 s to send its
 /// request headers is disconnected (hyper's header read timeout, which `axum::serve` leaves off
-/// because it gives hyper no timer).
+/// because it gives hyper no timer; checked here every second, not with a tokio timer per
+/// request).
 pub async fn serve<H, F>(
     engine: Engine<H>,
     app: Router,
@@ -98,7 +99,7 @@ where
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
+        .timer(super::coarse_timer::CoarseTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         // hyper's bound on a request head's buffer (memory), checked only when a parse
         // attempt fails; the exact limit is checked on the parsed head below.
