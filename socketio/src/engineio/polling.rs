@@ -150,6 +150,9 @@ pub(crate) async fn post<H: EngineHandler>(
     }
     let limited = Limited::new(body, inner.config.max_http_buffer_size);
     let collected = tokio::select! {
+        // The body is most often all there: collecting it first spares registering with the
+        // close signal.
+        biased;
         collected = limited.collect() => collected,
         _ = session.closed() => return HttpError::BadRequest.into_response(),
     };
@@ -176,11 +179,16 @@ pub(crate) async fn post<H: EngineHandler>(
     for packet in packets {
         // The next packet waits until the layer above has room for it (inbound back-pressure):
         // the POST is answered only then, so the client sends nothing more meanwhile.
+        if session.is_closed() {
+            break;
+        }
+        // The layer above most often has room: asking it first spares registering with the
+        // close signal.
         let ready = std::future::poll_fn(|cx| inner.handler.poll_ready(session, cx));
         tokio::select! {
             biased;
-            _ = session.closed() => break,
             _ = ready => {}
+            _ = session.closed() => break,
         }
         receive(inner, session, packet);
     }

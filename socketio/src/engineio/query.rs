@@ -21,17 +21,14 @@ pub(crate) struct Query<'a> {
 impl<'a> Query<'a> {
     pub(crate) fn parse(query: &'a str) -> Self {
         let (mut eio, mut transport, mut sid) = (Field::Absent, Field::Absent, Field::Absent);
-        // One pass over the bytes (this runs on every polling request): `&` ends a pair, its
+        // One pass over the bytes with memchr (this runs on every polling request): `&` ends a pair, its
         // first `=` ends the key. Both are ASCII, so every cut falls on a char boundary.
         let bytes = query.as_bytes();
         let mut start = 0;
         while start <= bytes.len() {
-            let end = bytes[start..]
-                .iter()
-                .position(|&b| b == b'&')
-                .map_or(bytes.len(), |i| start + i);
+            let end = memchr::memchr(b'&', &bytes[start..]).map_or(bytes.len(), |i| start + i);
             let pair = &query[start..end];
-            let (key, value) = match pair.bytes().position(|b| b == b'=') {
+            let (key, value) = match memchr::memchr(b'=', pair.as_bytes()) {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, ""),
             };
