@@ -101,6 +101,9 @@ where
         .http1()
         .timer(super::coarse_timer::CoarseTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Responses here are small: copying the body behind the head and writing once costs
+        // less than queueing both buffers for a vectored write.
+        .writev(false)
         // hyper's bound on a request head's buffer (memory), checked only when a parse
         // attempt fails; the exact limit is checked on the parsed head below.
         .max_buf_size((max_head + 8 * 1024).max(8 * 1024));
