@@ -16,10 +16,13 @@ use crate::sync::{Mutex, RwLock};
 pub(crate) struct EngineState<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) handler: H,
-    sessions: RwLock<HashMap<Sid, Arc<EngineSession<H::Data>>, SidHash>>,
+    sessions: RwLock<SessionTable<H::Data>>,
     /// The open sessions counted against the connection limits (only when one is set).
     gate: Mutex<Gate>,
 }
+
+/// The live sessions by id.
+type SessionTable<D> = HashMap<Sid, Arc<EngineSession<D>>, SidHash>;
 
 /// The session table's hasher: looked up on every polling request, and SipHash over a sid costs
 /// more than the rest of the lookup.
