@@ -83,6 +83,17 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Answers one HTTP request addressed to the engine's path.
     pub async fn handle(&self, request: Request<Body>) -> Response {
+        self.handle_from(request, None).await
+    }
+
+    /// [`handle`](Self::handle) for a request from peer `remote`, when the caller knows it
+    /// without a [`ConnectInfo`] extension (the server of [`serve`](super::serve)): the
+    /// extension is then put on the request only when it opens a session, where it is kept.
+    pub(crate) async fn handle_from(
+        &self,
+        request: Request<Body>,
+        remote: Option<SocketAddr>,
+    ) -> Response {
         let (mut parts, body) = request.into_parts();
         let cors = match cors::check(&self.inner.config.cors_allowed_origins, &parts.headers) {
             Ok(cors) => cors,
@@ -93,12 +104,17 @@ impl<H: EngineHandler> Engine<H> {
                 return response;
             }
         }
-        let mut response = self.route(&mut parts, body).await;
+        let mut response = self.route(&mut parts, body, remote).await;
         cors.apply(&mut response);
         response
     }
 
-    async fn route(&self, parts: &mut axum::http::request::Parts, body: Body) -> Response {
+    async fn route(
+        &self,
+        parts: &mut axum::http::request::Parts,
+        body: Body,
+        remote: Option<SocketAddr>,
+    ) -> Response {
         let config = &self.inner.config;
         let query = Query::parse(parts.uri.query().unwrap_or_default());
         if query.eio != Some("4") {
@@ -123,7 +139,7 @@ impl<H: EngineHandler> Engine<H> {
                 HttpError::BadRequest.into_response()
             }
             (Transport::Polling, None) if parts.method == Method::GET => {
-                let session = match self.open(parts, Transport::Polling) {
+                let session = match self.open(parts, remote, Transport::Polling) {
                     Ok(session) => session,
                     Err(e) => return e.into_response(),
                 };
@@ -158,7 +174,7 @@ impl<H: EngineHandler> Engine<H> {
                         response
                     }
                     None => {
-                        let session = match self.open(parts, Transport::WebSocket) {
+                        let session = match self.open(parts, remote, Transport::WebSocket) {
                             Ok(session) => session,
                             Err(e) => return e.into_response(),
                         };
@@ -178,12 +194,17 @@ impl<H: EngineHandler> Engine<H> {
     /// Creates a session, starts its heartbeat and tells the handler, unless a connection
     /// limit refuses it. The session keeps the request's extensions (moved out of `parts`,
     /// which the request no longer needs): what the application's layers put there, such as
-    /// the HTTP session of `tower-sessions`.
+    /// the HTTP session of `tower-sessions`. `remote`, when given, is the peer's address the
+    /// request carries no [`ConnectInfo`] for.
     fn open(
         &self,
         parts: &mut axum::http::request::Parts,
+        remote: Option<SocketAddr>,
         transport: Transport,
     ) -> Result<Arc<EngineSession<H::Data>>, HttpError> {
+        if let Some(remote) = remote {
+            parts.extensions.insert(ConnectInfo(remote));
+        }
         let handshake = Handshake {
             headers: owned_headers(&parts.headers),
             uri: owned_uri(&parts.uri),

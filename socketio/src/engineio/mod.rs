@@ -6,6 +6,7 @@
 //!
 //! Specification: the README of the `socketio/engine.io-protocol` repository.
 
+mod coarse_timer;
 mod config;
 mod cors;
 mod engine;
@@ -31,6 +32,7 @@ pub use error::HttpError;
 pub use handler::EngineHandler;
 pub use packet::{Frame, MessageBuf, PacketError};
 pub use serve::serve;
+pub(crate) use serve::serve_unwrapped;
 pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -44,8 +44,14 @@ pub(crate) fn handshake_response<H: EngineHandler>(
     text_response(open_packet(inner, session, true))
 }
 
-fn text_response(body: String) -> Response {
-    ([(header::CONTENT_TYPE, TEXT_PLAIN)], body).into_response()
+/// A 200 with a `text/plain` body. Built directly: the `IntoResponse` tuple copies the header
+/// value into a new buffer and sets a `Content-Type` only to replace it.
+fn text_response(body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+    response
 }
 
 /// A polling GET: waits for frames, then answers with up to `max_packets_per_poll` of them.
@@ -80,7 +86,7 @@ pub(crate) async fn get<H: EngineHandler>(
         };
         inner.remove(session);
         session.close_delivered.notify_one();
-        return text_response(body.to_owned());
+        return text_response(body);
     };
     let mut frames = vec![first];
     let more = inner.config.max_packets_per_poll.saturating_sub(1);
@@ -144,6 +150,9 @@ pub(crate) async fn post<H: EngineHandler>(
     }
     let limited = Limited::new(body, inner.config.max_http_buffer_size);
     let collected = tokio::select! {
+        // The body is most often all there: collecting it first spares registering with the
+        // close signal.
+        biased;
         collected = limited.collect() => collected,
         _ = session.closed() => return HttpError::BadRequest.into_response(),
     };
@@ -170,15 +179,20 @@ pub(crate) async fn post<H: EngineHandler>(
     for packet in packets {
         // The next packet waits until the layer above has room for it (inbound back-pressure):
         // the POST is answered only then, so the client sends nothing more meanwhile.
+        if session.is_closed() {
+            break;
+        }
+        // The layer above most often has room: asking it first spares registering with the
+        // close signal.
         let ready = std::future::poll_fn(|cx| inner.handler.poll_ready(session, cx));
         tokio::select! {
             biased;
-            _ = session.closed() => break,
             _ = ready => {}
+            _ = session.closed() => break,
         }
         receive(inner, session, packet);
     }
-    text_response("ok".to_owned())
+    text_response("ok")
 }
 
 struct PostingGuard<'a, D>(&'a EngineSession<D>);

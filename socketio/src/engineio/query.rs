@@ -21,14 +21,24 @@ pub(crate) struct Query<'a> {
 impl<'a> Query<'a> {
     pub(crate) fn parse(query: &'a str) -> Self {
         let (mut eio, mut transport, mut sid) = (Field::Absent, Field::Absent, Field::Absent);
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // One pass over the bytes with memchr (this runs on every polling request): `&` ends a pair, its
+        // first `=` ends the key. Both are ASCII, so every cut falls on a char boundary.
+        let bytes = query.as_bytes();
+        let mut start = 0;
+        while start <= bytes.len() {
+            let end = memchr::memchr(b'&', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let pair = &query[start..end];
+            let (key, value) = match memchr::memchr(b'=', pair.as_bytes()) {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, ""),
+            };
             match key {
                 "EIO" => eio.set(value),
                 "transport" => transport.set(value),
                 "sid" => sid.set(value),
                 _ => {}
             }
+            start = end + 1;
         }
         Query {
             eio: eio.get(),
@@ -99,5 +109,10 @@ mod tests {
         );
         assert_eq!(Query::parse("sid=a&sid=b").sid, Some(""));
         assert_eq!(Query::parse("").eio, None);
+        assert_eq!(Query::parse("&EIO=4&").eio, Some("4"));
+        assert_eq!(Query::parse("EIO=4=5").eio, Some("4=5"));
+        assert_eq!(Query::parse("sid").sid, Some(""));
+        assert_eq!(Query::parse("x=%C3%A9&sid=é&EIO").sid, Some("é"));
+        assert_eq!(Query::parse("x=%C3%A9&sid=é&EIO").eio, Some(""));
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, MethodRouter};
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -50,7 +50,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Peer addresses reach [`Handshake::remote_addr`](super::Handshake::remote_addr),
 /// `TCP_NODELAY` is set on every connection, and a client that takes more than 30 s to send its
 /// request headers is disconnected (hyper's header read timeout, which `axum::serve` leaves off
-/// because it gives hyper no timer).
+/// because it gives hyper no timer; checked here every second, not with a tokio timer per
+/// request).
 pub async fn serve<H, F>(
     engine: Engine<H>,
     app: Router,
@@ -61,12 +62,48 @@ where
     H: EngineHandler,
     F: Future<Output = ()> + Send + 'static,
 {
+    serve_inner(engine, app, listener, shutdown, false).await
+}
+
+/// [`serve`], for an `app` that holds the engine's [`router`](Engine::router) merged in with
+/// no layer over it (`SocketIo::serve_with`): the requests on the engine's path go straight to
+/// [`Engine::handle`], without axum's routing, which would only hand them to it.
+pub(crate) async fn serve_unwrapped<H, F>(
+    engine: Engine<H>,
+    app: Router,
+    listener: TcpListener,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    H: EngineHandler,
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_inner(engine, app, listener, shutdown, true).await
+}
+
+async fn serve_inner<H, F>(
+    engine: Engine<H>,
+    app: Router,
+    listener: TcpListener,
+    shutdown: F,
+    direct: bool,
+) -> std::io::Result<()>
+where
+    H: EngineHandler,
+    F: Future<Output = ()> + Send + 'static,
+{
+    // The paths `Engine::router` routes to the engine.
+    let engine_path: Option<std::sync::Arc<str>> =
+        direct.then(|| engine.config().get_path().into());
     let max_head = engine.config().get_max_header_bytes();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
+        .timer(super::coarse_timer::CoarseTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Responses here are small: copying the body behind the head and writing once costs
+        // less than queueing both buffers for a vectored write.
+        .writev(false)
         // hyper's bound on a request head's buffer (memory), checked only when a parse
         // attempt fails; the exact limit is checked on the parsed head below.
         .max_buf_size((max_head + 8 * 1024).max(8 * 1024));
@@ -88,13 +125,25 @@ where
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let engine = engine.clone();
+        let engine_path = engine_path.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            let mut app = app.clone();
             let too_large = head_bytes(&request) > max_head;
+            let direct = engine_path
+                .as_deref()
+                .is_some_and(|path| is_engine_path(path, request.uri().path()));
+            if !direct {
+                request.extensions_mut().insert(ConnectInfo(remote));
+            }
+            let mut app = app.clone();
+            let engine = engine.clone();
             async move {
                 if too_large {
                     return Ok(head_too_large());
+                }
+                if direct {
+                    let request = request.map(Body::new);
+                    return Ok(engine.handle_from(request, Some(remote)).await);
                 }
                 std::future::poll_fn(|cx| {
                     tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
@@ -119,15 +168,32 @@ where
     Ok(())
 }
 
+/// Whether `Engine::router`, for the engine path `path`, routes `request_path` to the engine:
+/// the path itself, or the path without its trailing slash.
+fn is_engine_path(path: &str, request_path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    request_path == path || (!trimmed.is_empty() && request_path == trimmed)
+}
+
 /// The size of a request's head as it came on the wire (request line and header lines).
 fn head_bytes<B>(request: &Request<B>) -> usize {
-    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let line = request.method().as_str().len() + uri_len(request.uri()) + 12;
     request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum::<usize>()
         + line
+}
+
+/// The length of `uri` as text (what its `Display` writes), without formatting it.
+fn uri_len(uri: &axum::http::Uri) -> usize {
+    uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len())
+        + uri.path().len()
+        + uri.query().map_or(0, |query| query.len() + 1)
 }
 
 /// 431, for a request head over `max_header_bytes`; the connection is closed after it.
@@ -139,4 +205,39 @@ fn head_too_large() -> axum::response::Response {
         "Request Header Fields Too Large",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_paths_are_those_the_router_routes() {
+        assert!(is_engine_path("/socket.io/", "/socket.io/"));
+        assert!(is_engine_path("/socket.io/", "/socket.io"));
+        assert!(!is_engine_path("/socket.io/", "/socket.i"));
+        assert!(!is_engine_path("/socket.io/", "/socket.io/x"));
+        assert!(!is_engine_path("/socket.io/", "/socket.io//"));
+        assert!(!is_engine_path("/socket.io/", "/"));
+        assert!(is_engine_path("/", "/"));
+        assert!(!is_engine_path("/", ""));
+        assert!(!is_engine_path("/", "/x"));
+        assert!(is_engine_path("/a//", "/a"));
+    }
+
+    #[test]
+    fn uri_len_is_the_length_of_the_written_uri() {
+        for uri in [
+            "/",
+            "*",
+            "/socket.io/?EIO=4&transport=polling&sid=abc",
+            "/a/b?",
+            "http://example.com",
+            "http://example.com:8080/x?y=z",
+            "example.com:443",
+        ] {
+            let uri: axum::http::Uri = uri.parse().unwrap();
+            assert_eq!(uri_len(&uri), uri.to_string().len(), "{uri}");
+        }
+    }
 }

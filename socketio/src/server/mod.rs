@@ -457,7 +457,8 @@ impl SocketIo {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = app.merge(self.router());
-        self.serve_app(listener, app, shutdown).await
+        // No layer of `app` wraps the routes merged here: the engine's requests skip axum.
+        self.serve_routes(listener, app, shutdown, true).await
     }
 
     /// Serves `app`, which already holds the Socket.IO routes (`app.merge(io.router())`), on
@@ -489,8 +490,24 @@ impl SocketIo {
         app: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_routes(listener, app, shutdown, false).await
+    }
+
+    /// [`serve_app`](Self::serve_app); `unwrapped` when no layer of `app` wraps the engine's
+    /// routes, so that its requests may skip axum's routing.
+    async fn serve_routes(
+        self,
+        listener: TcpListener,
+        app: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        unwrapped: bool,
+    ) -> std::io::Result<()> {
         let core = self.client().core.clone();
-        let served = crate::engineio::serve(self.engine, app, listener, shutdown).await;
+        let served = if unwrapped {
+            crate::engineio::serve_unwrapped(self.engine, app, listener, shutdown).await
+        } else {
+            crate::engineio::serve(self.engine, app, listener, shutdown).await
+        };
         if let Some(bus) = &core.queue {
             bus.leave();
         }

@@ -1,0 +1,228 @@
+//! A coarse timer for hyper's header read timeout (the slowloris guard of [`serve`](super::serve)).
+//!
+//! hyper arms the timeout afresh for every request head it waits for. With tokio's timer that is
+//! a timer-wheel insertion and removal (under the driver's lock) per request: a measurable part
+//! of what a long-polling request costs. A 30 s guard needs no millisecond precision, so here the
+//! deadlines are checked by one task that ticks every [`TICK`]: arming one is a table insertion,
+//! and a deadline fires up to one tick late.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tokio::time::Instant as TokioInstant;
+
+use crate::sync::Mutex;
+
+/// How often deadlines are checked (and the coarse clock advances).
+const TICK: Duration = Duration::from_secs(1);
+
+/// A [`hyper::rt::Timer`] whose sleeps are checked every [`TICK`] by one tokio task, which
+/// runs while the timer (or a sleep it made) exists. Create it inside a tokio runtime.
+#[derive(Clone)]
+pub(crate) struct CoarseTimer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The origin of the coarse clock (tokio's clock, which tests can pause).
+    base: TokioInstant,
+    /// Milliseconds from `base` to the last tick (or to the creation of the timer).
+    now_ms: AtomicU64,
+    sleeps: Mutex<Slots>,
+}
+
+/// The armed sleeps: a slot per sleep, reused once it is dropped.
+#[derive(Default)]
+struct Slots {
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+}
+
+struct Slot {
+    deadline_ms: u64,
+    waker: Waker,
+}
+
+impl Slots {
+    fn insert(&mut self, slot: Slot) -> usize {
+        match self.free.pop() {
+            Some(key) => {
+                self.slots[key] = Some(slot);
+                key
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            if slot.take().is_some() {
+                self.free.push(key);
+            }
+        }
+    }
+}
+
+impl CoarseTimer {
+    /// A new timer, and the task that ticks it.
+    pub(crate) fn new() -> Self {
+        let shared = Arc::new(Shared {
+            base: TokioInstant::now(),
+            now_ms: AtomicU64::new(0),
+            sleeps: Mutex::new(Slots::default()),
+        });
+        tokio::spawn(tick(Arc::downgrade(&shared)));
+        CoarseTimer { shared }
+    }
+}
+
+/// Advances the clock of `shared` every [`TICK`] and wakes the sleeps past their deadline, until
+/// the timer and its sleeps are gone.
+async fn tick(shared: Weak<Shared>) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut due = Vec::new();
+    loop {
+        interval.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let now = shared.clock();
+        shared.now_ms.store(now, Ordering::Release);
+        {
+            let sleeps = shared.sleeps.lock();
+            due.extend(
+                sleeps
+                    .slots
+                    .iter()
+                    .flatten()
+                    .filter(|slot| slot.deadline_ms <= now)
+                    .map(|slot| slot.waker.clone()),
+            );
+        }
+        due.drain(..).for_each(Waker::wake);
+    }
+}
+
+impl Shared {
+    /// Milliseconds from `base` to now, read from the system clock.
+    fn clock(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Milliseconds from `base` to the last tick.
+    fn coarse_ms(&self) -> u64 {
+        self.now_ms.load(Ordering::Acquire)
+    }
+}
+
+impl hyper::rt::Timer for CoarseTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(self.now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        let from_base =
+            TokioInstant::from_std(deadline).saturating_duration_since(self.shared.base);
+        Box::pin(CoarseSleep {
+            shared: self.shared.clone(),
+            deadline_ms: u64::try_from(from_base.as_millis()).unwrap_or(u64::MAX),
+            key: None,
+        })
+    }
+
+    /// The time of the last tick: hyper only adds the timeout to it.
+    fn now(&self) -> Instant {
+        (self.shared.base + Duration::from_millis(self.shared.coarse_ms())).into_std()
+    }
+}
+
+/// A sleep of [`CoarseTimer`]: ready at the first tick at or past its deadline.
+struct CoarseSleep {
+    shared: Arc<Shared>,
+    deadline_ms: u64,
+    /// Its slot, once it was polled.
+    key: Option<usize>,
+}
+
+impl Future for CoarseSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.shared.coarse_ms() >= this.deadline_ms {
+            if let Some(key) = this.key.take() {
+                this.shared.sleeps.lock().remove(key);
+            }
+            return Poll::Ready(());
+        }
+        let mut sleeps = this.shared.sleeps.lock();
+        match this.key.and_then(|key| sleeps.slots.get_mut(key)?.as_mut()) {
+            Some(slot) => {
+                if !slot.waker.will_wake(cx.waker()) {
+                    slot.waker = cx.waker().clone();
+                }
+            }
+            None => {
+                this.key = Some(sleeps.insert(Slot {
+                    deadline_ms: this.deadline_ms,
+                    waker: cx.waker().clone(),
+                }));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl hyper::rt::Sleep for CoarseSleep {}
+
+impl Drop for CoarseSleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.shared.sleeps.lock().remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt as _;
+    use hyper::rt::Timer as _;
+
+    fn armed(timer: &CoarseTimer) -> usize {
+        timer.shared.sleeps.lock().slots.iter().flatten().count()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sleeps_fire_at_the_first_tick_past_their_deadline() {
+        let timer = CoarseTimer::new();
+        let start = tokio::time::Instant::now();
+        let sleep = timer.sleep(Duration::from_millis(2_500));
+        let mut other = timer.sleep(Duration::from_secs(3_600));
+        assert!((&mut other).now_or_never().is_none());
+        assert_eq!(armed(&timer), 1);
+        sleep.await;
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(2_500), "{waited:?}");
+        assert!(waited <= Duration::from_millis(2_500) + TICK, "{waited:?}");
+        assert!((&mut other).now_or_never().is_none());
+        assert_eq!(armed(&timer), 1, "the fired sleep left its slot");
+        drop(other);
+        assert_eq!(armed(&timer), 0, "a dropped sleep leaves its slot");
+        let again = timer.sleep(Duration::from_millis(10));
+        again.await;
+        assert_eq!(
+            timer.shared.sleeps.lock().slots.len(),
+            2,
+            "slots are reused"
+        );
+    }
+}
