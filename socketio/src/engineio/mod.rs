@@ -32,7 +32,7 @@ pub use error::HttpError;
 pub use handler::EngineHandler;
 pub use packet::{Frame, MessageBuf, PacketError};
 pub use serve::serve;
-pub(crate) use serve::serve_unwrapped;
+pub(crate) use serve::serve_routes;
 pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;

@@ -62,26 +62,14 @@ where
     H: EngineHandler,
     F: Future<Output = ()> + Send + 'static,
 {
-    serve_inner(engine, app, listener, shutdown, false).await
+    serve_routes(engine, app, listener, shutdown, false).await
 }
 
-/// [`serve`], for an `app` that holds the engine's [`router`](Engine::router) merged in with
-/// no layer over it (`SocketIo::serve_with`): the requests on the engine's path go straight to
-/// [`Engine::handle`], without axum's routing, which would only hand them to it.
-pub(crate) async fn serve_unwrapped<H, F>(
-    engine: Engine<H>,
-    app: Router,
-    listener: TcpListener,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    H: EngineHandler,
-    F: Future<Output = ()> + Send + 'static,
-{
-    serve_inner(engine, app, listener, shutdown, true).await
-}
-
-async fn serve_inner<H, F>(
+/// [`serve`]; with `direct`, for an `app` that holds the engine's [`router`](Engine::router)
+/// merged in with no layer over it (`SocketIo::serve_with`): the requests on the engine's path
+/// then go straight to [`Engine::handle`], without axum's routing, which would only hand them
+/// to it.
+pub(crate) async fn serve_routes<H, F>(
     engine: Engine<H>,
     app: Router,
     listener: TcpListener,

@@ -158,28 +158,8 @@ pub fn encode_event<T: Serialize + ?Sized>(
     args: &T,
     id: Option<u64>,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let start = buf.len();
-    write_header(buf, PacketKind::Event, 0, namespace, id);
-    let header = buf.len();
-    let attachments = match append_array(buf, Some(event), args) {
-        Ok(attachments) => attachments,
-        Err(e) => {
-            buf.truncate(start);
-            return Err(e);
-        }
-    };
-    if !attachments.is_empty() {
-        let mut binary = String::new();
-        write_header(
-            &mut binary,
-            PacketKind::BinaryEvent,
-            attachments.len(),
-            namespace,
-            id,
-        );
-        buf.replace_range(start..header, &binary);
-    }
-    Ok(attachments)
+    let kinds = (PacketKind::Event, PacketKind::BinaryEvent);
+    encode_with_array(buf, kinds, namespace, id, Some(event), args)
 }
 
 /// Appends an ACK packet `3/ns,<id>[<args>...]` (or BINARY_ACK
@@ -191,10 +171,24 @@ pub fn encode_ack<T: Serialize + ?Sized>(
     id: u64,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
+    let kinds = (PacketKind::Ack, PacketKind::BinaryAck);
+    encode_with_array(buf, kinds, namespace, Some(id), None, args)
+}
+
+/// Appends a packet of the first of `kinds` with its array ([`append_array`]), or of the
+/// second (binary) kind when the arguments held attachments; on error `buf` is left unchanged.
+fn encode_with_array<T: Serialize + ?Sized>(
+    buf: &mut String,
+    (kind, binary_kind): (PacketKind, PacketKind),
+    namespace: &str,
+    id: Option<u64>,
+    event: Option<&str>,
+    args: &T,
+) -> Result<Vec<Bytes>, serde_json::Error> {
     let start = buf.len();
-    write_header(buf, PacketKind::Ack, 0, namespace, Some(id));
+    write_header(buf, kind, 0, namespace, id);
     let header = buf.len();
-    let attachments = match append_array(buf, None, args) {
+    let attachments = match append_array(buf, event, args) {
         Ok(attachments) => attachments,
         Err(e) => {
             buf.truncate(start);
@@ -203,13 +197,7 @@ pub fn encode_ack<T: Serialize + ?Sized>(
     };
     if !attachments.is_empty() {
         let mut binary = String::new();
-        write_header(
-            &mut binary,
-            PacketKind::BinaryAck,
-            attachments.len(),
-            namespace,
-            Some(id),
-        );
+        write_header(&mut binary, binary_kind, attachments.len(), namespace, id);
         buf.replace_range(start..header, &binary);
     }
     Ok(attachments)

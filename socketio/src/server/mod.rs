@@ -503,11 +503,8 @@ impl SocketIo {
         unwrapped: bool,
     ) -> std::io::Result<()> {
         let core = self.client().core.clone();
-        let served = if unwrapped {
-            crate::engineio::serve_unwrapped(self.engine, app, listener, shutdown).await
-        } else {
-            crate::engineio::serve(self.engine, app, listener, shutdown).await
-        };
+        let served =
+            crate::engineio::serve_routes(self.engine, app, listener, shutdown, unwrapped).await;
         if let Some(bus) = &core.queue {
             bus.leave();
         }
