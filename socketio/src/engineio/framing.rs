@@ -3,8 +3,9 @@
 //!
 //! A server frame is never masked, so its header depends on the opcode and the payload length
 //! alone: it is made on the stack for each write and sent, with the payload that every
-//! recipient of a broadcast shares, in one vectored write. No payload byte is copied on the
-//! way out, and a connection keeps no write buffer.
+//! recipient of a broadcast shares, in one vectored write; a batch of at most 1 KiB is instead
+//! copied into a buffer on the stack and sent with one plain write, which the kernel handles
+//! for less. A connection keeps no write buffer.
 //!
 //! On the way in, a read goes into a buffer on the stack; only the bytes of a frame that has
 //! not fully arrived (or of frames after the one returned) are kept, in a buffer released as
@@ -43,6 +44,11 @@ const WRITE_BATCH: usize = 64;
 
 /// Frames up to which a write sets up its headers and slices in arrays this small.
 const SMALL_BATCH: usize = 8;
+
+/// A batch of at most this many bytes (headers included) is copied into one buffer on the
+/// stack and sent with a plain write: for small frames the kernel's vectored write costs more
+/// than the copy.
+const COPY_LIMIT: usize = 1024;
 
 /// A message from the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -462,7 +468,19 @@ impl Outbox {
                 }
             }
         }
-        let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..used]))?;
+        let slices = &slices[..used];
+        let total: usize = slices.iter().map(|slice| slice.len()).sum();
+        let n = if total <= COPY_LIMIT {
+            let mut copy = [0u8; COPY_LIMIT];
+            let mut at = 0;
+            for slice in slices {
+                copy[at..at + slice.len()].copy_from_slice(slice);
+                at += slice.len();
+            }
+            ready!(Pin::new(&mut *io).poll_write(cx, &copy[..total]))?
+        } else {
+            ready!(Pin::new(&mut *io).poll_write_vectored(cx, slices))?
+        };
         if n == 0 {
             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
         }
@@ -667,12 +685,14 @@ mod tests {
 
     #[test]
     fn writes_frames_across_partial_writes() {
-        for chunk in [1, 3, 7, 1000] {
+        for chunk in [1, 3, 7, 1000, 4000] {
             let mut outbox = Outbox::default();
             outbox.push(Frame::Text("4hi".into()));
             outbox.pong(Bytes::from_static(b"a"));
             outbox.pong(Bytes::from_static(b"b"));
             outbox.push(Frame::Binary(vec![7; 300].into()));
+            // Past COPY_LIMIT: the batch goes out in vectored writes.
+            outbox.push(Frame::Binary(vec![8; 2000].into()));
             assert!(outbox.close(close_payload(1000, "")));
             assert!(!outbox.close(close_payload(1001, "")));
             outbox.push(Frame::Text("4late".into()));
@@ -685,6 +705,8 @@ mod tests {
             assert!(matches!(polled, Poll::Ready(Ok(()))));
             let mut expected = vec![0x81, 3, b'4', b'h', b'i', 0x8a, 1, b'b', 0x82, 126, 1, 44];
             expected.extend_from_slice(&[7; 300]);
+            expected.extend_from_slice(&[0x82, 126, 0x07, 0xd0]);
+            expected.extend_from_slice(&[8; 2000]);
             expected.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
             assert_eq!(io.out, expected, "chunk {chunk}");
             assert!(outbox.is_empty());
