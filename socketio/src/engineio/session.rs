@@ -252,6 +252,9 @@ pub struct EngineSession<D> {
     pub(crate) upgrading: AtomicBool,
     pub(crate) posting: AtomicBool,
     closed: CancellationToken,
+    /// The transport task (the queue's reader) waiting for the close, woken without the lock
+    /// that polling [`closed`](Self::closed) takes.
+    close_waker: AtomicWaker,
     reason: OnceLock<CloseReason>,
     awaiting_pong: AtomicBool,
     pub(crate) pong: Notify,
@@ -279,6 +282,7 @@ impl<D> EngineSession<D> {
             upgrading: AtomicBool::new(false),
             posting: AtomicBool::new(false),
             closed: CancellationToken::new(),
+            close_waker: AtomicWaker::new(),
             reason: OnceLock::new(),
             awaiting_pong: AtomicBool::new(false),
             pong: Notify::new(),
@@ -349,6 +353,23 @@ impl<D> EngineSession<D> {
         if self.reason.set(reason).is_ok() {
             tracing::debug!(sid = %self.sid, %reason, "closing session");
             self.closed.cancel();
+            self.close_waker.wake();
+        }
+    }
+
+    /// Whether the session is closed; if not, `cx`'s task is woken when it closes. For the
+    /// queue's one reader: one atomic load and a waker registration, where
+    /// [`closed`](Self::closed) takes a lock each poll.
+    pub(crate) fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_closed() {
+            return Poll::Ready(());
+        }
+        self.close_waker.register(cx.waker());
+        // A close between the check and the registration found no waker to wake.
+        if self.is_closed() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 

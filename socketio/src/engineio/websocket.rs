@@ -1,8 +1,8 @@
 //! The WebSocket transport: direct sessions and the upgrade from polling.
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -249,11 +249,10 @@ async fn pump<H: EngineHandler>(
     conn: &mut Conn,
 ) {
     let grace = inner.config.ping_timeout;
-    let mut closed = pin!(session.closed());
     loop {
         let turn = poll_fn(|cx| {
-            // One atomic load; the close signal's future (a lock) is polled only below, when
-            // this task is about to wait.
+            // One atomic load; the close wake-up is registered only below, when this task is
+            // about to wait.
             if session.is_closed() {
                 return Poll::Ready(Turn::Closed);
             }
@@ -285,7 +284,7 @@ async fn pump<H: EngineHandler>(
                 Poll::Ready(()) => conn.reader.poll_next(&mut conn.io, cx).map(Turn::Read),
                 Poll::Pending => Poll::Pending,
             };
-            if read.is_pending() && closed.as_mut().poll(cx).is_ready() {
+            if read.is_pending() && session.poll_closed(cx).is_ready() {
                 return Poll::Ready(Turn::Closed);
             }
             read
