@@ -1,6 +1,8 @@
 //! [`Args`]: the arguments of a received event or acknowledgement, still as raw JSON.
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, SeqAccess, Visitor};
@@ -20,12 +22,50 @@ use crate::protocol;
 /// [`Binary`](crate::Binary) anywhere in the type receives the attachment its placeholder names.
 #[derive(Clone, Default)]
 pub struct Args {
-    items: Vec<Str>,
+    items: ArgList,
     attachments: Vec<Bytes>,
 }
 
+/// The raw arguments of a message, shared by its copies: the copy an extractor takes, or the
+/// one a handler acknowledges with, costs a reference count rather than an allocation. No
+/// arguments, no allocation.
+#[derive(Clone, Default)]
+pub(crate) struct ArgList(Option<Arc<[Str]>>);
+
+impl Deref for ArgList {
+    type Target = [Str];
+
+    fn deref(&self) -> &[Str] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl FromIterator<Str> for ArgList {
+    fn from_iter<I: IntoIterator<Item = Str>>(items: I) -> Self {
+        let items = items.into_iter();
+        if items.size_hint().1 == Some(0) {
+            return ArgList(None);
+        }
+        // One allocation for an iterator of known length (a split packet's arguments).
+        let items: Arc<[Str]> = items.collect();
+        ArgList((!items.is_empty()).then_some(items))
+    }
+}
+
+impl From<Vec<Str>> for ArgList {
+    fn from(items: Vec<Str>) -> Self {
+        ArgList((!items.is_empty()).then(|| items.into()))
+    }
+}
+
+impl fmt::Debug for ArgList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 impl Args {
-    pub(crate) fn new(items: Vec<Str>, attachments: Vec<Bytes>) -> Self {
+    pub(crate) fn new(items: ArgList, attachments: Vec<Bytes>) -> Self {
         Args { items, attachments }
     }
 
@@ -94,7 +134,7 @@ impl Serialize for Args {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // A tuple: the arguments stay several arguments when sent on (see `encode_event`).
         let mut tuple = serializer.serialize_tuple(self.items.len())?;
-        for item in &self.items {
+        for item in self.items.iter() {
             if self.attachments.is_empty() {
                 let raw: &RawValue =
                     serde_json::from_str(item.as_str()).map_err(ser::Error::custom)?;
@@ -360,7 +400,7 @@ mod tests {
     #[test]
     fn a_binary_attachment_fills_a_byte_list_or_buffer() {
         let args = Args::new(
-            vec![Str::from(r#"{"_placeholder":true,"num":0}"#)],
+            vec![Str::from(r#"{"_placeholder":true,"num":0}"#)].into(),
             vec![Bytes::from_static(&[1, 2, 3])],
         );
         assert_eq!(args.deserialize::<Vec<u8>>().unwrap(), [1, 2, 3]);

@@ -195,7 +195,7 @@ fn round_trip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     let attachments: Vec<Bytes> = (0..u.int_in_range(0..=2)?)
         .map(|_| Ok(Bytes::from(u.arbitrary::<Vec<u8>>()?)))
         .collect::<arbitrary::Result<_>>()?;
-    let args = Args::new(items, attachments);
+    let args = Args::new(items.into(), attachments);
     let message = decode_wire(encode_wire_args(header, &args)).unwrap_or_else(|e| panic!("{e}"));
     let back = message.args().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

@@ -417,7 +417,8 @@ mod tests {
             vec![
                 Str::from("\"ok\""),
                 Str::from("{\"_placeholder\":true,\"num\":0}"),
-            ],
+            ]
+            .into(),
             vec![Bytes::from_static(b"\x00\x01")],
         );
         let mut header = Header::new("a", Op::AckResponse);
