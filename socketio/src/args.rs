@@ -76,7 +76,7 @@ impl Args {
     ) -> Result<Self, protocol::DecodeError> {
         let items = protocol::split_args(payload.as_str())?
             .into_iter()
-            .map(|raw| payload.slice_ref(raw.get()))
+            .map(|raw| payload.slice_ref(raw))
             .collect();
         Ok(Args { items, attachments })
     }

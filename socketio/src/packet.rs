@@ -163,6 +163,14 @@ pub(crate) fn ack<T: Serialize + ?Sized>(
     Ok(finish(buf, attachments))
 }
 
+/// An ACK of raw JSON arguments without attachments, copied as they are: the caller vouches
+/// that each is one JSON value (received arguments are: the decoder validated them).
+pub(crate) fn raw_ack(namespace: &str, id: u64, args: &[&str]) -> EncodedPacket {
+    let mut buf = packet_buf(namespace, "");
+    protocol::encode_raw_ack(buf.as_mut_string(), namespace, id, args, 0);
+    finish(buf, Vec::new())
+}
+
 /// The CONNECT answer `{"sid": ...}`, with the private id of connection state recovery when
 /// the server has it on (`{"sid": ..., "pid": ...}`).
 pub(crate) fn connect(namespace: &str, sid: &str, pid: Option<&str>) -> EncodedPacket {
@@ -254,6 +262,20 @@ mod tests {
             Frame::Text(t) => t.as_str(),
             Frame::Binary(_) => panic!("binary first frame"),
         }
+    }
+
+    #[test]
+    fn raw_ack_writes_what_serializing_the_arguments_writes() {
+        let cases: [&[&str]; 3] = [&[], &["1"], &["1", "\"a\"", "{\"b\" : [null]}"]];
+        for raw in cases {
+            let items = raw.iter().map(|s| crate::engineio::Str::from(*s)).collect();
+            let args = crate::Args::new(items, Vec::new());
+            assert_eq!(
+                text(&raw_ack("/admin", 7, raw)),
+                text(&ack("/admin", 7, &args).unwrap())
+            );
+        }
+        assert_eq!(text(&raw_ack("/", 3, &["1", "[]"])), "433[1,[]]");
     }
 
     #[test]

@@ -314,7 +314,7 @@ impl Dispatcher {
                     Cow::Borrowed(name) => text.slice_ref(name),
                     Cow::Owned(name) => Str::from(name),
                 };
-                let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
+                let items = args.iter().map(|raw| text.slice_ref(raw)).collect();
                 let args = Args::new(items, attachments);
                 if let Err(refused) = socket.take_event_token() {
                     return self.over_rate(&socket, name, args, packet.id, refused);
@@ -325,7 +325,7 @@ impl Dispatcher {
                 let (Some(socket), Some(id)) = (socket_of(packet.namespace), packet.id) else {
                     return;
                 };
-                let items = args.iter().map(|raw| text.slice_ref(raw.get())).collect();
+                let items = args.iter().map(|raw| text.slice_ref(raw)).collect();
                 socket.resolve_ack(id, Args::new(items, attachments));
             }
             PacketKind::ConnectError => violation(

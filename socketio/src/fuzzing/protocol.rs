@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use arbitrary::Unstructured;
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeTuple, Serializer};
-use serde_json::value::{to_raw_value, RawValue};
+use serde_json::value::to_raw_value;
 use serde_json::Value;
 
 use super::alloc::bounded;
@@ -102,7 +102,7 @@ fn check_packet(text: &str, limits: &Limits, packet: &Packet<'_>) {
 
 /// What `serde_json` reads in the payload of a decoded EVENT or ACK (when it can hold the
 /// numbers: `1e400` is valid JSON that `serde_json::Value` refuses) is what the decoder split.
-fn check_arguments(text: &str, packet: &Packet<'_>, event: Option<&str>, args: &[&RawValue]) {
+fn check_arguments(text: &str, packet: &Packet<'_>, event: Option<&str>, args: &[&str]) {
     let Some(Ok(Value::Array(items))) = packet.payload.map(serde_json::from_str::<Value>) else {
         return;
     };
@@ -120,7 +120,7 @@ fn check_arguments(text: &str, packet: &Packet<'_>, event: Option<&str>, args: &
     }
     let split: Vec<Value> = args
         .iter()
-        .map(|raw| serde_json::from_str(raw.get()))
+        .map(|raw| serde_json::from_str(raw))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("an argument of {text:?} does not parse: {e}"));
     assert_eq!(split, rest, "arguments of {text:?}");
@@ -132,7 +132,7 @@ fn check_reencoding(
     limits: &Limits,
     packet: &Packet<'_>,
     event: Option<&str>,
-    args: &[&RawValue],
+    args: &[&str],
 ) {
     let mut canonical = String::new();
     canonical.push(packet.kind.digit());
@@ -183,12 +183,7 @@ fn check_reencoding(
         event,
         "{text:?} re-encoded as {encoded:?}"
     );
-    let raw = |args: &[&RawValue]| args.iter().map(|a| a.get().to_owned()).collect::<Vec<_>>();
-    assert_eq!(
-        raw(&again.args),
-        raw(args),
-        "{text:?} re-encoded as {encoded:?}"
-    );
+    assert_eq!(again.args, args, "{text:?} re-encoded as {encoded:?}");
 }
 
 /// A packet built from the recipe, encoded, decodes to itself.
@@ -229,11 +224,11 @@ fn round_trip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         }
         kind => {
             let (args, deepest) = arguments(u)?;
-            let raw: Vec<Box<RawValue>> = args
+            let raw: Vec<String> = args
                 .iter()
-                .map(|a| to_raw_value(a).unwrap_or_else(|e| panic!("{a:?}: {e}")))
+                .map(|a| serde_json::to_string(a).unwrap_or_else(|e| panic!("{a:?}: {e}")))
                 .collect();
-            let raw: Vec<&RawValue> = raw.iter().map(|r| &**r).collect();
+            let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
             let event = kind != 5;
             let name = values::event_name(u)?;
             let id = values::ack_id(u)?;
@@ -281,7 +276,7 @@ fn round_trip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
             let back: Vec<Value> = split
                 .args
                 .iter()
-                .map(|a| serde_json::from_str(a.get()))
+                .map(|a| serde_json::from_str(a))
                 .collect::<Result<_, _>>()
                 .unwrap_or_else(|e| panic!("{buf:?}: {e}"));
             assert_eq!(back, args, "{buf:?}");
@@ -437,8 +432,8 @@ fn collect(text: &[u8], limits: &Limits, budget: usize, attachments: &[Bytes]) {
         assert_eq!(parts, received, "{text:?}");
         let split = decode_split(&text, limits).unwrap_or_else(|e| panic!("{text:?}: {e}"));
         for arg in &split.args {
-            let _ = deserialize_with_attachments::<Value>(arg.get(), &parts);
-            let _ = deserialize_with_attachments::<Binary>(arg.get(), &parts);
+            let _ = deserialize_with_attachments::<Value>(arg, &parts);
+            let _ = deserialize_with_attachments::<Binary>(arg, &parts);
         }
     }
 }
@@ -587,7 +582,7 @@ fn binary_round_trip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     .unwrap_or_else(|e| panic!("{text:?}: {e}"));
     assert_eq!(raw.len(), args.len(), "{text:?}");
     for (raw, arg) in raw.iter().zip(&args) {
-        let json = raw.get();
+        let json = *raw;
         let parts = collector.attachments();
         let back = match arg {
             Arg::Json(_) => deserialize_with_attachments(json, parts).map(Arg::Json),

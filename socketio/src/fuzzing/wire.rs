@@ -122,7 +122,6 @@ fn check_args(args: &Args, parts: &[Bytes]) {
     let json = std::str::from_utf8(&parts[0]).unwrap_or_else(|_| panic!("{parts:?}"));
     let expected = protocol::split_args(json).unwrap_or_else(|e| panic!("{json:?}: {e}"));
     let raw: Vec<&str> = args.raw().collect();
-    let expected: Vec<&str> = expected.iter().map(|r| r.get()).collect();
     assert_eq!(raw, expected, "{json:?}");
     assert_eq!(args.attachments(), &parts[1..], "{json:?}");
     let _ = args.deserialize::<Value>();

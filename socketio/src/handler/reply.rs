@@ -48,11 +48,31 @@ impl<'a> AckResponder<'a> {
         };
         let socket = self.socket;
         let sent = packet::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
+        self.sent(sent);
+    }
+
+    /// Acknowledges with received arguments, unchanged. Without attachments their JSON text
+    /// is copied as it is, not read again as [`send`](Self::send) would (the decoder validated
+    /// it when it arrived).
+    fn send_args(self, args: &Args) {
+        if !args.attachments().is_empty() {
+            return self.send(args);
+        }
+        let Some(id) = self.ack_id else {
+            return;
+        };
+        let socket = self.socket;
+        let raw: Vec<&str> = args.raw().collect();
+        let sent = socket.send_packet(&packet::raw_ack(socket.namespace(), id, &raw));
+        self.sent(sent);
+    }
+
+    fn sent(self, sent: Result<(), EmitError>) {
         match sent {
             Ok(()) => {}
             // The socket left (or the handler disconnected it): nobody waits for the answer.
             Err(EmitError::Disconnected) => {
-                tracing::debug!(sid = %socket.id(), "acknowledgement dropped: the socket is gone");
+                tracing::debug!(sid = %self.socket.id(), "acknowledgement dropped: the socket is gone");
             }
             Err(e) => self.fail(Error::new(ErrorKind::Handler, e)),
         }
@@ -146,7 +166,7 @@ ack_single!(
 /// Acknowledges with these arguments, unchanged.
 impl IntoAck for Args {
     fn into_ack(self, responder: AckResponder<'_>) {
-        responder.send(&self);
+        responder.send_args(&self);
     }
 }
 

@@ -25,7 +25,7 @@ use super::packet::{Limits, Packet};
 /// of `f64` range (e.g. `1e400`) are refused anywhere in the payload, since
 /// `serde_json::Value` cannot hold them.
 pub fn validate_placeholders(payload: &str, attachments: usize) -> Result<(), DecodeError> {
-    json::scan(payload)?;
+    json::check(payload)?;
     let value: Value = serde_json::from_str(payload)?;
     let mut pending = vec![&value];
     while let Some(value) = pending.pop() {
@@ -177,7 +177,7 @@ mod tests {
         let args: Vec<Binary> = ev
             .args
             .iter()
-            .map(|a| deserialize_with_attachments(a.get(), c.attachments()).unwrap())
+            .map(|a| deserialize_with_attachments(a, c.attachments()).unwrap())
             .collect();
         assert_eq!(
             args,

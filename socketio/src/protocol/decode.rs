@@ -3,8 +3,6 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use serde_json::value::RawValue;
-
 use super::error::DecodeError;
 use super::event::{walk_args, walk_event};
 use super::json;
@@ -65,8 +63,9 @@ pub struct SplitPacket<'a> {
     pub packet: Packet<'a>,
     /// The event name, for EVENT and BINARY_EVENT packets.
     pub event: Option<Cow<'a, str>>,
-    /// The raw arguments of an EVENT (after the name) or an ACK; empty for other kinds.
-    pub args: Vec<&'a RawValue>,
+    /// The raw arguments of an EVENT (after the name) or an ACK, each the exact JSON text the
+    /// peer sent (validated, without surrounding whitespace); empty for other kinds.
+    pub args: Vec<&'a str>,
 }
 
 /// [`decode`] and [`split_event`](super::split_event)/[`split_args`](super::split_args) in one
@@ -219,7 +218,7 @@ fn validate_payload<'a>(
     kind: PacketKind,
     id: Option<u64>,
     payload: Option<&'a str>,
-    args: Option<&mut Vec<&'a RawValue>>,
+    args: Option<&mut Vec<&'a str>>,
 ) -> Result<Option<Cow<'a, str>>, DecodeError> {
     match kind {
         PacketKind::Connect => match payload {
@@ -257,12 +256,10 @@ fn check_value(
     starts: &[u8],
     reason: &'static str,
 ) -> Result<(), DecodeError> {
-    json::scan(payload)?;
     if !json::first_byte(payload).is_some_and(|b| starts.contains(&b)) {
         return Err(DecodeError::InvalidPayload { kind, reason });
     }
-    serde_json::from_str::<&RawValue>(payload)?;
-    Ok(())
+    json::check(payload)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (which may already hold the Engine.IO `4` prefix or anything else).
 
 use bytes::Bytes;
-use serde::ser::{Serialize, SerializeTuple, Serializer};
+use serde::ser::{Error as _, Serialize, SerializeTuple, Serializer};
 use serde_json::value::RawValue;
 
 use super::binary::serialize_with_attachments;
@@ -13,19 +13,21 @@ use super::shape::{shape_of, Shape};
 /// Pre-serialized arguments (e.g. the raw slices from
 /// [`split_event`](super::split_event)) that serialize as a tuple: passed to
 /// [`encode_event`]/[`encode_ack`], each slice becomes one argument, written
-/// byte for byte.
+/// byte for byte. Each slice must be one JSON value: serializing fails otherwise.
 ///
 /// Placeholders inside raw arguments are not attachments the encoders know
 /// about: to forward a binary packet, use [`encode_raw_event`] /
 /// [`encode_raw_ack`] with the attachment count.
 #[derive(Debug, Clone, Copy)]
-pub struct RawArgs<'a>(pub &'a [&'a RawValue]);
+pub struct RawArgs<'a>(pub &'a [&'a str]);
 
 impl Serialize for RawArgs<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut tuple = serializer.serialize_tuple(self.0.len())?;
         for arg in self.0 {
-            tuple.serialize_element(arg)?;
+            // serde_json writes a `RawValue` verbatim; reading one checks that it is JSON.
+            let raw: &RawValue = serde_json::from_str(arg).map_err(S::Error::custom)?;
+            tuple.serialize_element(raw)?;
         }
         tuple.end()
     }
@@ -206,11 +208,14 @@ fn encode_with_array<T: Serialize + ?Sized>(
 /// Appends an event built from raw JSON arguments, byte for byte; a
 /// BINARY_EVENT announcing `attachments` attachments if that is not `0` (the
 /// caller sends them, and is responsible for the placeholders in `args`).
+///
+/// Each argument must be one JSON value (as the slices of
+/// [`split_event`](super::split_event) are): they are written unchecked.
 pub fn encode_raw_event(
     buf: &mut String,
     namespace: &str,
     event: &str,
-    args: &[&RawValue],
+    args: &[&str],
     id: Option<u64>,
     attachments: usize,
 ) {
@@ -224,18 +229,21 @@ pub fn encode_raw_event(
     push_json_string(buf, event);
     for arg in args {
         buf.push(',');
-        buf.push_str(arg.get());
+        buf.push_str(arg);
     }
     buf.push(']');
 }
 
 /// Appends an acknowledgement built from raw JSON arguments, byte for byte;
 /// a BINARY_ACK announcing `attachments` attachments if that is not `0`.
+///
+/// Each argument must be one JSON value (as the slices of
+/// [`split_args`](super::split_args) are): they are written unchecked.
 pub fn encode_raw_ack(
     buf: &mut String,
     namespace: &str,
     id: u64,
-    args: &[&RawValue],
+    args: &[&str],
     attachments: usize,
 ) {
     let kind = if attachments == 0 {
@@ -249,7 +257,7 @@ pub fn encode_raw_ack(
         if i > 0 {
             buf.push(',');
         }
-        buf.push_str(arg.get());
+        buf.push_str(arg);
     }
     buf.push(']');
 }

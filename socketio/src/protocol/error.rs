@@ -49,7 +49,16 @@ pub enum DecodeError {
     /// A JSON string contains a `\uD800`..`\uDFFF` escape that is not part of a
     /// surrogate pair; such strings cannot be represented as Rust strings.
     LoneSurrogate,
-    /// The payload is not valid JSON (or an event name could not be unescaped).
+    /// The payload is not valid JSON (RFC 8259, as strict as `serde_json`).
+    InvalidJson {
+        /// The byte offset in the payload where the text stops being JSON.
+        at: usize,
+        /// What the JSON grammar allows there.
+        expected: &'static str,
+    },
+    /// JSON that `serde_json` could not read: a binary packet's payload parsed for its
+    /// placeholders (whose numbers must fit an `f64`), or a payload transcoded to MessagePack
+    /// (`encode_msgpack`).
     Json(serde_json::Error),
     /// A binary placeholder object (`{"_placeholder":true,...}`) is malformed.
     InvalidPlaceholder(&'static str),
@@ -96,6 +105,9 @@ impl fmt::Display for DecodeError {
                 super::MAX_NESTING
             ),
             Self::LoneSurrogate => f.write_str("JSON string contains a lone UTF-16 surrogate"),
+            Self::InvalidJson { at, expected } => {
+                write!(f, "invalid JSON payload at byte {at}: expected {expected}")
+            }
             Self::Json(e) => write!(f, "invalid JSON payload: {e}"),
             Self::InvalidPlaceholder(why) => write!(f, "invalid binary placeholder: {why}"),
             Self::NotBinary(kind) => write!(f, "{kind} packets have no binary attachments"),

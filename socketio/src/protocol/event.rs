@@ -2,10 +2,6 @@
 //! slices, without building a `serde_json::Value` tree.
 
 use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{Deserializer as _, Visitor};
-use serde_json::value::RawValue;
 
 use super::error::DecodeError;
 use super::json;
@@ -29,11 +25,11 @@ pub struct EventArgs<'a> {
     /// contained JSON escapes.
     pub name: Cow<'a, str>,
     /// The arguments after the name, each the exact JSON text the peer sent
-    /// (without surrounding whitespace). Deserialize one with
-    /// `serde_json::from_str(arg.get())`, or with
+    /// (without surrounding whitespace), already validated. Deserialize one with
+    /// `serde_json::from_str(arg)`, or with
     /// [`deserialize_with_attachments`](super::deserialize_with_attachments)
     /// for binary packets.
-    pub args: Vec<&'a RawValue>,
+    pub args: Vec<&'a str>,
 }
 
 /// Splits an EVENT or BINARY_EVENT payload (`["name",arg1,arg2,...]`).
@@ -50,8 +46,9 @@ pub fn split_event(payload: &str) -> Result<EventArgs<'_>, DecodeError> {
 }
 
 /// Splits an ACK or BINARY_ACK payload (a JSON array, possibly empty) into
-/// raw argument slices.
-pub fn split_args(payload: &str) -> Result<Vec<&RawValue>, DecodeError> {
+/// raw argument slices (the exact JSON text of each element, validated as
+/// [`split_event`] validates).
+pub fn split_args(payload: &str) -> Result<Vec<&str>, DecodeError> {
     let mut args = Vec::new();
     walk_args(payload, PacketKind::Ack, Some(&mut args))?;
     Ok(args)
@@ -62,9 +59,8 @@ pub fn split_args(payload: &str) -> Result<Vec<&RawValue>, DecodeError> {
 pub(crate) fn walk_event<'a>(
     payload: &'a str,
     kind: PacketKind,
-    mut args: Option<&mut Vec<&'a RawValue>>,
+    mut args: Option<&mut Vec<&'a str>>,
 ) -> Result<Cow<'a, str>, DecodeError> {
-    json::scan(payload)?;
     if json::first_byte(payload) != Some(b'[') {
         return Err(DecodeError::InvalidPayload {
             kind,
@@ -83,7 +79,13 @@ pub(crate) fn walk_event<'a>(
         kind,
         reason: "expected a non-empty array",
     })?;
-    let name = event_name(first, kind)?;
+    if !first.starts_with('"') {
+        return Err(DecodeError::InvalidPayload {
+            kind,
+            reason: "the event name (first element) must be a string",
+        });
+    }
+    let name = json::string_value(first)?;
     if let Some(reserved) = RESERVED_EVENTS.iter().find(|r| **r == name) {
         return Err(DecodeError::ReservedEventName(reserved));
     }
@@ -94,9 +96,8 @@ pub(crate) fn walk_event<'a>(
 pub(crate) fn walk_args<'a>(
     payload: &'a str,
     kind: PacketKind,
-    mut args: Option<&mut Vec<&'a RawValue>>,
+    mut args: Option<&mut Vec<&'a str>>,
 ) -> Result<(), DecodeError> {
-    json::scan(payload)?;
     if json::first_byte(payload) != Some(b'[') {
         return Err(DecodeError::InvalidPayload {
             kind,
@@ -111,41 +112,6 @@ pub(crate) fn walk_args<'a>(
     Ok(())
 }
 
-/// Unescapes the first element of an event payload.
-fn event_name<'a>(raw: &'a RawValue, kind: PacketKind) -> Result<Cow<'a, str>, DecodeError> {
-    if !raw.get().starts_with('"') {
-        return Err(DecodeError::InvalidPayload {
-            kind,
-            reason: "the event name (first element) must be a string",
-        });
-    }
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    Ok((&mut de).deserialize_str(CowStr)?)
-}
-
-/// Deserializes a string, borrowing it when it has no escapes.
-struct CowStr;
-
-impl<'de> Visitor<'de> for CowStr {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,8 +121,7 @@ mod tests {
         let payload = r#"["message",1,"2",{"3":[true]}]"#;
         let ev = split_event(payload).unwrap();
         assert!(matches!(ev.name, Cow::Borrowed("message")));
-        let args: Vec<_> = ev.args.iter().map(|a| a.get()).collect();
-        assert_eq!(args, ["1", "\"2\"", r#"{"3":[true]}"#]);
+        assert_eq!(ev.args, ["1", "\"2\"", r#"{"3":[true]}"#]);
     }
 
     #[test]
@@ -195,7 +160,7 @@ mod tests {
         assert!(split_args("[]").unwrap().is_empty());
         let args = split_args(r#"[1,"2",{"3":[false]}]"#).unwrap();
         assert_eq!(args.len(), 3);
-        assert_eq!(args[2].get(), r#"{"3":[false]}"#);
+        assert_eq!(args[2], r#"{"3":[false]}"#);
         for bad in ["", "{}", "1", "[", "[1,]"] {
             assert!(split_args(bad).is_err(), "{bad}");
         }

@@ -330,11 +330,7 @@ impl Message {
             .ok_or_else(|| WireError("an EVENT without payload".into()))?;
         let event =
             protocol::split_event(payload).map_err(|e| WireError(format!("bad event: {e}")))?;
-        let items = event
-            .args
-            .iter()
-            .map(|raw| text.slice_ref(raw.get()))
-            .collect();
+        let items = event.args.iter().map(|raw| text.slice_ref(raw)).collect();
         Ok((
             event.name.into_owned(),
             Args::new(items, attachments.to_vec()),

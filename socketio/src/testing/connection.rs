@@ -391,11 +391,7 @@ fn apply(state: &mut State, text: &Str, packet: Packet<'_>, attachments: Vec<Byt
                 tracing::warn!(payload, "test client: undecodable event");
                 return;
             };
-            let items = event
-                .args
-                .iter()
-                .map(|raw| text.slice_ref(raw.get()))
-                .collect();
+            let items = event.args.iter().map(|raw| text.slice_ref(raw)).collect();
             let received = Received {
                 namespace: namespace.to_owned(),
                 name: event.name.into_owned(),

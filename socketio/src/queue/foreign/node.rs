@@ -102,7 +102,7 @@ fn decode_broadcast(payload: &[u8]) -> Result<Incoming, WireError> {
         msgpack::to_json(arg, &mut json, &mut attachments)?;
         raw.push(RawValue::from_string(json).map_err(|e| WireError(e.to_string()))?);
     }
-    let raw: Vec<&RawValue> = raw.iter().map(|r| &**r).collect();
+    let raw: Vec<&str> = raw.iter().map(|r| r.get()).collect();
     let mut text = String::new();
     protocol::encode_raw_event(&mut text, ns, event, &raw, None, attachments.len());
 

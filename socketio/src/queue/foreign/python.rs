@@ -242,6 +242,7 @@ fn event_parts(
             args.clear();
         }
     }
+    let args: Vec<&str> = args.iter().map(|a| a.get()).collect();
     let mut text = String::new();
     protocol::encode_raw_event(&mut text, ns, event, &args, None, attachments.len());
     let mut parts = Vec::with_capacity(1 + attachments.len());
@@ -334,7 +335,7 @@ pub(crate) fn encode_emit(
         if i > 0 {
             args.push(',');
         }
-        args.push_str(arg.get());
+        args.push_str(arg);
     }
     args.push(']');
     let binary = !attachments.is_empty();
