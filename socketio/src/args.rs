@@ -108,7 +108,7 @@ impl Args {
     }
 
     /// The raw JSON of each argument.
-    pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
+    pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
         self.items.iter().map(Str::as_str)
     }
 

@@ -165,8 +165,22 @@ pub(crate) fn ack<T: Serialize + ?Sized>(
 
 /// An ACK of raw JSON arguments without attachments, copied as they are: the caller vouches
 /// that each is one JSON value (received arguments are: the decoder validated them).
-pub(crate) fn raw_ack(namespace: &str, id: u64, args: &[&str]) -> EncodedPacket {
-    let mut buf = packet_buf(namespace, "");
+pub(crate) fn raw_ack<'a>(
+    namespace: &str,
+    id: u64,
+    args: impl Iterator<Item = &'a str> + Clone,
+) -> EncodedPacket {
+    // The exact size (`3<namespace>,<id>[<arg>,<arg>]`), so that the frame takes the buffer as
+    // it is, without a separate allocation for its reference count.
+    let namespace_part = if namespace == "/" {
+        0
+    } else {
+        namespace.len() + 1
+    };
+    let digits = id.checked_ilog10().unwrap_or(0) as usize + 1;
+    let commas = args.clone().count().saturating_sub(1);
+    let text: usize = args.clone().map(str::len).sum();
+    let mut buf = MessageBuf::with_capacity(1 + namespace_part + digits + 2 + commas + text);
     protocol::encode_raw_ack(buf.as_mut_string(), namespace, id, args, 0);
     finish(buf, Vec::new())
 }
@@ -271,11 +285,11 @@ mod tests {
             let items = raw.iter().map(|s| crate::engineio::Str::from(*s)).collect();
             let args = crate::Args::new(items, Vec::new());
             assert_eq!(
-                text(&raw_ack("/admin", 7, raw)),
+                text(&raw_ack("/admin", 7, args.raw())),
                 text(&ack("/admin", 7, &args).unwrap())
             );
         }
-        assert_eq!(text(&raw_ack("/", 3, &["1", "[]"])), "433[1,[]]");
+        assert_eq!(text(&raw_ack("/", 3, ["1", "[]"].into_iter())), "433[1,[]]");
     }
 
     #[test]

@@ -62,8 +62,7 @@ impl<'a> AckResponder<'a> {
             return;
         };
         let socket = self.socket;
-        let raw: Vec<&str> = args.raw().collect();
-        let sent = socket.send_packet(&packet::raw_ack(socket.namespace(), id, &raw));
+        let sent = socket.send_packet(&packet::raw_ack(socket.namespace(), id, args.raw()));
         self.sent(sent);
     }
 

@@ -239,13 +239,11 @@ pub fn encode_raw_event(
 ///
 /// Each argument must be one JSON value (as the slices of
 /// [`split_args`](super::split_args) are): they are written unchecked.
-pub fn encode_raw_ack(
-    buf: &mut String,
-    namespace: &str,
-    id: u64,
-    args: &[&str],
-    attachments: usize,
-) {
+pub fn encode_raw_ack<I>(buf: &mut String, namespace: &str, id: u64, args: I, attachments: usize)
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
     let kind = if attachments == 0 {
         PacketKind::Ack
     } else {
@@ -253,11 +251,11 @@ pub fn encode_raw_ack(
     };
     write_header(buf, kind, attachments, namespace, Some(id));
     buf.push('[');
-    for (i, arg) in args.iter().enumerate() {
+    for (i, arg) in args.into_iter().enumerate() {
         if i > 0 {
             buf.push(',');
         }
-        buf.push_str(arg);
+        buf.push_str(arg.as_ref());
     }
     buf.push(']');
 }
