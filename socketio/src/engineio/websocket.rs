@@ -3,12 +3,14 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode, Version};
+use futures_util::task::AtomicWaker;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWrite;
@@ -249,6 +251,10 @@ async fn pump<H: EngineHandler>(
     conn: &mut Conn,
 ) {
     let grace = inner.config.ping_timeout;
+    let read_wake = Arc::new(ReadWake::default());
+    let read_waker = Waker::from(read_wake.clone());
+    // A read found the socket empty: the socket wakes `read_wake` once it has more.
+    let mut read_armed = false;
     loop {
         let turn = poll_fn(|cx| {
             // One atomic load; the close wake-up is registered only below, when this task is
@@ -279,9 +285,20 @@ async fn pump<H: EngineHandler>(
                     Poll::Pending => break,
                 }
             }
-            // Nothing is read while the layer above has no room (inbound back-pressure).
+            // Nothing is read while the layer above has no room (inbound back-pressure), nor
+            // while the socket has not announced more since a read found it empty: a turn
+            // woken by a queued frame (every delivery of a broadcast) only writes.
+            read_wake.task.register(cx.waker());
             let read = match inner.handler.poll_ready(session, cx) {
-                Poll::Ready(()) => conn.reader.poll_next(&mut conn.io, cx).map(Turn::Read),
+                Poll::Ready(()) if read_armed && !read_wake.woken.swap(false, Ordering::AcqRel) => {
+                    Poll::Pending
+                }
+                Poll::Ready(()) => {
+                    let mut read_cx = Context::from_waker(&read_waker);
+                    let read = conn.reader.poll_next(&mut conn.io, &mut read_cx);
+                    read_armed = read.is_pending();
+                    read.map(Turn::Read)
+                }
                 Poll::Pending => Poll::Pending,
             };
             if read.is_pending() && session.poll_closed(cx).is_ready() {
@@ -350,6 +367,26 @@ async fn pump<H: EngineHandler>(
         }
         Some(CloseReason::ParseError) => conn.close(1002, "invalid packet", grace).await,
         _ => conn.close(1000, "", grace).await,
+    }
+}
+
+/// The waker the pump reads the socket with: it records that the socket woke the task, so
+/// that turns woken for anything else skip the read (through hyper's upgraded-connection
+/// layers and the runtime's readiness check, half the pump's work per broadcast delivery).
+#[derive(Default)]
+struct ReadWake {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for ReadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
     }
 }
 
