@@ -44,6 +44,16 @@ impl EncodedPacket {
         }
     }
 
+    /// The frames, taken out: for a packet that has one recipient, whose frames then move
+    /// into its queue instead of being shared.
+    pub(crate) fn into_frames(self) -> impl Iterator<Item = Frame> {
+        let (one, many) = match self.frames {
+            Frames::One(frame) => (Some(frame), Vec::new()),
+            Frames::Many(frames) => (None, frames),
+        };
+        one.into_iter().chain(many)
+    }
+
     /// The frames a client of `parser` receives: [`frames`](Self::frames) for JSON; for
     /// MessagePack one binary frame, transcoded once per packet whatever the number of
     /// recipients (none, with a warning, if the packet cannot be transcoded).

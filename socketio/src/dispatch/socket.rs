@@ -282,7 +282,7 @@ impl Socket {
         let packet = packet::event(&ns.path, event, data, None)?;
         crate::metrics::event_sent(&ns.path);
         if ns.core.config.recovery.is_none() {
-            return self.send_packet(&packet);
+            return self.send_owned(packet);
         }
         // With connection state recovery, through the adapter (as socket.io does), which gives
         // the packet its offset and keeps it: a client that lost its connection gets it on
@@ -344,7 +344,7 @@ impl Socket {
         let (id, rx, slot) = self.register_ack();
         let sent = packet::event(&self.inner.ns.path, event, data, Some(id)).and_then(|packet| {
             crate::metrics::event_sent(&self.inner.ns.path);
-            self.send_packet(&packet)
+            self.send_owned(packet)
         });
         AckFuture::new(rx, slot, timeout, sent.err())
     }
@@ -366,7 +366,7 @@ impl Socket {
     pub(crate) fn send_with_ack(&self, packet: &EncodedPacket, timeout: Duration) -> AckFuture {
         let (id, rx, slot) = self.register_ack();
         let sent = match packet::with_ack_id(packet, id) {
-            Some(packet) => self.send_packet(&packet),
+            Some(packet) => self.send_owned(packet),
             None => Err(EmitError::Serialize(serde::de::Error::custom(
                 "not an EVENT packet without acknowledgement id",
             ))),
@@ -506,6 +506,23 @@ impl Socket {
                 self.send_packet(packet)
             }
         }
+    }
+
+    /// [`send_packet`](Self::send_packet) for a packet that only this socket gets (an ack, an
+    /// emit to it): on the usual path its frames move into the connection's queue rather than
+    /// being shared, which spares the first share its bookkeeping allocation.
+    pub(crate) fn send_owned(&self, packet: EncodedPacket) -> Result<(), EmitError> {
+        let moves = self.inner.state.load(Ordering::Acquire) == CONNECTED
+            && !packet.is_volatile()
+            && self.core().config.parser == crate::protocol::Parser::Json
+            && self.core().observer().is_none();
+        if !moves {
+            return self.send_packet(&packet);
+        }
+        for frame in packet.into_frames() {
+            self.inner.connection.send(frame)?;
+        }
+        Ok(())
     }
 
     /// Tells the server's observer, if it has one, that `packet` goes to this socket.

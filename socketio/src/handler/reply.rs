@@ -47,7 +47,7 @@ impl<'a> AckResponder<'a> {
             return;
         };
         let socket = self.socket;
-        let sent = packet::ack(socket.namespace(), id, args).and_then(|p| socket.send_packet(&p));
+        let sent = packet::ack(socket.namespace(), id, args).and_then(|p| socket.send_owned(p));
         self.sent(sent);
     }
 
@@ -62,7 +62,7 @@ impl<'a> AckResponder<'a> {
             return;
         };
         let socket = self.socket;
-        let sent = socket.send_packet(&packet::raw_ack(socket.namespace(), id, args.raw()));
+        let sent = socket.send_owned(packet::raw_ack(socket.namespace(), id, args.raw()));
         self.sent(sent);
     }
 
