@@ -33,7 +33,66 @@ pub use prometheus::{prometheus_router, PrometheusError};
 
 #[cfg(feature = "metrics")]
 mod record {
-    use metrics::{counter, gauge, histogram};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use metrics::{counter, gauge, Key, Label, Level, Metadata};
+
+    /// Where the server's own series come from, for recorders that filter by it.
+    static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+    /// The `socketio_events_received_total` and `socketio_handler_duration_seconds` series of
+    /// one event of one namespace, their keys built once: recording an event allocates
+    /// nothing (the `counter!` macro would copy both labels into a new key each time).
+    pub(crate) struct EventSeries {
+        received: Key,
+        duration: Key,
+    }
+
+    impl EventSeries {
+        fn new(namespace: &str, event: &str) -> Self {
+            let labels = || {
+                vec![
+                    Label::new("namespace", namespace.to_owned()),
+                    Label::new("event", event.to_owned()),
+                ]
+            };
+            EventSeries {
+                received: Key::from_parts("socketio_events_received_total", labels()),
+                duration: Key::from_parts("socketio_handler_duration_seconds", labels()),
+            }
+        }
+
+        pub(crate) fn received(&self) {
+            metrics::with_recorder(|r| r.register_counter(&self.received, &METADATA)).increment(1);
+        }
+
+        pub(crate) fn finished(&self, seconds: f64) {
+            metrics::with_recorder(|r| r.register_histogram(&self.duration, &METADATA))
+                .record(seconds);
+        }
+    }
+
+    /// The series of an event, shared with the handler run it times.
+    pub(crate) type SharedEventSeries = Arc<EventSeries>;
+
+    /// A namespace's [`EventSeries`] by event label (bounded: the names handlers are
+    /// registered for, and `*`).
+    #[derive(Default)]
+    pub(crate) struct EventSeriesCache(crate::sync::Mutex<HashMap<Box<str>, Arc<EventSeries>>>);
+
+    impl EventSeriesCache {
+        pub(crate) fn get(&self, namespace: &str, event: &str) -> SharedEventSeries {
+            let mut series = self.0.lock();
+            if let Some(found) = series.get(event) {
+                return found.clone();
+            }
+            let made = Arc::new(EventSeries::new(namespace, event));
+            series.insert(event.into(), made.clone());
+            made
+        }
+    }
 
     pub(crate) fn connection_opened(transport: &'static str) {
         counter!("socketio_connections_total", "transport" => transport).increment(1);
@@ -51,24 +110,6 @@ mod record {
 
     pub(crate) fn socket_disconnected(namespace: &str) {
         gauge!("socketio_sockets", "namespace" => namespace.to_owned()).decrement(1.0);
-    }
-
-    pub(crate) fn event_received(namespace: &str, event: &str) {
-        counter!(
-            "socketio_events_received_total",
-            "namespace" => namespace.to_owned(),
-            "event" => event.to_owned()
-        )
-        .increment(1);
-    }
-
-    pub(crate) fn handler_finished(namespace: &str, event: &str, seconds: f64) {
-        histogram!(
-            "socketio_handler_duration_seconds",
-            "namespace" => namespace.to_owned(),
-            "event" => event.to_owned()
-        )
-        .record(seconds);
     }
 
     pub(crate) fn event_sent(namespace: &str) {
@@ -111,10 +152,28 @@ mod record {
     pub(crate) fn socket_connected(_: &str) {}
     #[inline(always)]
     pub(crate) fn socket_disconnected(_: &str) {}
-    #[inline(always)]
-    pub(crate) fn event_received(_: &str, _: &str) {}
-    #[inline(always)]
-    pub(crate) fn handler_finished(_: &str, _: &str, _: f64) {}
+
+    /// Without the feature: records nothing, costs nothing.
+    pub(crate) struct EventSeries;
+
+    impl EventSeries {
+        #[inline(always)]
+        pub(crate) fn received(&self) {}
+        #[inline(always)]
+        pub(crate) fn finished(&self, _: f64) {}
+    }
+
+    pub(crate) type SharedEventSeries = EventSeries;
+
+    #[derive(Default)]
+    pub(crate) struct EventSeriesCache;
+
+    impl EventSeriesCache {
+        #[inline(always)]
+        pub(crate) fn get(&self, _: &str, _: &str) -> SharedEventSeries {
+            EventSeries
+        }
+    }
     #[inline(always)]
     pub(crate) fn event_sent(_: &str) {}
     #[inline(always)]

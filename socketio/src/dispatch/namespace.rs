@@ -57,6 +57,8 @@ pub(crate) struct Namespace {
     sockets: RwLock<HashMap<Sid, Socket>>,
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) core: Arc<ServerCore>,
+    /// The metric series of its events (nothing without the `metrics` feature).
+    event_series: crate::metrics::EventSeriesCache,
 }
 
 impl Namespace {
@@ -76,10 +78,16 @@ impl Namespace {
             sockets: RwLock::new(HashMap::new()),
             adapter,
             core,
+            event_series: Default::default(),
         });
         let local: Weak<dyn LocalSockets> = Arc::downgrade(&ns) as Weak<Namespace>;
         ns.adapter.attach(local);
         ns
+    }
+
+    /// The metric series of events labelled `event` (a handled name, or `*`).
+    pub(crate) fn event_series(&self, event: &str) -> crate::metrics::SharedEventSeries {
+        self.event_series.get(&self.path, event)
     }
 
     pub(crate) fn handled_events(&self) -> Vec<String> {

@@ -71,18 +71,29 @@ pub(crate) fn fail(site: Site, error: Error) {
 /// then cost no task and no second allocation), and spawned with [`spawn_pending`] only if it
 /// waits (it then counts in its connection's backlog). A panic is caught and goes to the error
 /// pipeline, it never reaches the connection.
-pub(crate) fn run(mut future: BoxFuture<()>, site: Site) {
+pub(crate) fn run(future: BoxFuture<()>, site: Site) {
+    run_then(future, site, || {});
+}
+
+/// [`run`], calling `done` once the handler has finished without panicking (it times the
+/// handler for the metrics), at once for a handler that does not wait.
+pub(crate) fn run_then(
+    mut future: BoxFuture<()>,
+    site: Site,
+    done: impl FnOnce() + Send + 'static,
+) {
     let mut cx = Context::from_waker(Waker::noop());
     match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
-        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Ready(())) => done(),
         Err(panic) => fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic))),
         Ok(Poll::Pending) => {
             let connection = site.socket.connection().clone();
-            let future = AssertUnwindSafe(future).catch_unwind().map(move |result| {
-                if let Err(panic) = result {
-                    fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic)));
-                }
-            });
+            let future = AssertUnwindSafe(future)
+                .catch_unwind()
+                .map(move |result| match result {
+                    Ok(()) => done(),
+                    Err(panic) => fail(site, Error::new(ErrorKind::Panic, panic_message(&*panic))),
+                });
             spawn_pending(future, &connection);
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 
-use super::failure::{fail, panic_message, run, run_error_handler, Site};
+use super::failure::{fail, panic_message, run, run_error_handler, run_then, Site};
 use super::guard::ErasedMessageGuard;
 use crate::args::Args;
 use crate::dispatch::BoxFuture;
@@ -150,7 +150,8 @@ impl NamespaceHandlers for HandlerTable {
             tracing::debug!(namespace = %socket.namespace(), event = %event, "no handler for event");
             return;
         };
-        metrics::event_received(socket.namespace(), label);
+        let series = socket.ns().event_series(label);
+        series.received();
         // The arguments are kept for a panic's error handler only when there is one: the
         // built-in handler (it logs) does not read them, and the copy is an allocation per event.
         let site = match self.error {
@@ -165,13 +166,10 @@ impl NamespaceHandlers for HandlerTable {
         };
         let future = handler(ctx);
         if metrics::TIMED {
-            let (namespace, label) = (socket.namespace().to_owned(), label.to_owned());
             let started = std::time::Instant::now();
-            let timed = async move {
-                future.await;
-                metrics::handler_finished(&namespace, &label, started.elapsed().as_secs_f64());
-            };
-            run(Box::pin(timed), site);
+            run_then(future, site, move || {
+                series.finished(started.elapsed().as_secs_f64());
+            });
         } else {
             run(future, site);
         }
