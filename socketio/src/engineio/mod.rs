@@ -13,7 +13,6 @@ mod engine;
 mod error;
 mod framing;
 mod handler;
-mod headers;
 mod in_process;
 mod inline_deque;
 mod packet;
@@ -35,7 +34,6 @@ pub use packet::{Frame, MessageBuf, PacketError};
 pub use serve::serve;
 pub(crate) use serve::serve_routes;
 pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
-pub(crate) use sid::SidHash;
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;
 

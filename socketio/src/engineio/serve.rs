@@ -8,10 +8,10 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, MethodRouter};
 use axum::Router;
-use http_body_util::Either;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower_service::Service as _;
 
@@ -84,10 +84,9 @@ where
     let engine_path: Option<std::sync::Arc<str>> =
         direct.then(|| engine.config().get_path().into());
     let max_head = engine.config().get_max_header_bytes();
-    // hyper's HTTP/1 connection itself: hyper-util's `auto` builder, even limited to HTTP/1,
-    // puts a layer over the socket for its protocol sniffing, through which every read goes.
-    let mut builder = http1::Builder::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
+        .http1()
         .timer(super::coarse_timer::CoarseTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         // Responses here are small: copying the body behind the head and writing once costs
@@ -96,10 +95,8 @@ where
         // hyper's bound on a request head's buffer (memory), checked only when a parse
         // attempt fails; the exact limit is checked on the parsed head below.
         .max_buf_size((max_head + 8 * 1024).max(8 * 1024));
-    // Graceful shutdown (what hyper-util's `GracefulShutdown` does, which knows no HTTP/1-only
-    // connection with upgrades): each connection watches `stop`, finishes its request and
-    // closes once it changes, and `stop.closed()` resolves when every connection has ended.
-    let (stop, _) = tokio::sync::watch::channel(());
+    let builder = builder.http1_only();
+    let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -130,44 +127,32 @@ where
             let engine = engine.clone();
             async move {
                 if too_large {
-                    return Ok::<_, std::convert::Infallible>(head_too_large().map(Either::Right));
+                    return Ok(head_too_large());
                 }
                 if direct {
+                    let request = request.map(Body::new);
                     return Ok(engine.handle_from(request, Some(remote)).await);
                 }
                 std::future::poll_fn(|cx| {
                     tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
                 })
                 .await?;
-                let response = app.call(request.map(Body::new)).await?;
-                Ok(response.map(Either::Right))
+                app.call(request.map(Body::new)).await
             }
         });
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
-        let mut stopping = stop.subscribe();
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let ended = tokio::select! {
-                biased;
-                ended = connection.as_mut() => ended,
-                _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = ended {
+            if let Err(e) = connection.await {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
-            // Only now: `stop.closed()` waits for this.
-            drop(stopping);
         });
     }
     tracing::info!("shutting down: closing every session");
     engine.close_all(CloseReason::ServerShutdown);
-    let _ = stop.send(());
-    stop.closed().await;
+    graceful.shutdown().await;
     Ok(())
 }
 
@@ -190,7 +175,7 @@ fn head_bytes<B>(request: &Request<B>) -> usize {
 }
 
 /// The length of `uri` as text (what its `Display` writes), without formatting it.
-pub(super) fn uri_len(uri: &axum::http::Uri) -> usize {
+fn uri_len(uri: &axum::http::Uri) -> usize {
     uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
         + uri
             .authority()
