@@ -11,6 +11,7 @@ mod config;
 mod cors;
 mod engine;
 mod error;
+mod fold_hash;
 mod framing;
 mod handler;
 mod in_process;
@@ -36,6 +37,8 @@ pub(crate) use serve::serve_routes;
 pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;
+
+pub(crate) use fold_hash::FoldHash;
 
 // The crate-private codecs, for the fuzz oracles (`crate::fuzzing`).
 #[cfg(feature = "fuzzing")]

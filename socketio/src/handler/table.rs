@@ -11,7 +11,7 @@ use super::guard::ErasedMessageGuard;
 use crate::args::Args;
 use crate::dispatch::BoxFuture;
 use crate::dispatch::{NamespaceHandlers, Socket};
-use crate::engineio::Str;
+use crate::engineio::{FoldHash, Str};
 use crate::error::{ConnectError, Error, ErrorKind};
 use crate::extract::{ConnectContext, DisconnectContext, ErrorContext, MessageContext};
 use crate::metrics;
@@ -48,7 +48,9 @@ pub(crate) enum ErasedHandler {
 pub(crate) struct HandlerTable {
     pub(crate) connect: Option<ErasedConnectHandler>,
     pub(crate) disconnect: Option<ErasedDisconnectHandler>,
-    pub(crate) events: HashMap<Box<str>, ErasedMessageHandler>,
+    /// Looked up by every event a client sends: hashed with [`FoldHash`], safe as a client
+    /// cannot add names.
+    pub(crate) events: HashMap<Box<str>, ErasedMessageHandler, FoldHash>,
     pub(crate) catch_all: Option<ErasedMessageHandler>,
     /// The namespace's own error handler, or else the default one.
     pub(crate) error: Option<ErasedErrorHandler>,
