@@ -23,42 +23,51 @@ use crate::protocol;
 #[derive(Clone, Default)]
 pub struct Args {
     items: ArgList,
-    attachments: Vec<Bytes>,
+    attachments: SharedList<Bytes>,
 }
 
 /// The raw arguments of a message, shared by its copies: the copy an extractor takes, or the
-/// one a handler acknowledges with, costs a reference count rather than an allocation. No
-/// arguments, no allocation.
-#[derive(Clone, Default)]
-pub(crate) struct ArgList(Option<Arc<[Str]>>);
+/// one a handler acknowledges with, costs a reference count rather than an allocation.
+pub(crate) type ArgList = SharedList<Str>;
 
-impl Deref for ArgList {
-    type Target = [Str];
+/// A list that its copies share (a message's arguments, its binary attachments): cloning it
+/// costs a reference count, and an empty list costs no allocation.
+#[derive(Clone)]
+pub(crate) struct SharedList<T>(Option<Arc<[T]>>);
 
-    fn deref(&self) -> &[Str] {
+impl<T> Default for SharedList<T> {
+    fn default() -> Self {
+        SharedList(None)
+    }
+}
+
+impl<T> Deref for SharedList<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
         self.0.as_deref().unwrap_or_default()
     }
 }
 
-impl FromIterator<Str> for ArgList {
-    fn from_iter<I: IntoIterator<Item = Str>>(items: I) -> Self {
+impl<T> FromIterator<T> for SharedList<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
         let items = items.into_iter();
         if items.size_hint().1 == Some(0) {
-            return ArgList(None);
+            return SharedList(None);
         }
         // One allocation for an iterator of known length (a split packet's arguments).
-        let items: Arc<[Str]> = items.collect();
-        ArgList((!items.is_empty()).then_some(items))
+        let items: Arc<[T]> = items.collect();
+        SharedList((!items.is_empty()).then_some(items))
     }
 }
 
-impl From<Vec<Str>> for ArgList {
-    fn from(items: Vec<Str>) -> Self {
-        ArgList((!items.is_empty()).then(|| items.into()))
+impl<T> From<Vec<T>> for SharedList<T> {
+    fn from(items: Vec<T>) -> Self {
+        SharedList((!items.is_empty()).then(|| items.into()))
     }
 }
 
-impl fmt::Debug for ArgList {
+impl<T: fmt::Debug> fmt::Debug for SharedList<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -66,7 +75,10 @@ impl fmt::Debug for ArgList {
 
 impl Args {
     pub(crate) fn new(items: ArgList, attachments: Vec<Bytes>) -> Self {
-        Args { items, attachments }
+        Args {
+            items,
+            attachments: attachments.into(),
+        }
     }
 
     /// Splits an ACK payload (a JSON array) into arguments.
@@ -78,7 +90,7 @@ impl Args {
             .into_iter()
             .map(|raw| payload.slice_ref(raw))
             .collect();
-        Ok(Args { items, attachments })
+        Ok(Args::new(items, attachments))
     }
 
     /// Deserializes the arguments into `T`.
