@@ -50,6 +50,10 @@ const SMALL_BATCH: usize = 8;
 /// than the copy.
 const COPY_LIMIT: usize = 1024;
 
+/// A batch of at most this many bytes (an ack, a short event) is copied into a smaller stack
+/// buffer: zeroing the large one would cost more than the copy itself.
+const SMALL_COPY: usize = 128;
+
 /// A message from the client.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Incoming {
@@ -470,14 +474,10 @@ impl Outbox {
         }
         let slices = &slices[..used];
         let total: usize = slices.iter().map(|slice| slice.len()).sum();
-        let n = if total <= COPY_LIMIT {
-            let mut copy = [0u8; COPY_LIMIT];
-            let mut at = 0;
-            for slice in slices {
-                copy[at..at + slice.len()].copy_from_slice(slice);
-                at += slice.len();
-            }
-            ready!(Pin::new(&mut *io).poll_write(cx, &copy[..total]))?
+        let n = if total <= SMALL_COPY {
+            ready!(poll_write_copied::<SMALL_COPY, _>(io, cx, slices, total))?
+        } else if total <= COPY_LIMIT {
+            ready!(poll_write_copied::<COPY_LIMIT, _>(io, cx, slices, total))?
         } else {
             ready!(Pin::new(&mut *io).poll_write_vectored(cx, slices))?
         };
@@ -504,6 +504,22 @@ impl Outbox {
             self.frames.pop_front();
         }
     }
+}
+
+/// One plain write of `slices` (`total` bytes, at most `L`) from a copy on the stack.
+fn poll_write_copied<const L: usize, IO: AsyncWrite + Unpin>(
+    io: &mut IO,
+    cx: &mut Context<'_>,
+    slices: &[IoSlice<'_>],
+    total: usize,
+) -> Poll<io::Result<usize>> {
+    let mut copy = [0u8; L];
+    let mut at = 0;
+    for slice in slices {
+        copy[at..at + slice.len()].copy_from_slice(slice);
+        at += slice.len();
+    }
+    Pin::new(io).poll_write(cx, &copy[..total])
 }
 
 #[cfg(test)]
