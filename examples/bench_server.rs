@@ -7,9 +7,14 @@
 //!
 //! No logging: nothing on the hot path but the handlers.
 //!
+//! `RT=current` runs it on tokio's current-thread runtime (one thread, as the harness's
+//! hand-framed floor `raw-ws-minimal` runs by default); otherwise, or with `RT=multi`, on the
+//! multi-thread runtime that `#[tokio::main]` builds.
+//!
 //! ```sh
 //! cargo build --release --example bench_server -p examples
 //! PORT=3300 target/release/examples/bench_server
+//! RT=current PORT=3300 target/release/examples/bench_server
 //! ```
 
 use socketio::{Args, Event, Socket, SocketIo};
@@ -29,8 +34,18 @@ async fn bcast(io: SocketIo, event: Event) {
     io.emit("bcast", event.args());
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    let runtime = match std::env::var("RT").as_deref() {
+        Ok("current") => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_io()
+    .enable_time()
+    .build()?;
+    runtime.block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
