@@ -278,13 +278,12 @@ fn parse(
                 if partial.is_some() {
                     return Err(PROTOCOL);
                 }
-                let data = unmasked(payload, h.mask);
                 if h.fin {
-                    Some(message(opcode == TEXT, data.freeze())?)
+                    Some(message(opcode == TEXT, message_payload(payload, h.mask))?)
                 } else {
                     *partial = Some(Partial {
                         text: opcode == TEXT,
-                        data,
+                        data: unmasked(payload, h.mask),
                     });
                     None
                 }
@@ -332,6 +331,41 @@ pub(crate) fn close_payload(code: u16, reason: &str) -> Bytes {
     payload.extend_from_slice(&code.to_be_bytes());
     payload.extend_from_slice(reason.as_bytes());
     payload.into()
+}
+
+/// The payload of a message in one frame, unmasked. A short one is copied into a block that
+/// also holds its reference count: one allocation, where a `Vec`'s bytes would take a second
+/// one when first shared (the Socket.IO arguments are slices of the payload).
+fn message_payload(payload: &[u8], mask: [u8; 4]) -> Bytes {
+    match payload.len() {
+        0..=64 => inline_payload::<64>(payload, mask),
+        65..=256 => inline_payload::<256>(payload, mask),
+        _ => unmasked(payload, mask).freeze(),
+    }
+}
+
+/// [`message_payload`] for a payload of at most `N` bytes.
+fn inline_payload<const N: usize>(payload: &[u8], mask: [u8; 4]) -> Bytes {
+    let mut bytes = [0u8; N];
+    let data = &mut bytes[..payload.len()];
+    data.copy_from_slice(payload);
+    unmask(data, mask);
+    Bytes::from_owner(InlinePayload {
+        len: payload.len(),
+        bytes,
+    })
+}
+
+/// The first `len` of `bytes` (at most `N`) are a payload.
+struct InlinePayload<const N: usize> {
+    len: usize,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> AsRef<[u8]> for InlinePayload<N> {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 fn unmasked(payload: &[u8], mask: [u8; 4]) -> BytesMut {
@@ -588,6 +622,26 @@ mod tests {
                 Incoming::Close(close_payload(1000, "bye")),
             ])
         );
+    }
+
+    #[test]
+    fn payloads_of_every_size_class_survive_slicing() {
+        // Around the inline sizes (64, 256) and past them, text and binary.
+        for len in [0, 1, 63, 64, 65, 255, 256, 257, 1_000] {
+            let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut data = frame(true, TEXT, &payload);
+            data.extend(frame(true, BINARY, &payload));
+            let messages = parse_all(&data, 100_000).unwrap();
+            let [Incoming::Text(text), Incoming::Binary(binary)] = &messages[..] else {
+                panic!("{messages:?}");
+            };
+            assert_eq!(text.as_bytes(), &payload[..], "text of {len} bytes");
+            assert_eq!(&binary[..], &payload[..], "binary of {len} bytes");
+            // A slice outlives the message it came from.
+            let tail = binary.slice(len / 2..);
+            drop(messages);
+            assert_eq!(&tail[..], &payload[len / 2..]);
+        }
     }
 
     #[test]
