@@ -19,7 +19,7 @@ use crate::error::{Error, ErrorKind};
 use crate::packet;
 #[cfg(feature = "msgpack")]
 use crate::protocol::Parser;
-use crate::protocol::{self, BinaryCollector, PacketKind, SplitPacket};
+use crate::protocol::{self, ArgSlices, BinaryCollector, PacketKind, SplitPacket};
 use crate::reason::DisconnectReason;
 
 /// The server's namespaces, as the handler of its Engine.IO connections.
@@ -96,7 +96,7 @@ impl EngineHandler for Dispatcher {
             }
             return;
         }
-        match protocol::decode_split(text.as_str(), limits) {
+        match protocol::decode_split_into(text.as_str(), limits) {
             Ok(packet) => self.handle(connection, &text, packet, Vec::new()),
             Err(e) => violation(connection, &e),
         }
@@ -227,7 +227,7 @@ impl Dispatcher {
     /// Handles a whole packet: its text and its attachments.
     fn finish(&self, connection: &Arc<Connection>, text: String, attachments: Vec<Bytes>) {
         let text = Str::from(text);
-        match protocol::decode_split(text.as_str(), &self.core.config.limits) {
+        match protocol::decode_split_into(text.as_str(), &self.core.config.limits) {
             Ok(packet) => self.handle(connection, &text, packet, attachments),
             Err(e) => violation(connection, &e),
         }
@@ -237,7 +237,7 @@ impl Dispatcher {
         &self,
         connection: &Arc<Connection>,
         text: &Str,
-        split: SplitPacket<'_>,
+        split: SplitPacket<'_, ArgSlices<'_>>,
         attachments: Vec<Bytes>,
     ) {
         let SplitPacket {

@@ -58,28 +58,87 @@ pub fn decode<'a>(text: &'a str, limits: &Limits) -> Result<Packet<'a>, DecodeEr
 
 /// A packet decoded by [`decode_split`]: the packet, and for EVENT/ACK kinds its arguments.
 #[derive(Debug)]
-pub struct SplitPacket<'a> {
+pub struct SplitPacket<'a, A = Vec<&'a str>> {
     /// The packet, exactly as [`decode`] returns it.
     pub packet: Packet<'a>,
     /// The event name, for EVENT and BINARY_EVENT packets.
     pub event: Option<Cow<'a, str>>,
     /// The raw arguments of an EVENT (after the name) or an ACK, each the exact JSON text the
     /// peer sent (validated, without surrounding whitespace); empty for other kinds.
-    pub args: Vec<&'a str>,
+    pub args: A,
 }
 
 /// [`decode`] and [`split_event`](super::split_event)/[`split_args`](super::split_args) in one
 /// pass: the same validation, but the payload is walked once, not twice (the server's hot path).
 pub fn decode_split<'a>(text: &'a str, limits: &Limits) -> Result<SplitPacket<'a>, DecodeError> {
+    decode_split_into(text, limits)
+}
+
+/// [`decode_split`], with the arguments collected into `A` (the server's own decoding keeps
+/// the usual few on the stack: [`ArgSlices`]).
+pub(crate) fn decode_split_into<'a, A: Default + Extend<&'a str>>(
+    text: &'a str,
+    limits: &Limits,
+) -> Result<SplitPacket<'a, A>, DecodeError> {
     let header = Header::parse_parts(text, limits)?;
     let packet = header.packet(text);
-    let mut args = Vec::new();
+    let mut args = A::default();
     let event = validate_payload(packet.kind, packet.id, packet.payload, Some(&mut args))?;
     Ok(SplitPacket {
         packet,
         event,
         args,
     })
+}
+
+/// Argument slices, the first [`ArgSlices::INLINE`] of them without an allocation.
+#[derive(Debug)]
+pub(crate) enum ArgSlices<'a> {
+    /// Up to `INLINE` slices: the first `len` are arguments.
+    Inline(usize, [&'a str; ArgSlices::INLINE]),
+    /// More.
+    Spilled(Vec<&'a str>),
+}
+
+impl ArgSlices<'_> {
+    /// Most events carry at most this many arguments.
+    const INLINE: usize = 4;
+}
+
+impl Default for ArgSlices<'_> {
+    fn default() -> Self {
+        ArgSlices::Inline(0, [""; ArgSlices::INLINE])
+    }
+}
+
+impl<'a> std::ops::Deref for ArgSlices<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        match self {
+            ArgSlices::Inline(len, slices) => &slices[..*len],
+            ArgSlices::Spilled(slices) => slices,
+        }
+    }
+}
+
+impl<'a> Extend<&'a str> for ArgSlices<'a> {
+    fn extend<I: IntoIterator<Item = &'a str>>(&mut self, items: I) {
+        for item in items {
+            match self {
+                ArgSlices::Inline(len, slices) if *len < ArgSlices::INLINE => {
+                    slices[*len] = item;
+                    *len += 1;
+                }
+                ArgSlices::Inline(_, slices) => {
+                    let mut spilled = slices.to_vec();
+                    spilled.push(item);
+                    *self = ArgSlices::Spilled(spilled);
+                }
+                ArgSlices::Spilled(slices) => slices.push(item),
+            }
+        }
+    }
 }
 
 /// A decoded header as offsets into the packet text, so that owners of the
@@ -99,7 +158,7 @@ impl Header {
     /// Parses and validates `text` (see [`decode`]).
     pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Self, DecodeError> {
         let header = Self::parse_parts(text, limits)?;
-        validate_payload(header.kind, header.id, header.payload(text), None)?;
+        validate_payload::<Vec<_>>(header.kind, header.id, header.payload(text), None)?;
         Ok(header)
     }
 
@@ -214,11 +273,11 @@ fn parse_id(b: &[u8], mut i: usize) -> Result<(u64, usize), DecodeError> {
 
 /// Validates the payload for `kind`; for EVENT and ACK kinds, pushes the raw arguments into
 /// `args` when given, and returns the event name of an EVENT.
-fn validate_payload<'a>(
+fn validate_payload<'a, A: Extend<&'a str>>(
     kind: PacketKind,
     id: Option<u64>,
     payload: Option<&'a str>,
-    args: Option<&mut Vec<&'a str>>,
+    args: Option<&mut A>,
 ) -> Result<Option<Cow<'a, str>>, DecodeError> {
     match kind {
         PacketKind::Connect => match payload {

@@ -56,10 +56,10 @@ pub fn split_args(payload: &str) -> Result<Vec<&str>, DecodeError> {
 
 /// Validates an event payload; pushes the arguments after the name into
 /// `args` when given. Returns the event name.
-pub(crate) fn walk_event<'a>(
+pub(crate) fn walk_event<'a, A: Extend<&'a str>>(
     payload: &'a str,
     kind: PacketKind,
-    mut args: Option<&mut Vec<&'a str>>,
+    mut args: Option<&mut A>,
 ) -> Result<Cow<'a, str>, DecodeError> {
     if json::first_byte(payload) != Some(b'[') {
         return Err(DecodeError::InvalidPayload {
@@ -72,7 +72,7 @@ pub(crate) fn walk_event<'a>(
         if i == 0 {
             first = Some(element);
         } else if let Some(args) = args.as_deref_mut() {
-            args.push(element);
+            args.extend([element]);
         }
     })?;
     let first = first.ok_or(DecodeError::InvalidPayload {
@@ -93,10 +93,10 @@ pub(crate) fn walk_event<'a>(
 }
 
 /// Validates an ack payload; pushes its elements into `args` when given.
-pub(crate) fn walk_args<'a>(
+pub(crate) fn walk_args<'a, A: Extend<&'a str>>(
     payload: &'a str,
     kind: PacketKind,
-    mut args: Option<&mut Vec<&'a str>>,
+    mut args: Option<&mut A>,
 ) -> Result<(), DecodeError> {
     if json::first_byte(payload) != Some(b'[') {
         return Err(DecodeError::InvalidPayload {
@@ -106,7 +106,7 @@ pub(crate) fn walk_args<'a>(
     }
     json::for_each_element(payload, |_, element| {
         if let Some(args) = args.as_deref_mut() {
-            args.push(element);
+            args.extend([element]);
         }
     })?;
     Ok(())

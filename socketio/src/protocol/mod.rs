@@ -44,6 +44,7 @@ pub use binary::{deserialize_with_attachments, serialize_with_attachments, Binar
 pub(crate) use binary::{placeholder_attachment, with_attachments};
 pub use collector::{validate_placeholders, BinaryCollector};
 pub use decode::{decode, decode_split, SplitPacket};
+pub(crate) use decode::{decode_split_into, ArgSlices};
 pub use encode::{
     append_offset, encode_ack, encode_connect, encode_connect_error, encode_connect_with_pid,
     encode_disconnect, encode_event, encode_raw_ack, encode_raw_event, RawArgs,

@@ -596,6 +596,28 @@ fn large_inputs_stay_linear() {
     assert!(decode(&commas, &limits()).is_err());
 }
 
+/// The server's own split keeps up to four arguments on the stack and spills past them, with
+/// the same arguments in the same order as `decode_split`.
+#[test]
+fn split_into_arg_slices_agrees_with_decode_split() {
+    for n in 0..10 {
+        let args: Vec<String> = (0..n).map(|i| format!("{{\"a\":{i}}}")).collect();
+        for text in [
+            format!(
+                "2[\"e\"{}]",
+                args.iter().map(|a| format!(",{a}")).collect::<String>()
+            ),
+            format!("35[{}]", args.join(",")),
+        ] {
+            let limits = Limits::default();
+            let inline = decode_split_into::<ArgSlices>(&text, &limits).unwrap();
+            let plain = decode_split(&text, &limits).unwrap();
+            assert_eq!(&inline.args[..], &plain.args[..], "{text}");
+            assert_eq!(inline.args.len(), n, "{text}");
+        }
+    }
+}
+
 /// `decode_split` accepts and refuses exactly what `decode` does, and splits like
 /// `split_event`/`split_args`.
 #[test]
