@@ -49,8 +49,12 @@ impl<T> InlineDeque<T> {
 
     /// Takes the first element; a large heap part is released once it empties.
     pub(crate) fn pop_front(&mut self) -> Option<T> {
-        let first = self.head.take();
-        self.head = self.rest.pop_front();
+        if self.rest.is_empty() {
+            // The usual case, one element at a time: nothing moves up. (A heap part left
+            // empty was checked for its size by the pop that emptied it.)
+            return self.head.take();
+        }
+        let first = std::mem::replace(&mut self.head, self.rest.pop_front());
         if self.rest.is_empty() && self.rest.capacity() > KEPT {
             self.rest = VecDeque::new();
         }
