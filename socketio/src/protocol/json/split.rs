@@ -130,11 +130,9 @@ fn hex4(b: &[u8], at: usize) -> Option<u32> {
 fn special_byte(b: &[u8], i: usize) -> Option<usize> {
     // Event names, object keys and short values end within a few bytes: eight bytes at a
     // time in a register cost less there than setting up a vectorised search.
-    let rest = b.get(i..)?;
-    let (head, tail) = rest.split_at(rest.len().min(SHORT_STRING));
-    let mut words = head.chunks_exact(8);
+    let short_end = b.len().min(i.checked_add(SHORT_STRING)?);
     let mut at = i;
-    for word in &mut words {
+    while let Some(word) = b.get(at..at + 8).filter(|_| at + 8 <= short_end) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
         let found = special_bytes(u64::from_le_bytes(bytes));
@@ -145,13 +143,14 @@ fn special_byte(b: &[u8], i: usize) -> Option<usize> {
         at += 8;
     }
     let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
-    if let Some(p) = words.remainder().iter().position(|&c| special(c)) {
+    if let Some(p) = b.get(at..short_end)?.iter().position(|&c| special(c)) {
         return Some(at + p);
     }
     // A longer run: jump to the next quote or backslash (a vectorised search, so a long string
     // costs a fraction of a byte-by-byte walk), then check the bytes jumped over for a control
     // character (a branch-free minimum, vectorised too).
-    let start = i + head.len();
+    let start = short_end;
+    let tail = &b[start..];
     let run = memchr::memchr2(b'"', b'\\', tail).unwrap_or(tail.len());
     let skipped = &tail[..run];
     if skipped.iter().fold(u8::MAX, |m, &c| m.min(c)) < 0x20 {
