@@ -491,6 +491,40 @@ async fn well_formed_frames_are_echoed() {
     assert_eq!(srv.panics(), 0);
 }
 
+/// A client may send its first frames in the same write as the upgrade request: the server
+/// reads them after the handshake (they arrive with the request, before the connection is
+/// handed to the WebSocket layer) and answers them in order.
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_read() {
+    let srv = Server::start(config());
+    let mut request = raw_ws::upgrade_request(srv.addr, eio::W, &[]);
+    request.extend(raw_ws::masked(raw_ws::TEXT, b"4early"));
+    request.extend(raw_ws::masked(raw_ws::PING, b"p"));
+    request.extend(raw_ws::masked(raw_ws::TEXT, b"4second"));
+    let mut client = RawWs::connect_with(srv.addr, &request)
+        .await
+        .unwrap_or_else(|r| panic!("handshake refused: {r:?}"));
+    let open = client.next().await.expect("open packet");
+    let sid = eio::sid_of(&open.text());
+    assert_eq!(client.next_text().await.as_deref(), Some("4early"));
+    let pong = client.next().await.unwrap();
+    assert_eq!(
+        (pong.opcode, pong.payload.as_slice()),
+        (raw_ws::PONG, &b"p"[..])
+    );
+    assert_eq!(client.next_text().await.as_deref(), Some("4second"));
+    client
+        .send(&raw_ws::masked(
+            raw_ws::CLOSE,
+            &raw_ws::close_payload(1000, b""),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(client.ending().await, Ending::Close(1000));
+    eio::assert_sid_gone(srv.addr, &sid).await;
+    assert_eq!(srv.panics(), 0);
+}
+
 /// The last message of B40's flood (recorded by the echo engine, then echoed).
 const AFTER: &str = "4seq:after the flood";
 

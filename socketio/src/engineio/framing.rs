@@ -111,6 +111,12 @@ impl FrameReader {
         }
     }
 
+    /// Starts with `data`: bytes that arrived on the connection before it became this reader's
+    /// (read by the HTTP server past the handshake).
+    pub(crate) fn prefill(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
     /// The next message (pongs are skipped). Reads only as much as it needs; whatever arrived
     /// after the message stays for the next call.
     pub(crate) fn poll_next<IO: AsyncRead + Unpin>(

@@ -13,7 +13,8 @@ use axum::http::{header, HeaderValue, Method, Response, StatusCode, Version};
 use futures_util::task::AtomicWaker;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
 use super::packet::{decode_text, Inbound};
@@ -68,16 +69,25 @@ pub(crate) fn handshake(
 
 /// An upgraded connection: the socket, what is read from it, what waits to be written.
 struct Conn {
-    io: TokioIo<Upgraded>,
+    io: ConnIo,
     reader: FrameReader,
     out: Outbox,
 }
 
 impl Conn {
     fn new(upgraded: Upgraded, config: &EngineConfig) -> Self {
+        let mut reader = FrameReader::new(config.max_http_buffer_size, config.ws_read_buffer_size);
+        let io = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => {
+                // What hyper read past the handshake's request is the start of the frames.
+                reader.prefill(&parts.read_buf);
+                ConnIo::Tcp(parts.io.into_inner())
+            }
+            Err(upgraded) => ConnIo::Upgraded(TokioIo::new(upgraded)),
+        };
         Conn {
-            io: TokioIo::new(upgraded),
-            reader: FrameReader::new(config.max_http_buffer_size, config.ws_read_buffer_size),
+            io,
+            reader,
             out: Outbox::default(),
         }
     }
@@ -106,6 +116,73 @@ impl Conn {
             poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await
         };
         let _ = tokio::time::timeout(grace, goodbye).await;
+    }
+}
+
+/// The socket under a WebSocket connection. When the engine serves the connection itself
+/// ([`serve`](super::serve)), hyper hands back the TCP stream it was given and frames go to it
+/// directly; otherwise (an axum app's server, say) through hyper's upgraded connection, whose
+/// boxed, buffered layers every read and write would cross.
+enum ConnIo {
+    Tcp(TcpStream),
+    Upgraded(TokioIo<Upgraded>),
+}
+
+impl AsyncRead for ConnIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ConnIo::Tcp(io) => Pin::new(io).poll_read(cx, buf),
+            ConnIo::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ConnIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ConnIo::Tcp(io) => Pin::new(io).poll_write(cx, buf),
+            ConnIo::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ConnIo::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            ConnIo::Upgraded(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ConnIo::Tcp(io) => io.is_write_vectored(),
+            ConnIo::Upgraded(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ConnIo::Tcp(io) => Pin::new(io).poll_flush(cx),
+            ConnIo::Upgraded(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ConnIo::Tcp(io) => Pin::new(io).poll_shutdown(cx),
+            ConnIo::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
+        }
     }
 }
 
