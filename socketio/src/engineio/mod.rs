@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod framing;
 mod handler;
+mod headers;
 mod in_process;
 mod inline_deque;
 mod packet;

@@ -130,7 +130,6 @@ where
                     return Ok(head_too_large());
                 }
                 if direct {
-                    let request = request.map(Body::new);
                     return Ok(engine.handle_from(request, Some(remote)).await);
                 }
                 std::future::poll_fn(|cx| {
@@ -175,7 +174,7 @@ fn head_bytes<B>(request: &Request<B>) -> usize {
 }
 
 /// The length of `uri` as text (what its `Display` writes), without formatting it.
-fn uri_len(uri: &axum::http::Uri) -> usize {
+pub(super) fn uri_len(uri: &axum::http::Uri) -> usize {
     uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
         + uri
             .authority()
