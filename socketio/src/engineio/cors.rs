@@ -63,7 +63,7 @@ const METHODS: HeaderValue = HeaderValue::from_static("GET, POST, OPTIONS");
 
 impl Cors {
     /// Adds the CORS headers to a response.
-    pub(crate) fn apply(&self, response: &mut Response) {
+    pub(crate) fn apply<B>(&self, response: &mut axum::http::Response<B>) {
         let headers = response.headers_mut();
         match self {
             Cors::None => {}

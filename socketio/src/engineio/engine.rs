@@ -7,11 +7,13 @@ use std::sync::{Arc, Weak};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, Request, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::{Bytes, BytesMut};
+use http_body_util::Either;
 use hyper::body::Body as HttpBody;
 
 use super::cors;
+use super::error::Reply;
 use super::headers::RequestHeaders;
 use super::query::{Query, TransportParam};
 use super::session::{CloseReason, EngineSession, Handshake, Transport};
@@ -86,18 +88,24 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Answers one HTTP request addressed to the engine's path.
     pub async fn handle(&self, request: Request<Body>) -> Response {
-        self.handle_from(request, None).await
+        self.handle_from(request, None)
+            .await
+            .map(|reply| match reply {
+                Either::Left(full) => Body::new(full),
+                Either::Right(body) => body,
+            })
     }
 
     /// [`handle`](Self::handle) for a request from peer `remote`, when the caller knows it
     /// without a [`ConnectInfo`] extension (the server of [`serve`](super::serve)): the
     /// extension is then put on the request only when it opens a session, where it is kept.
-    /// The body is hyper's own there, not boxed into an axum [`Body`].
+    /// The body is hyper's own there, not boxed into an axum [`Body`], and so is the engine's
+    /// answer ([`Reply`]).
     pub(crate) async fn handle_from<B>(
         &self,
         request: Request<B>,
         remote: Option<SocketAddr>,
-    ) -> Response
+    ) -> Response<Reply>
     where
         B: HttpBody<Data = Bytes> + Send,
     {
@@ -110,11 +118,11 @@ impl<H: EngineHandler> Engine<H> {
             &parts.headers,
         ) {
             Ok(cors) => cors,
-            Err(e) => return e.into_response(),
+            Err(e) => return e.reply(),
         };
         if cors::is_preflight(&parts.method) {
             if let Some(response) = cors.preflight(&parts.headers) {
-                return response;
+                return response.map(Either::Right);
             }
         }
         let mut response = self.route(&mut parts, &headers, body, remote).await;
@@ -132,65 +140,61 @@ impl<H: EngineHandler> Engine<H> {
         headers: &RequestHeaders,
         body: B,
         remote: Option<SocketAddr>,
-    ) -> Response
+    ) -> Response<Reply>
     where
         B: HttpBody<Data = Bytes> + Send,
     {
         let config = &self.inner.config;
         let query = Query::parse(parts.uri.query().unwrap_or_default());
         if query.eio != Some("4") {
-            return HttpError::UnsupportedProtocolVersion.into_response();
+            return HttpError::UnsupportedProtocolVersion.reply();
         }
         let transport = match query.transport {
             TransportParam::Polling if config.polling => Transport::Polling,
             TransportParam::WebSocket if config.websocket => Transport::WebSocket,
-            _ => return HttpError::UnknownTransport.into_response(),
+            _ => return HttpError::UnknownTransport.reply(),
         };
         let sid = match query.sid {
             None => None,
             Some(text) => match text.parse::<Sid>().ok().and_then(|sid| self.session(sid)) {
                 Some(session) => Some(session),
-                None => return HttpError::UnknownSid.into_response(),
+                None => return HttpError::UnknownSid.reply(),
             },
         };
         match (transport, sid) {
             // A WebSocket upgrade that names another transport (CVE-2023-31125 shape) is
             // refused, and opens no session.
-            (Transport::Polling, _) if headers.upgrade_websocket => {
-                HttpError::BadRequest.into_response()
-            }
+            (Transport::Polling, _) if headers.upgrade_websocket => HttpError::BadRequest.reply(),
             (Transport::Polling, None) if parts.method == Method::GET => {
                 let session = match self.open(parts, remote, Transport::Polling) {
                     Ok(session) => session,
-                    Err(e) => return e.into_response(),
+                    Err(e) => return e.reply(),
                 };
                 let open = self.inner.open_packet.text(session.sid(), true);
                 let mut response = polling::text_response(take_headers(parts), open);
                 self.set_cookie(&mut response, &session);
                 response
             }
-            (_, None) if parts.method != Method::GET => {
-                HttpError::BadHandshakeMethod.into_response()
-            }
+            (_, None) if parts.method != Method::GET => HttpError::BadHandshakeMethod.reply(),
             (Transport::Polling, Some(session)) => match parts.method {
                 Method::GET => polling::get(&self.inner, &session, take_headers(parts)).await,
                 Method::POST => {
                     polling::post(&self.inner, &session, headers, take_headers(parts), body).await
                 }
-                _ => HttpError::BadRequest.into_response(),
+                _ => HttpError::BadRequest.reply(),
             },
             (Transport::WebSocket, session) => {
                 if !headers.valid_websocket_key() {
-                    return HttpError::BadRequest.into_response();
+                    return HttpError::BadRequest.reply();
                 }
                 let (accept, on_upgrade) = match websocket::accept(parts, headers) {
                     Ok(accepted) => accepted,
-                    Err(e) => return e.into_response(),
+                    Err(e) => return e.reply(),
                 };
                 match session {
                     Some(session) => {
                         if !config.allow_upgrades {
-                            return HttpError::BadRequest.into_response();
+                            return HttpError::BadRequest.reply();
                         }
                         // A second WebSocket for an upgraded session is accepted, then closed
                         // (as the reference server does) so the client sees a clean close.
@@ -200,7 +204,7 @@ impl<H: EngineHandler> Engine<H> {
                     None => {
                         let session = match self.open(parts, remote, Transport::WebSocket) {
                             Ok(session) => session,
-                            Err(e) => return e.into_response(),
+                            Err(e) => return e.reply(),
                         };
                         let task =
                             websocket::run_direct(self.inner.clone(), session.clone(), on_upgrade);
@@ -212,7 +216,7 @@ impl<H: EngineHandler> Engine<H> {
                     }
                 }
             }
-            (Transport::Polling, None) => HttpError::BadHandshakeMethod.into_response(),
+            (Transport::Polling, None) => HttpError::BadHandshakeMethod.reply(),
         }
     }
 
@@ -288,7 +292,7 @@ impl<H: EngineHandler> Engine<H> {
         Ok(session)
     }
 
-    fn set_cookie(&self, response: &mut Response, session: &EngineSession<H::Data>) {
+    fn set_cookie(&self, response: &mut Response<Reply>, session: &EngineSession<H::Data>) {
         let Some(cookie) = &self.inner.config.cookie else {
             return;
         };

@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, Response};
 use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Body as HttpBody;
 
+use super::error::Reply;
 use super::headers::RequestHeaders;
 use super::packet::Inbound;
 use super::session::{CloseReason, EngineSession, Transport};
@@ -65,9 +64,9 @@ impl OpenPacket {
 /// A 200 with a `text/plain` body, its headers in `headers` (the request's map, emptied: see
 /// `Engine::route`). Built directly: the `IntoResponse` tuple copies the header value into a
 /// new buffer and sets a `Content-Type` only to replace it.
-pub(crate) fn text_response(mut headers: HeaderMap, body: impl Into<Body>) -> Response {
+pub(crate) fn text_response(mut headers: HeaderMap, body: impl Into<Bytes>) -> Response<Reply> {
     headers.insert(header::CONTENT_TYPE, TEXT_PLAIN);
-    let mut response = Response::new(body.into());
+    let mut response = Response::new(Either::Left(Full::new(body.into())));
     *response.headers_mut() = headers;
     response
 }
@@ -78,16 +77,16 @@ pub(crate) async fn get<H: EngineHandler>(
     inner: &EngineState<H>,
     session: &Arc<EngineSession<H::Data>>,
     headers: HeaderMap,
-) -> Response {
+) -> Response<Reply> {
     if session.transport() != Transport::Polling {
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     let Ok(_reading) = session.reader.try_lock() else {
         if session.transport() == Transport::Polling {
             tracing::debug!(sid = %session.sid(), "overlapping polling GET");
             session.close(CloseReason::TransportError);
         }
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     };
     // Dropped before the answer is ready: the client went away mid-poll.
     let mut abandoned = CloseOnDrop(Some(session));
@@ -145,9 +144,9 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     request: &RequestHeaders,
     headers: HeaderMap,
     body: B,
-) -> Response {
+) -> Response<Reply> {
     if session.transport() != Transport::Polling {
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     if session
         .posting
@@ -155,13 +154,13 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     {
         tracing::debug!(sid = %session.sid(), "overlapping polling POST");
         session.close(CloseReason::TransportError);
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     let _done = PostingGuard(session);
     if request.binary_body {
         // Engine.IO v4 polling bodies are text; binary travels base64-encoded.
         session.close(CloseReason::ParseError);
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     // A declared length over the limit is refused before any byte is read, as the reference
     // server does: waiting for the limit to be crossed would let a client park the request.
@@ -169,25 +168,25 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     if request.content_length.is_some_and(|n| n > limit as u64) {
         tracing::debug!(sid = %session.sid(), "declared polling body over max_http_buffer_size");
         session.close(CloseReason::ParseError);
-        return HttpError::PayloadTooLarge.into_response();
+        return HttpError::PayloadTooLarge.reply();
     }
     let read = tokio::select! {
         // The body is most often all there: reading it first spares registering with the
         // close signal.
         biased;
         read = read_body(body, limit) => read,
-        _ = session.closed() => return HttpError::BadRequest.into_response(),
+        _ = session.closed() => return HttpError::BadRequest.reply(),
     };
     let body = match read {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             tracing::debug!(sid = %session.sid(), "polling body over max_http_buffer_size");
             session.close(CloseReason::ParseError);
-            return HttpError::PayloadTooLarge.into_response();
+            return HttpError::PayloadTooLarge.reply();
         }
         Err(BodyError::Failed) => {
             session.close(CloseReason::TransportError);
-            return HttpError::BadRequest.into_response();
+            return HttpError::BadRequest.reply();
         }
     };
     let packets = match payload::decode(body) {
@@ -195,7 +194,7 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
         Err(e) => {
             tracing::debug!(sid = %session.sid(), error = %e, "malformed polling payload");
             session.close(CloseReason::ParseError);
-            return HttpError::BadRequest.into_response();
+            return HttpError::BadRequest.reply();
         }
     };
     for packet in packets {

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, MethodRouter};
 use axum::Router;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -127,7 +128,7 @@ where
             let engine = engine.clone();
             async move {
                 if too_large {
-                    return Ok(head_too_large());
+                    return Ok::<_, std::convert::Infallible>(head_too_large().map(Either::Right));
                 }
                 if direct {
                     return Ok(engine.handle_from(request, Some(remote)).await);
@@ -136,7 +137,8 @@ where
                     tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
                 })
                 .await?;
-                app.call(request.map(Body::new)).await
+                let response = app.call(request.map(Body::new)).await?;
+                Ok(response.map(Either::Right))
             }
         });
         let connection = builder

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
+use bytes::Bytes;
 use futures_util::task::AtomicWaker;
+use http_body_util::{Either, Full};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWrite;
 
+use super::error::Reply;
 use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
 use super::headers::RequestHeaders;
 use super::packet::{decode_text, Inbound};
@@ -59,11 +61,11 @@ const WEBSOCKET: HeaderValue = HeaderValue::from_static("websocket");
 
 /// The `101 Switching Protocols` answer to an accepted handshake, its headers in `headers`
 /// (the request's map, emptied: see `Engine::route`).
-pub(crate) fn switching_protocols(mut headers: HeaderMap, accept: HeaderValue) -> Response<Body> {
+pub(crate) fn switching_protocols(mut headers: HeaderMap, accept: HeaderValue) -> Response<Reply> {
     headers.insert(header::CONNECTION, UPGRADE);
     headers.insert(header::UPGRADE, WEBSOCKET);
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-    let mut response = Response::new(Body::empty());
+    let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *response.headers_mut() = headers;
     response
