@@ -40,7 +40,9 @@ impl RequestHeaders {
             } else if name == header::CONTENT_TYPE {
                 if !content_type {
                     content_type = true;
-                    read.binary_body = value.as_bytes().starts_with(b"application/octet-stream");
+                    read.binary_body = value
+                        .to_str()
+                        .is_ok_and(|v| v.starts_with("application/octet-stream"));
                 }
             } else if name == header::CONTENT_LENGTH {
                 if !content_length {

@@ -217,7 +217,7 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
 }
 
 /// Why a request body could not be read.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum BodyError {
     /// Over the limit.
     TooLarge,
