@@ -365,6 +365,14 @@ fn take_headers(parts: &mut axum::http::request::Parts) -> HeaderMap {
     headers
 }
 
+/// Waits until `deadline`, or forever without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Pings the client every `ping_interval` and closes the session when a pong does not come back
 /// within `ping_timeout`; when the session closes for any reason, removes it and tells the handler.
 ///
@@ -378,19 +386,36 @@ async fn heartbeat<H: EngineHandler>(
     let interval = inner.config.ping_interval;
     let timeout = inner.config.ping_timeout;
     let mut next_ping = opened + interval;
-    loop {
+    // The handler's deadline (`EngineHandler::open_timeout`), kept here rather than by a task
+    // of its own; `None` once passed.
+    let mut open_deadline = inner.handler.open_timeout().map(|after| opened + after);
+    'heartbeat: loop {
         tokio::select! {
             _ = session.closed() => break,
             _ = tokio::time::sleep_until(next_ping) => {}
+            _ = until(open_deadline) => {
+                open_deadline = None;
+                inner.handler.on_open_timeout(&session);
+                continue;
+            }
         }
         session.expect_pong();
         if session.send(super::Frame::PING).is_err() {
             continue; // closed: the next turn sees it
         }
-        tokio::select! {
-            _ = session.closed() => break,
-            _ = session.pong.notified() => {}
-            _ = tokio::time::sleep_until(next_ping + timeout) => session.close(CloseReason::PingTimeout),
+        loop {
+            tokio::select! {
+                _ = session.closed() => break 'heartbeat,
+                _ = session.pong.notified() => break,
+                _ = tokio::time::sleep_until(next_ping + timeout) => {
+                    session.close(CloseReason::PingTimeout);
+                    break;
+                }
+                _ = until(open_deadline) => {
+                    open_deadline = None;
+                    inner.handler.on_open_timeout(&session);
+                }
+            }
         }
         next_ping = tokio::time::Instant::now() + interval;
     }
