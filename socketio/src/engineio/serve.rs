@@ -10,9 +10,8 @@ use axum::routing::{any, MethodRouter};
 use axum::Router;
 use http_body_util::Either;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower_service::Service as _;
 
@@ -85,9 +84,10 @@ where
     let engine_path: Option<std::sync::Arc<str>> =
         direct.then(|| engine.config().get_path().into());
     let max_head = engine.config().get_max_header_bytes();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's HTTP/1 connection itself: hyper-util's `auto` builder, even limited to HTTP/1,
+    // puts a layer over the socket for its protocol sniffing, through which every read goes.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(super::coarse_timer::CoarseTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         // Responses here are small: copying the body behind the head and writing once costs
@@ -96,8 +96,10 @@ where
         // hyper's bound on a request head's buffer (memory), checked only when a parse
         // attempt fails; the exact limit is checked on the parsed head below.
         .max_buf_size((max_head + 8 * 1024).max(8 * 1024));
-    let builder = builder.http1_only();
-    let graceful = GracefulShutdown::new();
+    // Graceful shutdown (what hyper-util's `GracefulShutdown` does, which knows no HTTP/1-only
+    // connection with upgrades): each connection watches `stop`, finishes its request and
+    // closes once it changes, and `stop.closed()` resolves when every connection has ended.
+    let (stop, _) = tokio::sync::watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -142,18 +144,30 @@ where
             }
         });
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stopping = stop.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                biased;
+                ended = connection.as_mut() => ended,
+                _ = stopping.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
+            // Only now: `stop.closed()` waits for this.
+            drop(stopping);
         });
     }
     tracing::info!("shutting down: closing every session");
     engine.close_all(CloseReason::ServerShutdown);
-    graceful.shutdown().await;
+    let _ = stop.send(());
+    stop.closed().await;
     Ok(())
 }
 
