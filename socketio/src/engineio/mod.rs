@@ -35,6 +35,7 @@ pub use packet::{Frame, MessageBuf, PacketError};
 pub use serve::serve;
 pub(crate) use serve::serve_routes;
 pub use session::{cookie, CloseReason, EngineSession, Handshake, SendError, Transport};
+pub(crate) use sid::SidHash;
 pub use sid::{InvalidSid, Sid};
 pub use text::Str;
 

@@ -1,7 +1,6 @@
 //! [`EngineState`]: the session table behind an engine, and delivery to its handler.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use bytes::Bytes;
 
 use super::polling::OpenPacket;
 use super::{CloseReason, EngineConfig, EngineHandler, EngineSession, Handshake, HttpError};
-use super::{Sid, Str};
+use super::{Sid, SidHash, Str};
 use crate::sync::{Mutex, RwLock};
 
 /// What an [`Engine`](super::Engine) handle points to: the options, the handler and the live
@@ -26,45 +25,6 @@ pub(crate) struct EngineState<H: EngineHandler> {
 
 /// The live sessions by id.
 type SessionTable<D> = HashMap<Sid, Arc<EngineSession<D>>, SidHash>;
-
-/// The session table's hasher: looked up on every polling request, and SipHash over a sid costs
-/// more than the rest of the lookup.
-type SidHash = BuildHasherDefault<SidHasher>;
-
-/// Folds the bytes eight at a time with a multiply (FxHash's step). That is enough here, and
-/// safe: a sid holds 128 random bits, and only the server picks the ids in the table, so a client
-/// cannot make entries collide (a made-up sid only costs its own lookup).
-#[derive(Default)]
-struct SidHasher(u64);
-
-impl SidHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for SidHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut le = [0u8; 8];
-            le.copy_from_slice(word);
-            self.add(u64::from_le_bytes(le));
-        }
-        let mut last = [0u8; 8];
-        last[..words.remainder().len()].copy_from_slice(words.remainder());
-        self.add(u64::from_le_bytes(last));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // The multiply leaves its best bits on top; hashbrown indexes with the low ones.
-        self.0.rotate_left(26)
-    }
-}
 
 /// Open sessions, in total and by client address, for `max_connections` and
 /// `max_connections_per_address`. A session counts from its handshake until it closes (not
@@ -207,24 +167,5 @@ impl<H: EngineHandler> EngineState<H> {
         }
         crate::metrics::bytes_received(data.len());
         self.handler.on_binary(session, data);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::hash::BuildHasher as _;
-
-    #[test]
-    fn sid_hashes_spread_over_the_low_bits() {
-        let hash = SidHash::default();
-        let mut buckets = [0u32; 64];
-        for _ in 0..6_400 {
-            buckets[(hash.hash_one(Sid::random()) & 63) as usize] += 1;
-        }
-        assert!(
-            buckets.iter().all(|&n| (40..=160).contains(&n)),
-            "{buckets:?}"
-        );
     }
 }
