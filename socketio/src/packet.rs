@@ -198,7 +198,15 @@ pub(crate) fn raw_ack<'a>(
 /// The CONNECT answer `{"sid": ...}`, with the private id of connection state recovery when
 /// the server has it on (`{"sid": ..., "pid": ...}`).
 pub(crate) fn connect(namespace: &str, sid: &str, pid: Option<&str>) -> EncodedPacket {
-    let mut buf = MessageBuf::new();
+    // Room for `0{"sid":"<sid>"}`, `<namespace>,` after the `0` but for the main namespace,
+    // and `,"pid":"<pid>"`: the text is written without growing its buffer, and (unless a
+    // string needed escapes) fills it exactly, so the frame takes the buffer as it is.
+    let namespace_len = match namespace {
+        "" | "/" => 0,
+        namespace => namespace.len() + 1,
+    };
+    let capacity = 11 + namespace_len + sid.len() + pid.map_or(0, |pid| pid.len() + 9);
+    let mut buf = MessageBuf::with_capacity(capacity);
     match pid {
         Some(pid) => protocol::encode_connect_with_pid(buf.as_mut_string(), namespace, sid, pid),
         None => protocol::encode_connect(buf.as_mut_string(), namespace, sid),

@@ -1,8 +1,8 @@
 //! [`ConnectionState`]: what one Engine.IO connection keeps for Socket.IO.
 
 use bytes::Bytes;
-use tokio::task::AbortHandle;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::MutexGuard;
 #[cfg(feature = "admin-ui")]
 use std::time::SystemTime;
@@ -22,7 +22,8 @@ pub(crate) struct ConnectionState<S> {
     /// its namespaces, as in Flask-SocketIO.
     values: Mutex<TypeMap>,
     pending_binary: Mutex<Option<BinaryCollector>>,
-    connect_timer: Mutex<Option<AbortHandle>>,
+    /// No namespace was admitted yet (and the connection is open): `connect_timeout` applies.
+    awaiting_connect: AtomicBool,
     backlog: Backlog,
     /// When the connection opened (its handshake): what the Admin UI shows as its creation.
     #[cfg(feature = "admin-ui")]
@@ -35,7 +36,7 @@ impl<S> Default for ConnectionState<S> {
             sockets: Mutex::new(Vec::new()),
             values: Mutex::new(TypeMap::default()),
             pending_binary: Mutex::new(None),
-            connect_timer: Mutex::new(None),
+            awaiting_connect: AtomicBool::new(true),
             backlog: Backlog::default(),
             #[cfg(feature = "admin-ui")]
             opened: SystemTime::now(),
@@ -128,16 +129,15 @@ impl<S> ConnectionState<S> {
         self.pending_binary.lock().take();
     }
 
-    /// Remembers the timer that closes a connection joining no namespace.
-    pub(crate) fn set_connect_timer(&self, timer: AbortHandle) {
-        *self.connect_timer.lock() = Some(timer);
+    /// Whether the connection still awaits its first namespace (`connect_timeout` applies).
+    pub(crate) fn awaits_connect(&self) -> bool {
+        self.awaiting_connect.load(Ordering::Acquire)
     }
 
-    /// Stops that timer (a namespace was joined, or the connection closed).
-    pub(crate) fn stop_connect_timer(&self) {
-        if let Some(timer) = self.connect_timer.lock().take() {
-            timer.abort();
-        }
+    /// Ends `connect_timeout` for this connection (a namespace was admitted, or the connection
+    /// closed).
+    pub(crate) fn stop_connect_timeout(&self) {
+        self.awaiting_connect.store(false, Ordering::Release);
     }
 }
 

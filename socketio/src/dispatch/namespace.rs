@@ -11,7 +11,7 @@ use super::socket::{Connection, Socket};
 use crate::ack::AckFuture;
 use crate::adapter::{Adapter, LocalSockets, PersistedSession, SocketData, Target};
 use crate::args::Args;
-use crate::engineio::{CloseReason, Sid, Str};
+use crate::engineio::{CloseReason, FoldHash, Sid, Str};
 use crate::error::{ConnectError, Error};
 use crate::packet::{self, EncodedPacket};
 use crate::reason::DisconnectReason;
@@ -54,7 +54,7 @@ pub(crate) struct Namespace {
     pub(crate) path: String,
     handlers: Arc<dyn NamespaceHandlers>,
     on_empty: Option<OnEmpty>,
-    sockets: RwLock<HashMap<Sid, Socket>>,
+    sockets: RwLock<HashMap<Sid, Socket, FoldHash>>,
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) core: Arc<ServerCore>,
     /// The metric series of its events (nothing without the `metrics` feature).
@@ -75,7 +75,7 @@ impl Namespace {
             path,
             handlers,
             on_empty,
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(HashMap::default()),
             adapter,
             core,
             event_series: Default::default(),

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -55,18 +56,18 @@ impl EngineHandler for Dispatcher {
         if let Some(observer) = self.core.observer() {
             observer.connection_opened(connection);
         }
-        let weak = Arc::downgrade(connection);
-        let timeout = self.core.config.connect_timeout;
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(connection) = weak.upgrade() {
-                if connection.data().is_empty() {
-                    tracing::debug!(sid = %connection.sid(), "no namespace joined within connect_timeout");
-                    connection.close(CloseReason::ForcedClose);
-                }
-            }
-        });
-        connection.data().set_connect_timer(timer.abort_handle());
+    }
+
+    fn open_timeout(&self) -> Option<Duration> {
+        Some(self.core.config.connect_timeout)
+    }
+
+    fn on_open_timeout(&self, connection: &Arc<Connection>) {
+        let state = connection.data();
+        if state.awaits_connect() && state.is_empty() {
+            tracing::debug!(sid = %connection.sid(), "no namespace joined within connect_timeout");
+            connection.close(CloseReason::ForcedClose);
+        }
     }
 
     fn on_message(&self, connection: &Arc<Connection>, text: Str) {
@@ -148,7 +149,7 @@ impl EngineHandler for Dispatcher {
                  they finish (raise max_pending_handlers if they wait on purpose)"
             );
         }
-        state.stop_connect_timer();
+        state.stop_connect_timeout();
         state.drop_pending();
         for socket in state.take_all() {
             socket
@@ -286,7 +287,7 @@ impl Dispatcher {
                     }
                     return;
                 };
-                state.stop_connect_timer();
+                state.stop_connect_timeout();
                 state.add(socket.clone());
                 let auth = packet.payload.map(|p| text.slice_ref(p));
                 run_now(Box::pin(ns.clone().connect(socket, auth)));

@@ -16,9 +16,13 @@ pub(crate) enum Cors {
     Echo(HeaderValue),
 }
 
-/// Checks the request's `Origin` against the configuration.
-pub(crate) fn check(allowed: &AllowedOrigins, headers: &HeaderMap) -> Result<Cors, HttpError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
+/// Checks the request's `Origin` (the first one of its `headers`) against the configuration.
+pub(crate) fn check(
+    allowed: &AllowedOrigins,
+    origin: Option<HeaderValue>,
+    headers: &HeaderMap,
+) -> Result<Cors, HttpError> {
+    let Some(origin) = origin else {
         return Ok(Cors::None);
     };
     let Ok(origin_str) = origin.to_str() else {
@@ -27,7 +31,7 @@ pub(crate) fn check(allowed: &AllowedOrigins, headers: &HeaderMap) -> Result<Cor
     match allowed {
         AllowedOrigins::Any => Ok(Cors::Any),
         AllowedOrigins::List(list) if list.iter().any(|o| o == origin_str) => {
-            Ok(Cors::Echo(origin.clone()))
+            Ok(Cors::Echo(origin))
         }
         AllowedOrigins::List(_) => Err(HttpError::ForbiddenOrigin),
         AllowedOrigins::SameOrigin if is_same_origin(origin_str, headers) => Ok(Cors::None),
@@ -50,25 +54,26 @@ fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
         .any(|host| host.eq_ignore_ascii_case(rest))
 }
 
+// Header values built at compile time: `from_static` outside a constant checks every byte
+// each time it runs.
+const ANY: HeaderValue = HeaderValue::from_static("*");
+const TRUE: HeaderValue = HeaderValue::from_static("true");
+const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+const METHODS: HeaderValue = HeaderValue::from_static("GET, POST, OPTIONS");
+
 impl Cors {
     /// Adds the CORS headers to a response.
-    pub(crate) fn apply(&self, response: &mut Response) {
+    pub(crate) fn apply<B>(&self, response: &mut axum::http::Response<B>) {
         let headers = response.headers_mut();
         match self {
             Cors::None => {}
             Cors::Any => {
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                    HeaderValue::from_static("*"),
-                );
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY);
             }
             Cors::Echo(origin) => {
                 headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                    HeaderValue::from_static("true"),
-                );
-                headers.append(header::VARY, HeaderValue::from_static("Origin"));
+                headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+                headers.append(header::VARY, ORIGIN);
             }
         }
     }
@@ -81,10 +86,7 @@ impl Cors {
         let mut response = StatusCode::NO_CONTENT.into_response();
         self.apply(&mut response);
         let headers = response.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, OPTIONS"),
-        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, METHODS);
         if let Some(requested) = request_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
         }
@@ -100,6 +102,10 @@ pub(crate) fn is_preflight(method: &Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(allowed: &AllowedOrigins, headers: &HeaderMap) -> Result<Cors, HttpError> {
+        super::check(allowed, headers.get(header::ORIGIN).cloned(), headers)
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs

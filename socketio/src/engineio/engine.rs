@@ -7,9 +7,14 @@ use std::sync::{Arc, Weak};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, Request, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use http_body_util::Either;
+use hyper::body::Body as HttpBody;
 
 use super::cors;
+use super::error::Reply;
+use super::headers::RequestHeaders;
 use super::query::{Query, TransportParam};
 use super::session::{CloseReason, EngineSession, Handshake, Transport};
 use super::state::EngineState;
@@ -83,111 +88,135 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Answers one HTTP request addressed to the engine's path.
     pub async fn handle(&self, request: Request<Body>) -> Response {
-        self.handle_from(request, None).await
+        self.handle_from(request, None)
+            .await
+            .map(|reply| match reply {
+                Either::Left(full) => Body::new(full),
+                Either::Right(body) => body,
+            })
     }
 
     /// [`handle`](Self::handle) for a request from peer `remote`, when the caller knows it
     /// without a [`ConnectInfo`] extension (the server of [`serve`](super::serve)): the
     /// extension is then put on the request only when it opens a session, where it is kept.
-    pub(crate) async fn handle_from(
+    /// The body is hyper's own there, not boxed into an axum [`Body`], and so is the engine's
+    /// answer ([`Reply`]).
+    pub(crate) async fn handle_from<B>(
         &self,
-        request: Request<Body>,
+        request: Request<B>,
         remote: Option<SocketAddr>,
-    ) -> Response {
+    ) -> Response<Reply>
+    where
+        B: HttpBody<Data = Bytes> + Send,
+    {
         let (mut parts, body) = request.into_parts();
-        let cors = match cors::check(&self.inner.config.cors_allowed_origins, &parts.headers) {
+        let mut headers = RequestHeaders::read(&parts.headers);
+        let origin = headers.origin.take();
+        let cors = match cors::check(
+            &self.inner.config.cors_allowed_origins,
+            origin,
+            &parts.headers,
+        ) {
             Ok(cors) => cors,
-            Err(e) => return e.into_response(),
+            Err(e) => return e.reply(),
         };
         if cors::is_preflight(&parts.method) {
             if let Some(response) = cors.preflight(&parts.headers) {
-                return response;
+                return response.map(Either::Right);
             }
         }
-        let mut response = self.route(&mut parts, body, remote).await;
+        let mut response = self.route(&mut parts, &headers, body, remote).await;
         cors.apply(&mut response);
         response
     }
 
-    async fn route(
+    /// Answers a request whose headers were read into `headers`. The answers to the frequent
+    /// requests reuse the request's header map (`parts.headers`) for their own headers: hyper
+    /// keeps a response's map for the next request on the connection, so a map goes round
+    /// without being allocated again.
+    async fn route<B>(
         &self,
         parts: &mut axum::http::request::Parts,
-        body: Body,
+        headers: &RequestHeaders,
+        body: B,
         remote: Option<SocketAddr>,
-    ) -> Response {
+    ) -> Response<Reply>
+    where
+        B: HttpBody<Data = Bytes> + Send,
+    {
         let config = &self.inner.config;
         let query = Query::parse(parts.uri.query().unwrap_or_default());
         if query.eio != Some("4") {
-            return HttpError::UnsupportedProtocolVersion.into_response();
+            return HttpError::UnsupportedProtocolVersion.reply();
         }
         let transport = match query.transport {
             TransportParam::Polling if config.polling => Transport::Polling,
             TransportParam::WebSocket if config.websocket => Transport::WebSocket,
-            _ => return HttpError::UnknownTransport.into_response(),
+            _ => return HttpError::UnknownTransport.reply(),
         };
         let sid = match query.sid {
             None => None,
             Some(text) => match text.parse::<Sid>().ok().and_then(|sid| self.session(sid)) {
                 Some(session) => Some(session),
-                None => return HttpError::UnknownSid.into_response(),
+                None => return HttpError::UnknownSid.reply(),
             },
         };
         match (transport, sid) {
             // A WebSocket upgrade that names another transport (CVE-2023-31125 shape) is
             // refused, and opens no session.
-            (Transport::Polling, _) if asks_for_websocket(&parts.headers) => {
-                HttpError::BadRequest.into_response()
-            }
+            (Transport::Polling, _) if headers.upgrade_websocket => HttpError::BadRequest.reply(),
             (Transport::Polling, None) if parts.method == Method::GET => {
                 let session = match self.open(parts, remote, Transport::Polling) {
                     Ok(session) => session,
-                    Err(e) => return e.into_response(),
+                    Err(e) => return e.reply(),
                 };
-                let mut response = polling::handshake_response(&self.inner, &session);
+                let open = self.inner.open_packet.text(session.sid(), true);
+                let mut response = polling::text_response(take_headers(parts), open);
                 self.set_cookie(&mut response, &session);
                 response
             }
-            (_, None) if parts.method != Method::GET => {
-                HttpError::BadHandshakeMethod.into_response()
-            }
+            (_, None) if parts.method != Method::GET => HttpError::BadHandshakeMethod.reply(),
             (Transport::Polling, Some(session)) => match parts.method {
-                Method::GET => polling::get(&self.inner, &session).await,
-                Method::POST => polling::post(&self.inner, &session, &parts.headers, body).await,
-                _ => HttpError::BadRequest.into_response(),
+                Method::GET => polling::get(&self.inner, &session, take_headers(parts)).await,
+                Method::POST => {
+                    polling::post(&self.inner, &session, headers, take_headers(parts), body).await
+                }
+                _ => HttpError::BadRequest.reply(),
             },
             (Transport::WebSocket, session) => {
-                if !valid_websocket_key(&parts.headers) {
-                    return HttpError::BadRequest.into_response();
+                if !headers.valid_websocket_key() {
+                    return HttpError::BadRequest.reply();
                 }
-                let (response, on_upgrade) = match websocket::handshake(parts) {
+                let (accept, on_upgrade) = match websocket::accept(parts, headers) {
                     Ok(accepted) => accepted,
-                    Err(e) => return e.into_response(),
+                    Err(e) => return e.reply(),
                 };
                 match session {
                     Some(session) => {
                         if !config.allow_upgrades {
-                            return HttpError::BadRequest.into_response();
+                            return HttpError::BadRequest.reply();
                         }
                         // A second WebSocket for an upgraded session is accepted, then closed
                         // (as the reference server does) so the client sees a clean close.
                         tokio::spawn(websocket::upgrade(self.inner.clone(), session, on_upgrade));
-                        response
+                        websocket::switching_protocols(take_headers(parts), accept)
                     }
                     None => {
                         let session = match self.open(parts, remote, Transport::WebSocket) {
                             Ok(session) => session,
-                            Err(e) => return e.into_response(),
+                            Err(e) => return e.reply(),
                         };
                         let task =
                             websocket::run_direct(self.inner.clone(), session.clone(), on_upgrade);
                         tokio::spawn(task);
-                        let mut response = response;
+                        let mut response =
+                            websocket::switching_protocols(take_headers(parts), accept);
                         self.set_cookie(&mut response, &session);
                         response
                     }
                 }
             }
-            (Transport::Polling, None) => HttpError::BadHandshakeMethod.into_response(),
+            (Transport::Polling, None) => HttpError::BadHandshakeMethod.reply(),
         }
     }
 
@@ -263,7 +292,7 @@ impl<H: EngineHandler> Engine<H> {
         Ok(session)
     }
 
-    fn set_cookie(&self, response: &mut Response, session: &EngineSession<H::Data>) {
+    fn set_cookie(&self, response: &mut Response<Reply>, session: &EngineSession<H::Data>) {
         let Some(cookie) = &self.inner.config.cookie else {
             return;
         };
@@ -286,45 +315,62 @@ impl<H: EngineHandler> Engine<H> {
 
 /// A copy of `headers` whose values own their bytes. hyper's header values (and URI) are slices
 /// of its 8–16 KiB connection read buffer: a plain clone kept in the session would keep that
-/// whole buffer alive for as long as the session lives.
+/// whole buffer alive for as long as the session lives. The values are copied into one buffer
+/// of their own, which they share: one allocation rather than one per header.
 fn owned_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut owned = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        copy.set_sensitive(value.is_sensitive());
-        owned.append(name.clone(), copy);
+    let size = headers.values().map(HeaderValue::len).sum();
+    let mut buf = BytesMut::with_capacity(size);
+    for value in headers.values() {
+        buf.extend_from_slice(value.as_bytes());
+    }
+    let buf = buf.freeze();
+    // The map's own structure is copied as it is (no name hashed again); each value is then
+    // replaced by its copy, in the same order.
+    let mut owned = headers.clone();
+    let mut start = 0;
+    for value in owned.values_mut() {
+        let end = start + value.len();
+        if let Ok(mut copy) = HeaderValue::from_maybe_shared(buf.slice(start..end)) {
+            copy.set_sensitive(value.is_sensitive());
+            *value = copy;
+        }
+        start = end;
     }
     owned
 }
 
-/// A copy of `uri` that owns its bytes (see [`owned_headers`]).
+/// A copy of `uri` that owns its bytes (see [`owned_headers`]): its text (what its `Display`
+/// writes) parsed again.
 fn owned_uri(uri: &Uri) -> Uri {
-    Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
+    let mut text = String::with_capacity(super::serve::uri_len(uri));
+    if let Some(scheme) = uri.scheme_str() {
+        text.push_str(scheme);
+        text.push_str("://");
+    }
+    if let Some(authority) = uri.authority() {
+        text.push_str(authority.as_str());
+    }
+    text.push_str(uri.path());
+    if let Some(query) = uri.query() {
+        text.push('?');
+        text.push_str(query);
+    }
+    Uri::from_maybe_shared(Bytes::from(text)).unwrap_or_else(|_| uri.clone())
 }
 
-/// Whether the request asks to be upgraded to WebSocket (`Upgrade: websocket`).
-fn asks_for_websocket(headers: &HeaderMap) -> bool {
+/// The request's header map, emptied, for the response's headers (see `Engine::route`).
+fn take_headers(parts: &mut axum::http::request::Parts) -> HeaderMap {
+    let mut headers = std::mem::take(&mut parts.headers);
+    headers.clear();
     headers
-        .get_all(header::UPGRADE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|value| {
-            value
-                .split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("websocket"))
-        })
 }
 
-/// Whether `Sec-WebSocket-Key` is the base64 encoding of 16 bytes (RFC 6455 §4.1), as the `ws`
-/// server checks; axum only checks that the header is present.
-fn valid_websocket_key(headers: &HeaderMap) -> bool {
-    use base64::Engine as _;
-    headers.get(header::SEC_WEBSOCKET_KEY).is_some_and(|key| {
-        key.len() == 24
-            && base64::engine::general_purpose::STANDARD
-                .decode(key.as_bytes())
-                .is_ok_and(|raw| raw.len() == 16)
-    })
+/// Waits until `deadline`, or forever without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Pings the client every `ping_interval` and closes the session when a pong does not come back
@@ -340,19 +386,36 @@ async fn heartbeat<H: EngineHandler>(
     let interval = inner.config.ping_interval;
     let timeout = inner.config.ping_timeout;
     let mut next_ping = opened + interval;
-    loop {
+    // The handler's deadline (`EngineHandler::open_timeout`), kept here rather than by a task
+    // of its own; `None` once passed.
+    let mut open_deadline = inner.handler.open_timeout().map(|after| opened + after);
+    'heartbeat: loop {
         tokio::select! {
             _ = session.closed() => break,
             _ = tokio::time::sleep_until(next_ping) => {}
+            _ = until(open_deadline) => {
+                open_deadline = None;
+                inner.handler.on_open_timeout(&session);
+                continue;
+            }
         }
         session.expect_pong();
         if session.send(super::Frame::PING).is_err() {
             continue; // closed: the next turn sees it
         }
-        tokio::select! {
-            _ = session.closed() => break,
-            _ = session.pong.notified() => {}
-            _ = tokio::time::sleep_until(next_ping + timeout) => session.close(CloseReason::PingTimeout),
+        loop {
+            tokio::select! {
+                _ = session.closed() => break 'heartbeat,
+                _ = session.pong.notified() => break,
+                _ = tokio::time::sleep_until(next_ping + timeout) => {
+                    session.close(CloseReason::PingTimeout);
+                    break;
+                }
+                _ = until(open_deadline) => {
+                    open_deadline = None;
+                    inner.handler.on_open_timeout(&session);
+                }
+            }
         }
         next_ping = tokio::time::Instant::now() + interval;
     }
@@ -372,5 +435,43 @@ async fn heartbeat<H: EngineHandler>(
     if linger {
         let _ = tokio::time::timeout(timeout, session.close_delivered.notified()).await;
         inner.remove(&session);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_copies_equal_the_originals() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::HOST, HeaderValue::from_static("a.example"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        headers.append("x-forwarded-for", HeaderValue::from_static(""));
+        let mut secret = HeaderValue::from_static("sid=abc");
+        secret.set_sensitive(true);
+        headers.append(header::COOKIE, secret);
+        let owned = owned_headers(&headers);
+        assert_eq!(owned, headers);
+        let order = |map: &HeaderMap| {
+            map.iter()
+                .map(|(name, value)| (name.clone(), value.clone(), value.is_sensitive()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(&owned), order(&headers));
+        for uri in [
+            "/socket.io/?EIO=4&transport=polling",
+            "/",
+            "*",
+            "/a?",
+            "http://example.com",
+            "http://example.com:8080/x?y=z",
+            "example.com:443",
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            let owned = owned_uri(&uri);
+            assert_eq!(owned, uri);
+            assert_eq!(owned.to_string(), uri.to_string());
+        }
     }
 }

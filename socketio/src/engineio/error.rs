@@ -1,7 +1,10 @@
 //! HTTP errors, answered exactly as the reference server answers them.
 
+use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{Either, Full};
 
 /// Why an Engine.IO HTTP request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,18 @@ impl HttpError {
                 (4, "Too many connections from this address")
             }
         }
+    }
+}
+
+/// The body of the engine's answers: its own (a text payload, an empty `101`) as one buffer,
+/// which hyper sends without the allocation and indirect calls of a boxed body, and any other
+/// as an axum [`Body`].
+pub(crate) type Reply = Either<Full<Bytes>, Body>;
+
+impl HttpError {
+    /// The answer, with a [`Reply`] body.
+    pub(crate) fn reply(self) -> Response<Reply> {
+        self.into_response().map(Either::Right)
     }
 }
 

@@ -3,8 +3,9 @@
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Hashes for tables that a peer can only look up, never fill: the Engine.IO session table
-/// (a sid holds 128 random bits the server drew) and a namespace's event handlers (the names
-/// are the application's). SipHash, std's keyed default, costs more there than the rest of
+/// and a namespace's sockets (a sid holds 128 random bits the server drew; looked up on every
+/// polling request and for every recipient of a broadcast), and a namespace's event handlers
+/// (the names are the application's). SipHash, std's keyed default, costs more there than the rest of
 /// the lookup; its key buys nothing when a client cannot choose what the table holds (a name
 /// or sid made up to collide costs only its own lookup).
 pub(crate) type FoldHash = BuildHasherDefault<FoldHasher>;

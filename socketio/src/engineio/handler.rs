@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -33,6 +34,21 @@ pub trait EngineHandler: Send + Sync + 'static {
     ) -> Poll<()> {
         let _ = (session, cx);
         Poll::Ready(())
+    }
+
+    /// How long after a session opens [`on_open_timeout`](Self::on_open_timeout) is called for
+    /// it, if it is still open then; read once per session. The default is `None`: never.
+    ///
+    /// The session's heartbeat task keeps this deadline along with its own, so a layer that
+    /// must act on sessions that stay idle after opening needs no task of its own per session.
+    fn open_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The session has been open for [`open_timeout`](Self::open_timeout). The default does
+    /// nothing.
+    fn on_open_timeout(&self, session: &Arc<EngineSession<Self::Data>>) {
+        let _ = session;
     }
 
     /// The session moved from polling to WebSocket (the upgrade completed). The default does

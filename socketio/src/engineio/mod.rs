@@ -14,6 +14,7 @@ mod error;
 mod fold_hash;
 mod framing;
 mod handler;
+mod headers;
 mod in_process;
 mod inline_deque;
 mod packet;

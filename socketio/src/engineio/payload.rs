@@ -37,21 +37,46 @@ pub(crate) fn encode(frames: &[Frame]) -> String {
 ///
 /// Every record must be a well-formed packet: an empty record (including one made by a trailing
 /// separator) is an error, as is invalid base64 after `b` (padding is required, as browsers emit it).
-pub(crate) fn decode(body: Bytes) -> Result<Vec<Inbound>, PacketError> {
+pub(crate) fn decode(body: Bytes) -> Result<Packets, PacketError> {
     let body = Str::from_utf8(body).map_err(|_| PacketError("payload is not valid UTF-8"))?;
-    let mut packets = Vec::new();
-    for record in body.as_str().split(SEPARATOR) {
-        let record = body.slice_ref(record);
-        if let Some(encoded) = record.as_str().strip_prefix('b') {
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .map_err(|_| PacketError("invalid base64 in a binary packet"))?;
-            packets.push(Inbound::Binary(Bytes::from(data)));
-        } else {
-            packets.push(decode_text(record)?);
-        }
+    let mut records = body.as_str().split(SEPARATOR);
+    // `split` yields at least one record, if only an empty one.
+    let first = decode_record(&body, records.next().unwrap_or_default())?;
+    let rest = records
+        .map(|record| decode_record(&body, record))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Packets {
+        first: Some(first),
+        rest: rest.into_iter(),
+    })
+}
+
+/// One record of `body` (a slice of its text).
+fn decode_record(body: &Str, record: &str) -> Result<Inbound, PacketError> {
+    let record = body.slice_ref(record);
+    match record.as_str().strip_prefix('b') {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map(|data| Inbound::Binary(Bytes::from(data)))
+            .map_err(|_| PacketError("invalid base64 in a binary packet")),
+        None => decode_text(record),
     }
-    Ok(packets)
+}
+
+/// The packets of a payload, in order. Most payloads hold one, which is kept inline: decoding
+/// it allocates nothing.
+#[derive(Debug)]
+pub(crate) struct Packets {
+    first: Option<Inbound>,
+    rest: std::vec::IntoIter<Inbound>,
+}
+
+impl Iterator for Packets {
+    type Item = Inbound;
+
+    fn next(&mut self) -> Option<Inbound> {
+        self.first.take().or_else(|| self.rest.next())
+    }
 }
 
 #[cfg(test)]
@@ -70,7 +95,9 @@ mod tests {
 
     #[test]
     fn decodes_the_spec_example() {
-        let packets = decode(Bytes::from_static(b"4hello\x1ebAQIDBA==\x1e3")).unwrap();
+        let packets: Vec<_> = decode(Bytes::from_static(b"4hello\x1ebAQIDBA==\x1e3"))
+            .unwrap()
+            .collect();
         assert_eq!(
             packets,
             vec![

@@ -2,55 +2,72 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use axum::http::{header, HeaderMap, HeaderValue, Response};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::Body as HttpBody;
 
+use super::error::Reply;
+use super::headers::RequestHeaders;
 use super::packet::Inbound;
 use super::session::{CloseReason, EngineSession, Transport};
 use super::state::EngineState;
-use super::EngineHandler;
-use super::{payload, HttpError};
+use super::{payload, EngineConfig, EngineHandler, Frame, HttpError, Sid};
 
-const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=UTF-8");
 
-/// The open packet that answers a handshake.
-pub(crate) fn open_packet<H: EngineHandler>(
-    inner: &EngineState<H>,
-    session: &EngineSession<H::Data>,
-    upgrades: bool,
-) -> String {
-    let config = &inner.config;
-    let upgrades = if upgrades && config.allow_upgrades && config.websocket {
-        r#"["websocket"]"#
-    } else {
-        "[]"
-    };
-    format!(
-        r#"0{{"sid":"{}","upgrades":{upgrades},"pingInterval":{},"pingTimeout":{},"maxPayload":{}}}"#,
-        session.sid(),
-        config.ping_interval.as_millis(),
-        config.ping_timeout.as_millis(),
-        config.max_http_buffer_size,
-    )
+/// The open packet that answers a handshake, but for its sid: written once per engine rather
+/// than formatted for every session.
+pub(crate) struct OpenPacket {
+    /// What follows the sid, without and with the WebSocket upgrade offered.
+    tails: [Box<str>; 2],
 }
 
-/// The response to a polling handshake.
-pub(crate) fn handshake_response<H: EngineHandler>(
-    inner: &EngineState<H>,
-    session: &EngineSession<H::Data>,
-) -> Response {
-    text_response(open_packet(inner, session, true))
+/// What precedes the sid in an open packet.
+const OPEN_HEAD: &str = r#"0{"sid":""#;
+
+impl OpenPacket {
+    pub(crate) fn new(config: &EngineConfig) -> Self {
+        let tail = |upgrades: &str| {
+            format!(
+                r#"","upgrades":{upgrades},"pingInterval":{},"pingTimeout":{},"maxPayload":{}}}"#,
+                config.ping_interval.as_millis(),
+                config.ping_timeout.as_millis(),
+                config.max_http_buffer_size,
+            )
+            .into_boxed_str()
+        };
+        let upgrades = if config.allow_upgrades && config.websocket {
+            r#"["websocket"]"#
+        } else {
+            "[]"
+        };
+        OpenPacket {
+            tails: [tail("[]"), tail(upgrades)],
+        }
+    }
+
+    /// The open packet for `sid`; `upgrades` offers the upgrade to WebSocket when the
+    /// configuration allows it.
+    pub(crate) fn text(&self, sid: Sid, upgrades: bool) -> String {
+        let tail = &self.tails[usize::from(upgrades)];
+        let sid = sid.as_str();
+        // Exactly sized: the buffer becomes the response body or frame without a copy.
+        let mut text = String::with_capacity(OPEN_HEAD.len() + sid.len() + tail.len());
+        text.push_str(OPEN_HEAD);
+        text.push_str(sid);
+        text.push_str(tail);
+        text
+    }
 }
 
-/// A 200 with a `text/plain` body. Built directly: the `IntoResponse` tuple copies the header
-/// value into a new buffer and sets a `Content-Type` only to replace it.
-fn text_response(body: impl Into<Body>) -> Response {
-    let mut response = Response::new(body.into());
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+/// A 200 with a `text/plain` body, its headers in `headers` (the request's map, emptied: see
+/// `Engine::route`). Built directly: the `IntoResponse` tuple copies the header value into a
+/// new buffer and sets a `Content-Type` only to replace it.
+pub(crate) fn text_response(mut headers: HeaderMap, body: impl Into<Bytes>) -> Response<Reply> {
+    headers.insert(header::CONTENT_TYPE, TEXT_PLAIN);
+    let mut response = Response::new(Either::Left(Full::new(body.into())));
+    *response.headers_mut() = headers;
     response
 }
 
@@ -59,16 +76,17 @@ fn text_response(body: impl Into<Body>) -> Response {
 pub(crate) async fn get<H: EngineHandler>(
     inner: &EngineState<H>,
     session: &Arc<EngineSession<H::Data>>,
-) -> Response {
+    headers: HeaderMap,
+) -> Response<Reply> {
     if session.transport() != Transport::Polling {
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     let Ok(_reading) = session.reader.try_lock() else {
         if session.transport() == Transport::Polling {
             tracing::debug!(sid = %session.sid(), "overlapping polling GET");
             session.close(CloseReason::TransportError);
         }
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     };
     // Dropped before the answer is ready: the client went away mid-poll.
     let mut abandoned = CloseOnDrop(Some(session));
@@ -86,15 +104,24 @@ pub(crate) async fn get<H: EngineHandler>(
         };
         inner.remove(session);
         session.close_delivered.notify_one();
-        return text_response(body);
+        return text_response(headers, body);
     };
-    let mut frames = vec![first];
+    crate::metrics::bytes_sent(first.len());
+    let mut rest = Vec::new();
     let more = inner.config.max_packets_per_poll.saturating_sub(1);
-    session.queue.drain(more, |frame| frames.push(frame));
-    for frame in &frames {
+    session.queue.drain(more, |frame| {
         crate::metrics::bytes_sent(frame.len());
-    }
-    text_response(payload::encode(&frames))
+        rest.push(frame);
+    });
+    let body = match first {
+        // A lone text packet is the payload as it is: no copy.
+        Frame::Text(text) if rest.is_empty() => Bytes::from(text),
+        first => {
+            rest.insert(0, first);
+            Bytes::from(payload::encode(&rest))
+        }
+    };
+    text_response(headers, body)
 }
 
 struct CloseOnDrop<'a, D>(Option<&'a EngineSession<D>>);
@@ -109,15 +136,17 @@ impl<D> Drop for CloseOnDrop<'_, D> {
 
 /// A polling POST: reads the payload (never more than `max_http_buffer_size` bytes) and hands
 /// its packets over in order. Only one POST may run at a time; an overlapping one closes the
-/// session.
-pub(crate) async fn post<H: EngineHandler>(
+/// session. `request` is what was read of the request's headers, `headers` the emptied map for
+/// the response's.
+pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     inner: &EngineState<H>,
     session: &Arc<EngineSession<H::Data>>,
-    headers: &HeaderMap,
-    body: Body,
-) -> Response {
+    request: &RequestHeaders,
+    headers: HeaderMap,
+    body: B,
+) -> Response<Reply> {
     if session.transport() != Transport::Polling {
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     if session
         .posting
@@ -125,47 +154,39 @@ pub(crate) async fn post<H: EngineHandler>(
     {
         tracing::debug!(sid = %session.sid(), "overlapping polling POST");
         session.close(CloseReason::TransportError);
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     let _done = PostingGuard(session);
-    let binary_content = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/octet-stream"));
-    if binary_content {
+    if request.binary_body {
         // Engine.IO v4 polling bodies are text; binary travels base64-encoded.
         session.close(CloseReason::ParseError);
-        return HttpError::BadRequest.into_response();
+        return HttpError::BadRequest.reply();
     }
     // A declared length over the limit is refused before any byte is read, as the reference
     // server does: waiting for the limit to be crossed would let a client park the request.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > inner.config.max_http_buffer_size as u64) {
+    let limit = inner.config.max_http_buffer_size;
+    if request.content_length.is_some_and(|n| n > limit as u64) {
         tracing::debug!(sid = %session.sid(), "declared polling body over max_http_buffer_size");
         session.close(CloseReason::ParseError);
-        return HttpError::PayloadTooLarge.into_response();
+        return HttpError::PayloadTooLarge.reply();
     }
-    let limited = Limited::new(body, inner.config.max_http_buffer_size);
-    let collected = tokio::select! {
-        // The body is most often all there: collecting it first spares registering with the
+    let read = tokio::select! {
+        // The body is most often all there: reading it first spares registering with the
         // close signal.
         biased;
-        collected = limited.collect() => collected,
-        _ = session.closed() => return HttpError::BadRequest.into_response(),
+        read = read_body(body, limit) => read,
+        _ = session.closed() => return HttpError::BadRequest.reply(),
     };
-    let body = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+    let body = match read {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
             tracing::debug!(sid = %session.sid(), "polling body over max_http_buffer_size");
             session.close(CloseReason::ParseError);
-            return HttpError::PayloadTooLarge.into_response();
+            return HttpError::PayloadTooLarge.reply();
         }
-        Err(_) => {
+        Err(BodyError::Failed) => {
             session.close(CloseReason::TransportError);
-            return HttpError::BadRequest.into_response();
+            return HttpError::BadRequest.reply();
         }
     };
     let packets = match payload::decode(body) {
@@ -173,7 +194,7 @@ pub(crate) async fn post<H: EngineHandler>(
         Err(e) => {
             tracing::debug!(sid = %session.sid(), error = %e, "malformed polling payload");
             session.close(CloseReason::ParseError);
-            return HttpError::BadRequest.into_response();
+            return HttpError::BadRequest.reply();
         }
     };
     for packet in packets {
@@ -192,7 +213,50 @@ pub(crate) async fn post<H: EngineHandler>(
         }
         receive(inner, session, packet);
     }
-    text_response("ok")
+    text_response(headers, Bytes::from_static(b"ok"))
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+enum BodyError {
+    /// Over the limit.
+    TooLarge,
+    /// The connection failed or the body was malformed.
+    Failed,
+}
+
+/// Reads a whole request body of at most `limit` bytes. Most bodies come in one frame, which
+/// is returned as it is: no buffer is allocated, and the read ends with it when the body says
+/// it is complete (a known length reached) rather than with one more poll.
+async fn read_body<B: HttpBody<Data = Bytes>>(body: B, limit: usize) -> Result<Bytes, BodyError> {
+    let mut body = std::pin::pin!(body);
+    let mut whole = Bytes::new();
+    // The frames after the first, appended to it (only for bodies in several frames).
+    let mut joined: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while !body.is_end_stream() {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        let Ok(data) = frame.map_err(|_| BodyError::Failed)?.into_data() else {
+            continue; // trailers
+        };
+        len = len.saturating_add(data.len());
+        if len > limit {
+            return Err(BodyError::TooLarge);
+        }
+        match &mut joined {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if whole.is_empty() => whole = data,
+            None => {
+                let mut buf = BytesMut::with_capacity(len);
+                buf.extend_from_slice(&whole);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
+            }
+        }
+    }
+    Ok(joined.map_or(whole, BytesMut::freeze))
 }
 
 struct PostingGuard<'a, D>(&'a EngineSession<D>);

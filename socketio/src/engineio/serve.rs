@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, MethodRouter};
 use axum::Router;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -129,17 +130,17 @@ where
             let engine = engine.clone();
             async move {
                 if too_large {
-                    return Ok(head_too_large());
+                    return Ok::<_, std::convert::Infallible>(head_too_large().map(Either::Right));
                 }
                 if direct {
-                    let request = request.map(Body::new);
                     return Ok(engine.handle_from(request, Some(remote)).await);
                 }
                 std::future::poll_fn(|cx| {
                     tower_service::Service::<Request<Body>>::poll_ready(&mut app, cx)
                 })
                 .await?;
-                app.call(request.map(Body::new)).await
+                let response = app.call(request.map(Body::new)).await?;
+                Ok(response.map(Either::Right))
             }
         });
         let connection = builder
@@ -189,7 +190,7 @@ fn head_bytes<B>(request: &Request<B>) -> usize {
 }
 
 /// The length of `uri` as text (what its `Display` writes), without formatting it.
-fn uri_len(uri: &axum::http::Uri) -> usize {
+pub(super) fn uri_len(uri: &axum::http::Uri) -> usize {
     uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
         + uri
             .authority()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::polling::OpenPacket;
 use super::{CloseReason, EngineConfig, EngineHandler, EngineSession, Handshake, HttpError};
 use super::{FoldHash, Sid, Str};
 use crate::sync::{Mutex, RwLock};
@@ -15,6 +16,8 @@ use crate::sync::{Mutex, RwLock};
 pub(crate) struct EngineState<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) handler: H,
+    /// The open packet for this configuration, but for its sid.
+    pub(crate) open_packet: OpenPacket,
     sessions: RwLock<SessionTable<H::Data>>,
     /// The open sessions counted against the connection limits (only when one is set).
     gate: Mutex<Gate>,
@@ -35,6 +38,7 @@ struct Gate {
 impl<H: EngineHandler> EngineState<H> {
     pub(crate) fn new(config: EngineConfig, handler: H) -> Self {
         EngineState {
+            open_packet: OpenPacket::new(&config),
             config,
             handler,
             sessions: RwLock::new(HashMap::default()),

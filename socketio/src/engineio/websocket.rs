@@ -8,17 +8,20 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{header, HeaderValue, Method, Response, StatusCode, Version};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
+use bytes::Bytes;
 use futures_util::task::AtomicWaker;
+use http_body_util::{Either, Full};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::error::Reply;
 use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
+use super::headers::RequestHeaders;
 use super::packet::{decode_text, Inbound};
-use super::polling::{open_packet, receive};
+use super::polling::receive;
 use super::session::{CloseReason, EngineSession};
 use super::state::EngineState;
 use super::{EngineConfig, EngineHandler, HttpError};
@@ -27,44 +30,46 @@ use super::{Frame, Str};
 /// Frames taken from the session's queue for one write.
 const MAX_BATCH: usize = 64;
 
-/// Accepts a WebSocket handshake (RFC 6455 §4.2): the `101 Switching Protocols` answer, and
-/// the connection once hyper hands it over. The caller checked `Sec-WebSocket-Key`.
-pub(crate) fn handshake(
+/// Accepts a WebSocket handshake (RFC 6455 §4.2): the `Sec-WebSocket-Accept` value for the
+/// answer ([`switching_protocols`]), and the connection once hyper hands it over. `headers` is
+/// what was read of the request's; the caller checked `Sec-WebSocket-Key`.
+pub(crate) fn accept(
     parts: &mut axum::http::request::Parts,
-) -> Result<(Response<Body>, OnUpgrade), HttpError> {
-    let headers = &parts.headers;
-    let has = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
+    headers: &RequestHeaders,
+) -> Result<(HeaderValue, OnUpgrade), HttpError> {
     if parts.method != Method::GET
         || parts.version > Version::HTTP_11
-        || !has(header::CONNECTION, "upgrade")
-        || !has(header::UPGRADE, "websocket")
-        || !has(header::SEC_WEBSOCKET_VERSION, "13")
+        || !headers.connection_upgrade
+        || !headers.upgrade_websocket
+        || !headers.websocket_version_13
     {
         return Err(HttpError::BadRequest);
     }
-    let key = headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .ok_or(HttpError::BadRequest)?;
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let Some(Ok(key)) = &headers.websocket_key else {
+        return Err(HttpError::BadRequest);
+    };
+    let accept = tungstenite::handshake::derive_accept_key(key);
     let accept = HeaderValue::try_from(accept).map_err(|_| HttpError::BadRequest)?;
     let on_upgrade = parts
         .extensions
         .remove::<OnUpgrade>()
         .ok_or(HttpError::BadRequest)?;
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    Ok((accept, on_upgrade))
+}
+
+const UPGRADE: HeaderValue = HeaderValue::from_static("upgrade");
+const WEBSOCKET: HeaderValue = HeaderValue::from_static("websocket");
+
+/// The `101 Switching Protocols` answer to an accepted handshake, its headers in `headers`
+/// (the request's map, emptied: see `Engine::route`).
+pub(crate) fn switching_protocols(mut headers: HeaderMap, accept: HeaderValue) -> Response<Reply> {
+    headers.insert(header::CONNECTION, UPGRADE);
+    headers.insert(header::UPGRADE, WEBSOCKET);
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-    Ok((response, on_upgrade))
+    let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    *response.headers_mut() = headers;
+    response
 }
 
 /// An upgraded connection: the socket, what is read from it, what waits to be written.
@@ -198,7 +203,7 @@ pub(crate) async fn run_direct<H: EngineHandler>(
         return;
     };
     let mut conn = Conn::new(upgraded, &inner.config);
-    let open = open_packet(&inner, &session, false);
+    let open = inner.open_packet.text(session.sid(), false);
     if conn.send(Frame::Text(open.into())).await.is_err() {
         session.close(CloseReason::TransportError);
         return;

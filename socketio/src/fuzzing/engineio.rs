@@ -57,7 +57,7 @@ pub fn engineio_payload(data: &[u8]) {
         "polling payload",
         data.len(),
         PAYLOAD_BYTES_PER_BYTE,
-        || decode_payload(body.clone()),
+        || decode_payload(body.clone()).map(Iterator::collect::<Vec<_>>),
     );
     let model = model_payload(data);
     let decoded = decoded.ok();
@@ -92,7 +92,9 @@ pub fn engineio_payload(data: &[u8]) {
         let frames: Vec<Frame> = packets.iter().map(frame_of).collect();
         let body = encode_payload(&frames);
         assert_eq!(
-            decode_payload(Bytes::from(body.clone())).ok(),
+            decode_payload(Bytes::from(body.clone()))
+                .ok()
+                .map(Iterator::collect::<Vec<_>>),
             Some(packets),
             "{body:?} did not decode to what was encoded"
         );
