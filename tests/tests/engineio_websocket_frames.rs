@@ -479,6 +479,12 @@ async fn well_formed_frames_are_echoed() {
         (binary.opcode, binary.payload),
         (raw_ws::BINARY, vec![0, 1, 2, 255])
     );
+    close_normally(&srv, client, &sid).await;
+}
+
+/// Closes `client`'s session with a normal close frame and checks the answer, that the session
+/// is gone and that nothing panicked.
+async fn close_normally(srv: &EchoServer, mut client: RawWs, sid: &str) {
     client
         .send(&raw_ws::masked(
             raw_ws::CLOSE,
@@ -487,7 +493,7 @@ async fn well_formed_frames_are_echoed() {
         .await
         .unwrap();
     assert_eq!(client.ending().await, Ending::Close(1000));
-    eio::assert_sid_gone(srv.addr, &sid).await;
+    eio::assert_sid_gone(srv.addr, sid).await;
     assert_eq!(srv.panics(), 0);
 }
 
@@ -513,16 +519,7 @@ async fn frames_sent_with_the_upgrade_request_are_read() {
         (raw_ws::PONG, &b"p"[..])
     );
     assert_eq!(client.next_text().await.as_deref(), Some("4second"));
-    client
-        .send(&raw_ws::masked(
-            raw_ws::CLOSE,
-            &raw_ws::close_payload(1000, b""),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(client.ending().await, Ending::Close(1000));
-    eio::assert_sid_gone(srv.addr, &sid).await;
-    assert_eq!(srv.panics(), 0);
+    close_normally(&srv, client, &sid).await;
 }
 
 /// The last message of B40's flood (recorded by the echo engine, then echoed).
