@@ -14,8 +14,9 @@ use futures_util::task::AtomicWaker;
 use http_body_util::{Either, Full};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
+use tokio_util::either::Either as IoEither;
 
 use super::error::Reply;
 use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
@@ -86,9 +87,9 @@ impl Conn {
             Ok(parts) => {
                 // What hyper read past the handshake's request is the start of the frames.
                 reader.prefill(&parts.read_buf);
-                ConnIo::Tcp(parts.io.into_inner())
+                IoEither::Left(parts.io.into_inner())
             }
-            Err(upgraded) => ConnIo::Upgraded(TokioIo::new(upgraded)),
+            Err(upgraded) => IoEither::Right(TokioIo::new(upgraded)),
         };
         Conn {
             io,
@@ -126,70 +127,9 @@ impl Conn {
 
 /// The socket under a WebSocket connection. When the engine serves the connection itself
 /// ([`serve`](super::serve)), hyper hands back the TCP stream it was given and frames go to it
-/// directly; otherwise (an axum app's server, say) through hyper's upgraded connection, whose
-/// boxed, buffered layers every read and write would cross.
-enum ConnIo {
-    Tcp(TcpStream),
-    Upgraded(TokioIo<Upgraded>),
-}
-
-impl AsyncRead for ConnIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ConnIo::Tcp(io) => Pin::new(io).poll_read(cx, buf),
-            ConnIo::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for ConnIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            ConnIo::Tcp(io) => Pin::new(io).poll_write(cx, buf),
-            ConnIo::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            ConnIo::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            ConnIo::Upgraded(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            ConnIo::Tcp(io) => io.is_write_vectored(),
-            ConnIo::Upgraded(io) => io.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ConnIo::Tcp(io) => Pin::new(io).poll_flush(cx),
-            ConnIo::Upgraded(io) => Pin::new(io).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ConnIo::Tcp(io) => Pin::new(io).poll_shutdown(cx),
-            ConnIo::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
-        }
-    }
-}
+/// directly (left); otherwise (an axum app's server, say) through hyper's upgraded connection,
+/// whose boxed, buffered layers every read and write would cross (right).
+type ConnIo = IoEither<TcpStream, TokioIo<Upgraded>>;
 
 /// A session that started on WebSocket: once hyper hands over the connection, send the open
 /// packet, then run.
