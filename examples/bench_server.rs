@@ -9,7 +9,9 @@
 //!
 //! `RT=current` runs it on tokio's current-thread runtime (one thread, as the harness's
 //! hand-framed floor `raw-ws-minimal` runs by default); otherwise, or with `RT=multi`, on the
-//! multi-thread runtime that `#[tokio::main]` builds.
+//! multi-thread runtime that `#[tokio::main]` builds. `MAX_HTTP_BUFFER_SIZE` raises the largest
+//! message from its default of 1,000,000 bytes (the 1 MiB binary echo of
+//! `examples/binary_echo_load.rs`).
 //!
 //! ```sh
 //! cargo build --release --example bench_server -p examples
@@ -50,7 +52,14 @@ async fn serve() -> std::io::Result<()> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let io = SocketIo::builder()
+    let mut builder = SocketIo::builder();
+    if let Some(max) = std::env::var("MAX_HTTP_BUFFER_SIZE")
+        .ok()
+        .and_then(|m| m.parse().ok())
+    {
+        builder = builder.max_http_buffer_size(max);
+    }
+    let io = builder
         .on("/", "echo", echo)
         .on("/", "ping_room", ping_room)
         .on("/", "bcast", bcast)
