@@ -151,7 +151,7 @@ impl Histogram {
 pub struct Live {
     /// Deliveries so far.
     pub deliveries: AtomicU64,
-    /// Bytes of every text message received from the server after the open packet.
+    /// Bytes of every text message received from the server, the open packet included.
     pub bytes: AtomicU64,
 }
 
@@ -200,12 +200,11 @@ async fn connect(addr: SocketAddr) -> Result<(Ws, u64), String> {
         .await
         .map_err(|_| fail("websocket handshake timed out"))?
         .map_err(fail)?;
-    // The open packet is left out of the bytes: `socketio_bytes_sent_total` does not count it.
-    let open = next_text(&mut ws, &mut 0).await?;
+    let mut bytes = 0;
+    let open = next_text(&mut ws, &mut bytes).await?;
     if !open.starts_with('0') {
         return Err(format!("not an open packet: {open:.80}"));
     }
-    let mut bytes = 0;
     ws.send(Message::text("40")).await.map_err(fail)?;
     expect(&mut ws, &mut bytes, "40").await?;
     Ok((ws, bytes))

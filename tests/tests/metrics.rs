@@ -5,7 +5,7 @@
 mod app;
 
 use socketio::SocketIo;
-use tests::eio::P;
+use tests::eio::{P, W};
 use tests::http;
 use tests::raw_ws::RawWs;
 use tests::server::{Options, Server};
@@ -133,4 +133,17 @@ async fn a_scrape_shows_connections_events_acks_and_refusals() {
         &[(r#"socketio_refusals_total{limit="max_connections"}"#, 1.0)],
     )
     .await;
+
+    // A session's open packet counts among the bytes sent, on either transport: the counter
+    // grows by exactly its length (nothing else is sent meanwhile).
+    let mut sent = sample(&scrape(&srv).await, "socketio_bytes_sent_total").expect("bytes sent");
+    let mut ws = RawWs::connect(srv.addr, W).await.expect("a websocket");
+    let open = ws.next().await.expect("the open packet").text();
+    assert!(open.starts_with("0{"), "{open}");
+    sent += open.len() as f64;
+    assert_samples(&srv, &[("socketio_bytes_sent_total", sent)]).await;
+    let open = http::get(srv.addr, P).await.text();
+    assert!(open.starts_with("0{"), "{open}");
+    sent += open.len() as f64;
+    assert_samples(&srv, &[("socketio_bytes_sent_total", sent)]).await;
 }

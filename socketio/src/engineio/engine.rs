@@ -171,6 +171,7 @@ impl<H: EngineHandler> Engine<H> {
                     Err(e) => return e.reply(),
                 };
                 let open = self.inner.open_packet.text(session.sid(), true);
+                crate::metrics::bytes_sent(open.len());
                 let mut response = polling::text_response(take_headers(parts), open);
                 self.set_cookie(&mut response, &session);
                 response

@@ -144,6 +144,7 @@ pub(crate) async fn run_direct<H: EngineHandler>(
     };
     let mut conn = Conn::new(upgraded, &inner.config);
     let open = inner.open_packet.text(session.sid(), false);
+    crate::metrics::bytes_sent(open.len());
     if conn.send(Frame::Text(open.into())).await.is_err() {
         session.close(CloseReason::TransportError);
         return;
