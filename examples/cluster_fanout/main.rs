@@ -447,8 +447,8 @@ async fn measure(options: &Options) -> Result<bool, Box<dyn Error>> {
     for index in 0..config.processes {
         servers.push(Server::spawn(index, &broker.url, &channel, &admin_hash, &config).await?);
     }
-    // Publications that failed before the broker connection was up (the Admin UI's first
-    // stats): not part of the load.
+    // Publications that failed before the load (none is expected: the Admin UI publishes its
+    // stats once the broker connection is up): not part of the load.
     let mut failed_at_start = Vec::new();
     for server in &servers {
         failed_at_start.push(server.metrics().await?.publish_failed);

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use socketio::admin::AdminUi;
 use socketio::{Data, Socket, SocketIo};
 use tests::browser::Browser;
+use tests::redis::{free_port, Redis};
 use tests::server::{Options, Server};
 use tests::wait::{eventually, EXTERNAL_WAIT, WAIT};
 use tests::ws::{connect_sid, Client, Packet};
@@ -424,6 +425,34 @@ async fn a_readonly_ui_cannot_act_on_sockets() {
         server.io.rooms(sid.parse().unwrap()),
         [sid.as_str(), "lobby"]
     );
+}
+
+/// In a cluster the stats reach the other processes' admins through the broker, once it is
+/// connected: stats due while the broker is unreachable (at a server's start, or during an
+/// outage) are not published into a failure; each used to count and log a failed publication.
+#[tokio::test]
+async fn clustered_stats_wait_for_the_broker_connection() {
+    let port = free_port();
+    let server = Server::start(
+        SocketIo::builder()
+            .admin_ui(AdminUi::basic_auth("admin", HASH).server_id("clustered"))
+            .message_queue(format!("redis://127.0.0.1:{port}/"))
+            .channel(format!("admin-stats.{}", std::process::id())),
+    );
+    let queue = || server.io.queue_stats().expect("a message queue");
+    // Stats are due at the start and every 2 s: more than one comes while no broker listens.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(!queue().connected, "{:?}", queue());
+    assert_eq!(queue().publish_failed, 0, "{:?}", queue());
+    let _redis = Redis::start_on(port, &[]);
+    // The stats are the only publications of an idle server.
+    eventually(
+        EXTERNAL_WAIT,
+        "the stats published through the broker",
+        || queue().published >= 1,
+    )
+    .await;
+    assert_eq!(queue().publish_failed, 0, "{:?}", queue());
 }
 
 #[tokio::test]

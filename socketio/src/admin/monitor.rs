@@ -151,7 +151,7 @@ impl Monitor {
                     return;
                 };
                 let aggregated = monitor.take_aggregated();
-                if monitor.listening() {
+                if monitor.stats_wanted(&io) {
                     let stats = monitor.stats(&io, aggregated);
                     io.of(monitor.namespace()).emit("server_stats", &stats);
                 }
@@ -161,6 +161,15 @@ impl Monitor {
 
     pub(super) fn server(&self) -> Option<SocketIo> {
         self.server.get()?.upgrade()
+    }
+
+    /// Whether the periodic stats have anyone to reach: an admin connected here, or the admins
+    /// of the cluster once the broker connection is up (before it, publishing them could only
+    /// fail: the server's first stats come before its broker connection).
+    fn stats_wanted(&self, io: &SocketIo) -> bool {
+        self.admins.load(Ordering::Relaxed) > 0
+            || (self.clustered.load(Ordering::Relaxed)
+                && io.queue_stats().is_some_and(|queue| queue.connected))
     }
 
     /// Whether anyone hears what this server reports.
