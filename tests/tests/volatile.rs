@@ -7,9 +7,11 @@ use std::time::Duration;
 use serde_json::json;
 use socketio::{Data, Socket, SocketIo};
 use tests::interop::{Mode, ScriptClient};
+use tests::mq::subscribed;
 use tests::raw_ws::{self, RawWs};
+use tests::redis::Redis;
 use tests::server::Server;
-use tests::wait::{eventually, WAIT};
+use tests::wait::{eventually, EXTERNAL_WAIT, WAIT};
 
 /// `go` "one": one volatile `v`; `go` "burst": 200 volatile `v` in a row, then a normal `done`.
 fn server() -> SocketIo {
@@ -115,4 +117,59 @@ async fn a_client_that_stops_reading_skips_volatile_emits_and_stays() {
     assert!(received.windows(2).all(|w| w[0] < w[1]), "out of order");
     eventually(WAIT, "the session is still alive", || srv.alive(&eio_sid)).await;
     assert_eq!(srv.panics(), 0);
+}
+
+/// A volatile broadcast stays volatile on the other servers of a cluster: a client of another
+/// server that stops reading skips it there too. (Without the flag on the bus, the receiving
+/// server queued every packet and closed the client once its queue overflowed.)
+#[tokio::test]
+async fn a_volatile_broadcast_stays_volatile_on_the_other_servers() {
+    const EVENTS: usize = 1_000;
+    let redis = Redis::start();
+    let channel = format!("volatile.{}", std::process::id());
+    let on_bus = || {
+        SocketIo::builder()
+            .message_queue(redis.url())
+            .channel(&channel)
+    };
+    let sender = subscribed(on_bus()).await;
+    let receiver = subscribed(on_bus().max_queued_packets(64)).await;
+    // A small receive buffer: the client holds little of what it does not read.
+    let (mut client, eio_sid, _) = RawWs::open_with_receive_buffer(receiver.addr, 64 * 1024).await;
+    client.send(&raw_ws::text("40")).await.expect("CONNECT");
+    eventually(WAIT, "the client is a socket of /", || {
+        receiver.io.of("/").sockets().len() == 1
+    })
+    .await;
+
+    let payload = "z".repeat(16 * 1024);
+    for n in 0..EVENTS {
+        sender.io.of("/").volatile().emit("v", &(n, &payload));
+    }
+    sender.io.of("/").emit("after", &());
+
+    let mut received = 0;
+    loop {
+        let frame = client
+            .next_within(EXTERNAL_WAIT)
+            .await
+            .expect("the client reads within the timeout")
+            .expect("the connection stays open");
+        let text = frame.text();
+        if text.starts_with(r#"42["after""#) {
+            break;
+        }
+        if text.starts_with(r#"42["v","#) {
+            received += 1;
+        }
+    }
+    assert!(
+        received < EVENTS,
+        "all {EVENTS} volatile broadcasts were queued for a client that did not read"
+    );
+    assert!(
+        receiver.alive(&eio_sid),
+        "the volatile flood closed the session"
+    );
+    assert_eq!(receiver.panics() + sender.panics(), 0);
 }

@@ -291,6 +291,7 @@
 //! | `count` | integer | `broadcast_ack_count`: how many sockets the server asked |
 //! | `sid` | string | `broadcast_ack_response`: the socket that answered |
 //! | `offset` | integer | `broadcast` with connection state recovery: the number the sender stamped (the packet's last argument is `<uid>-<offset>`) |
+//! | `volatile` | boolean | `broadcast`: `true` for a volatile emit, which a socket that cannot take it at once misses and connection state recovery does not keep (absent: `false`) |
 //! | `sid` | string | `session_taken`: the private id of the session recovered |
 //! | `frames` | integers | byte lengths of the parts |
 //!

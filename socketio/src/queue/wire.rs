@@ -101,6 +101,10 @@ pub(crate) struct Header {
     pub(crate) count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) offset: Option<u64>,
+    /// A volatile broadcast: dropped for a socket that cannot take it at once, and never kept
+    /// for connection state recovery (absent before, which the receivers read as `false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) volatile: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) frames: Vec<usize>,
 }
@@ -124,6 +128,7 @@ impl Header {
             error: None,
             count: None,
             offset: None,
+            volatile: false,
             frames: Vec::new(),
         }
     }
@@ -197,8 +202,9 @@ pub(crate) fn encode(mut header: Header, parts: &[&[u8]]) -> Bytes {
 }
 
 /// Encodes a message carrying a Socket.IO packet: the packet text (without Engine.IO's `4`),
-/// then its binary attachments.
-pub(crate) fn encode_packet(header: Header, packet: &EncodedPacket) -> Bytes {
+/// then its binary attachments; the header says whether the packet is volatile.
+pub(crate) fn encode_packet(mut header: Header, packet: &EncodedPacket) -> Bytes {
+    header.volatile = packet.is_volatile();
     let parts: Vec<&[u8]> = packet
         .frames()
         .iter()
@@ -307,7 +313,7 @@ impl Message {
         let mut frames = Vec::with_capacity(self.parts.len());
         frames.push(buf.into_frame());
         frames.extend(attachments.iter().cloned().map(Frame::binary));
-        Ok(EncodedPacket::from_frames(frames))
+        Ok(EncodedPacket::from_frames(frames).with_volatile(self.header.volatile))
     }
 
     /// The event name and arguments of the EVENT the message carries (a `server_event`),
