@@ -13,113 +13,65 @@
 // the page in <screenshot dir> and prints the path.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { WAIT, report, commandLine, run } = require("./browser");
 
-const [url, shotDir, successShot] = process.argv.slice(2);
-if (!url || !shotDir) {
-  console.error("usage: node browser_auth.js <site url> <screenshot dir> [success screenshot]");
-  process.exit(2);
-}
-const executablePath = process.env.SOCKETIO_TEST_CHROMIUM || "/usr/bin/chromium";
-const WAIT = 15000; // ms, per step
+const { url, shotDir, successShot } = commandLine("browser_auth.js");
 const TEXT = "hello from alice, in a real browser";
 
-const report = (step, extra = {}) => console.log(JSON.stringify({ step, ...extra }));
-
-async function main() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "socketio-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    timeout: 30000,
-    viewport: { width: 1000, height: 640 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+run({ shotDir, viewport: { width: 1000, height: 640 } }, async (context, shots) => {
   const page = context.pages()[0] || (await context.newPage());
+  shots.set("browser_auth", page);
   page.on("pageerror", (e) => report("pageerror", { error: String(e) }));
   page.on("console", (m) => {
     if (m.type() === "error") report("console-error", { text: m.text() });
   });
-  try {
-    // 1. Anonymous: the page redirects to the form, and the namespace refuses a socket.
-    await page.goto(url, { waitUntil: "load", timeout: WAIT });
-    await page.waitForURL(/\/login$/, { timeout: WAIT });
-    await page.addScriptTag({ url: "/static/socket.io.min.js" });
-    const refusal = await page.evaluate(
-      (wait) =>
-        new Promise((resolve, reject) => {
-          const socket = io("/private", { reconnection: false });
-          const timer = setTimeout(() => reject(new Error("no answer to the connect")), wait);
-          socket.on("connect", () => reject(new Error("an anonymous socket was let in")));
-          socket.on("connect_error", (err) => {
-            clearTimeout(timer);
-            socket.close();
-            resolve(err.message);
-          });
-        }),
-      WAIT,
-    );
-    if (!refusal.includes("not logged in")) throw new Error(`refused with ${JSON.stringify(refusal)}`);
-    report("anonymous-refused", { message: refusal });
+  // 1. Anonymous: the page redirects to the form, and the namespace refuses a socket.
+  await page.goto(url, { waitUntil: "load", timeout: WAIT });
+  await page.waitForURL(/\/login$/, { timeout: WAIT });
+  await page.addScriptTag({ url: "/static/socket.io.min.js" });
+  const refusal = await page.evaluate(
+    (wait) =>
+      new Promise((resolve, reject) => {
+        const socket = io("/private", { reconnection: false });
+        const timer = setTimeout(() => reject(new Error("no answer to the connect")), wait);
+        socket.on("connect", () => reject(new Error("an anonymous socket was let in")));
+        socket.on("connect_error", (err) => {
+          clearTimeout(timer);
+          socket.close();
+          resolve(err.message);
+        });
+      }),
+    WAIT,
+  );
+  if (!refusal.includes("not logged in")) throw new Error(`refused with ${JSON.stringify(refusal)}`);
+  report("anonymous-refused", { message: refusal });
 
-    // 2. The form signs in; the page's socket is greeted by the user's name.
-    await page.fill('input[name="username"]', "alice");
-    await page.fill('input[name="password"]', "wonderland");
-    await Promise.all([page.waitForURL(new URL("/", url).href, { timeout: WAIT }), page.click('button[type="submit"]')]);
-    const user = await page.locator("#user").textContent();
-    if (user !== "alice") throw new Error(`the page shows user ${JSON.stringify(user)}`);
-    await page.locator("#log li", { hasText: "Hello alice, you are in." }).waitFor({ timeout: WAIT });
-    report("connected", { user });
+  // 2. The form signs in; the page's socket is greeted by the user's name.
+  await page.fill('input[name="username"]', "alice");
+  await page.fill('input[name="password"]', "wonderland");
+  await Promise.all([page.waitForURL(new URL("/", url).href, { timeout: WAIT }), page.click('button[type="submit"]')]);
+  const user = await page.locator("#user").textContent();
+  if (user !== "alice") throw new Error(`the page shows user ${JSON.stringify(user)}`);
+  await page.locator("#log li", { hasText: "Hello alice, you are in." }).waitFor({ timeout: WAIT });
+  report("connected", { user });
 
-    // 3. A message goes round, and lands in the HTTP session: the reloaded page shows it.
-    await page.fill("#text", TEXT);
-    await page.click("#send button");
-    await page.locator("#log li", { hasText: `alice: ${TEXT}` }).waitFor({ timeout: WAIT });
-    report("message", { text: TEXT });
-    await page.reload({ waitUntil: "load", timeout: WAIT });
-    await page.locator("#last", { hasText: TEXT }).waitFor({ timeout: WAIT });
-    await page.locator("#log li", { hasText: "Hello alice, you are in." }).waitFor({ timeout: WAIT });
-    report("remembered", { text: TEXT });
+  // 3. A message goes round, and lands in the HTTP session: the reloaded page shows it.
+  await page.fill("#text", TEXT);
+  await page.click("#send button");
+  await page.locator("#log li", { hasText: `alice: ${TEXT}` }).waitFor({ timeout: WAIT });
+  report("message", { text: TEXT });
+  await page.reload({ waitUntil: "load", timeout: WAIT });
+  await page.locator("#last", { hasText: TEXT }).waitFor({ timeout: WAIT });
+  await page.locator("#log li", { hasText: "Hello alice, you are in." }).waitFor({ timeout: WAIT });
+  report("remembered", { text: TEXT });
 
-    if (successShot) {
-      await page.screenshot({ path: successShot });
-      report("screenshot", { path: successShot });
-    }
-
-    // 4. Signing out leads back to the form.
-    await Promise.all([page.waitForURL(/\/login$/, { timeout: WAIT }), page.click("#logout")]);
-    report("signed-out");
-    report("done");
-  } catch (e) {
-    report("failed", { error: String(e && e.stack ? e.stack : e) });
-    fs.mkdirSync(shotDir, { recursive: true });
-    const file = path.join(shotDir, "browser_auth.png");
-    try {
-      await page.screenshot({ path: file, fullPage: true });
-      report("failure-screenshot", { path: file });
-    } catch (shotError) {
-      report("failure-screenshot", { error: String(shotError) });
-    }
-    process.exitCode = 1;
-  } finally {
-    await context.close().catch(() => {});
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+  if (successShot) {
+    await page.screenshot({ path: successShot });
+    report("screenshot", { path: successShot });
   }
-}
 
-main().catch((e) => {
-  report("failed", { error: String(e && e.stack ? e.stack : e) });
-  process.exit(1);
+  // 4. Signing out leads back to the form.
+  await Promise.all([page.waitForURL(/\/login$/, { timeout: WAIT }), page.click("#logout")]);
+  report("signed-out");
+  report("done");
 });

@@ -7,26 +7,15 @@
 // passed. On failure it saves a screenshot of each page in <screenshot dir> and prints the paths.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { WAIT, report, commandLine, run } = require("./browser");
 
-const [url, shotDir, successShot] = process.argv.slice(2);
-if (!url || !shotDir) {
-  console.error("usage: node browser_chat.js <chat url> <screenshot dir> [success screenshot]");
-  process.exit(2);
-}
-const executablePath = process.env.SOCKETIO_TEST_CHROMIUM || "/usr/bin/chromium";
-const WAIT = 15000; // ms, per step
+const { url, shotDir, successShot } = commandLine("browser_chat.js");
 const ROOM = "rust";
 const TEXT = "hello from bob, in a real browser";
 
-const report = (step, extra = {}) => console.log(JSON.stringify({ step, ...extra }));
-
-async function openChat(context, nick, pages) {
+async function openChat(context, nick, shots) {
   const page = await context.newPage();
-  pages.push([nick, page]); // screenshotted on failure
+  shots.set(`browser_chat-${nick}`, page); // screenshotted on failure
   page.on("pageerror", (e) => report("pageerror", { nick, error: String(e) }));
   page.on("console", (m) => {
     if (m.type() === "error") report("console-error", { nick, text: m.text() });
@@ -42,72 +31,31 @@ async function openChat(context, nick, pages) {
   return page;
 }
 
-async function main() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "socketio-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    timeout: 30000,
-    viewport: { width: 1000, height: 640 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
-  const pages = [];
-  try {
-    const alice = await openChat(context, "alice", pages);
-    const bob = await openChat(context, "bob", pages);
+run({ shotDir, viewport: { width: 1000, height: 640 } }, async (context, shots) => {
+  const alice = await openChat(context, "alice", shots);
+  const bob = await openChat(context, "bob", shots);
 
-    await alice.locator("#members li", { hasText: "bob" }).waitFor({ timeout: WAIT });
-    await alice.locator("#messages li.notice", { hasText: `bob joined ${ROOM}` }).waitFor({ timeout: WAIT });
-    report("presence", { seen_by: "alice" });
+  await alice.locator("#members li", { hasText: "bob" }).waitFor({ timeout: WAIT });
+  await alice.locator("#messages li.notice", { hasText: `bob joined ${ROOM}` }).waitFor({ timeout: WAIT });
+  report("presence", { seen_by: "alice" });
 
-    await bob.locator("#message").pressSequentially(TEXT.slice(0, 5));
-    await alice.locator("#typing", { hasText: "bob is typing" }).waitFor({ timeout: WAIT });
-    report("typing", { seen_by: "alice" });
+  await bob.locator("#message").pressSequentially(TEXT.slice(0, 5));
+  await alice.locator("#typing", { hasText: "bob is typing" }).waitFor({ timeout: WAIT });
+  report("typing", { seen_by: "alice" });
 
-    await bob.fill("#message", TEXT);
-    await bob.click("#send");
-    const received = alice.locator("#messages li.message", { hasText: TEXT });
-    await received.waitFor({ timeout: WAIT });
-    const nick = await received.locator(".nick").textContent();
-    if (nick !== "bob") throw new Error(`the message shows nick ${JSON.stringify(nick)}`);
-    await bob.locator("#messages li.message.mine", { hasText: TEXT }).waitFor({ timeout: WAIT });
-    await alice.locator("#typing", { hasText: /^$/ }).waitFor({ timeout: WAIT });
-    report("message", { from: "bob", seen_by: "alice", text: TEXT });
+  await bob.fill("#message", TEXT);
+  await bob.click("#send");
+  const received = alice.locator("#messages li.message", { hasText: TEXT });
+  await received.waitFor({ timeout: WAIT });
+  const nick = await received.locator(".nick").textContent();
+  if (nick !== "bob") throw new Error(`the message shows nick ${JSON.stringify(nick)}`);
+  await bob.locator("#messages li.message.mine", { hasText: TEXT }).waitFor({ timeout: WAIT });
+  await alice.locator("#typing", { hasText: /^$/ }).waitFor({ timeout: WAIT });
+  report("message", { from: "bob", seen_by: "alice", text: TEXT });
 
-    if (successShot) {
-      await alice.screenshot({ path: successShot });
-      report("screenshot", { path: successShot });
-    }
-    report("done");
-  } catch (e) {
-    report("failed", { error: String(e && e.stack ? e.stack : e) });
-    fs.mkdirSync(shotDir, { recursive: true });
-    for (const [nick, page] of pages) {
-      const file = path.join(shotDir, `browser_chat-${nick}.png`);
-      try {
-        await page.screenshot({ path: file, fullPage: true });
-        report("failure-screenshot", { nick, path: file });
-      } catch (shotError) {
-        report("failure-screenshot", { nick, error: String(shotError) });
-      }
-    }
-    process.exitCode = 1;
-  } finally {
-    await context.close().catch(() => {});
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+  if (successShot) {
+    await alice.screenshot({ path: successShot });
+    report("screenshot", { path: successShot });
   }
-}
-
-main().catch((e) => {
-  report("failed", { error: String(e && e.stack ? e.stack : e) });
-  process.exit(1);
+  report("done");
 });
