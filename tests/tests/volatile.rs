@@ -89,26 +89,16 @@ async fn a_client_that_stops_reading_skips_volatile_emits_and_stays() {
     assert!(srv.alive(&eio_sid), "the volatile flood closed the session");
     assert!(socket.connected());
 
-    let mut received = Vec::new();
-    loop {
-        let frame = client
-            .next_within(WAIT)
-            .await
-            .expect("the client reads within the timeout")
-            .expect("the connection stays open");
-        let text = frame.text();
-        if text.starts_with(r#"42["after""#) {
-            break;
-        }
-        if let Some(rest) = text.strip_prefix(r#"42["v","#) {
-            let n: usize = rest
-                .split(',')
+    let received: Vec<usize> = volatile_until_after(&mut client, WAIT)
+        .await
+        .iter()
+        .map(|args| {
+            args.split(',')
                 .next()
                 .and_then(|n| n.trim_start_matches('[').parse().ok())
-                .unwrap_or_else(|| panic!("unexpected frame {text:.60}"));
-            received.push(n);
-        }
-    }
+                .unwrap_or_else(|| panic!("unexpected arguments {args:.60}"))
+        })
+        .collect();
     assert!(!received.is_empty(), "no volatile event arrived");
     assert!(
         received.len() < EVENTS,
@@ -148,21 +138,7 @@ async fn a_volatile_broadcast_stays_volatile_on_the_other_servers() {
     }
     sender.io.of("/").emit("after", &());
 
-    let mut received = 0;
-    loop {
-        let frame = client
-            .next_within(EXTERNAL_WAIT)
-            .await
-            .expect("the client reads within the timeout")
-            .expect("the connection stays open");
-        let text = frame.text();
-        if text.starts_with(r#"42["after""#) {
-            break;
-        }
-        if text.starts_with(r#"42["v","#) {
-            received += 1;
-        }
-    }
+    let received = volatile_until_after(&mut client, EXTERNAL_WAIT).await.len();
     assert!(
         received < EVENTS,
         "all {EVENTS} volatile broadcasts were queued for a client that did not read"
@@ -172,4 +148,24 @@ async fn a_volatile_broadcast_stays_volatile_on_the_other_servers() {
         "the volatile flood closed the session"
     );
     assert_eq!(receiver.panics() + sender.panics(), 0);
+}
+
+/// Reads until the event `after` and returns the arguments of every `v` event before it (the
+/// text after `42["v",`). Each read must come within `wait`, and the connection stay open.
+async fn volatile_until_after(client: &mut RawWs, wait: Duration) -> Vec<String> {
+    let mut received = Vec::new();
+    loop {
+        let text = client
+            .next_within(wait)
+            .await
+            .expect("the client reads within the timeout")
+            .expect("the connection stays open")
+            .text();
+        if text.starts_with(r#"42["after""#) {
+            return received;
+        }
+        if let Some(args) = text.strip_prefix(r#"42["v","#) {
+            received.push(args.to_owned());
+        }
+    }
 }
