@@ -151,7 +151,7 @@ impl Monitor {
                     return;
                 };
                 let aggregated = monitor.take_aggregated();
-                if monitor.stats_wanted(&io) {
+                if monitor.listening() {
                     let stats = monitor.stats(&io, aggregated);
                     io.of(monitor.namespace()).emit("server_stats", &stats);
                 }
@@ -163,18 +163,13 @@ impl Monitor {
         self.server.get()?.upgrade()
     }
 
-    /// Whether the periodic stats have anyone to reach: an admin connected here, or the admins
-    /// of the cluster once the broker connection is up (before it, publishing them could only
-    /// fail: the server's first stats come before its broker connection).
-    fn stats_wanted(&self, io: &SocketIo) -> bool {
+    /// Whether anyone hears what this server reports: an admin connected here, or, with a
+    /// message queue, the admins of the other servers while the broker connection is up
+    /// (before it, or during an outage, a publication could only fail).
+    fn listening(&self) -> bool {
         self.admins.load(Ordering::Relaxed) > 0
             || (self.clustered.load(Ordering::Relaxed)
-                && io.queue_stats().is_some_and(|queue| queue.connected))
-    }
-
-    /// Whether anyone hears what this server reports.
-    fn listening(&self) -> bool {
-        self.admins.load(Ordering::Relaxed) > 0 || self.clustered.load(Ordering::Relaxed)
+                && self.server().is_some_and(|io| io.queue_connected()))
     }
 
     /// Whether each socket, room and event is reported, and someone hears it.

@@ -707,6 +707,13 @@ impl Bus {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Whether the publishing connection is up (what [`QueueStats::connected`] says, read
+    /// without building the stats; the Admin UI asks it per report).
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn is_connected(&self) -> bool {
+        self.shared.is_connected()
+    }
+
     /// The counters.
     pub(crate) fn stats(&self) -> QueueStats {
         let s = &self.shared;

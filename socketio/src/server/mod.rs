@@ -524,6 +524,16 @@ impl SocketIo {
         self.client().core.queue.as_ref().map(|bus| bus.stats())
     }
 
+    /// Whether this server has a message queue and its broker connection is up.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn queue_connected(&self) -> bool {
+        self.client()
+            .core
+            .queue
+            .as_ref()
+            .is_some_and(|bus| bus.is_connected())
+    }
+
     /// Closes every connection with the reason "server shutting down". With a message queue,
     /// the server also says goodbye to the cluster: the other servers stop counting it at once
     /// (it no longer answers cluster-wide requests' counts).
