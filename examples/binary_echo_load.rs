@@ -54,15 +54,14 @@ fn options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let bad = |_| format!("{flag}: not a number: {value}");
         match flag.as_str() {
             "--addr" => o.addr = value,
-            "-c" => o.clients = value.parse().map_err(|_| bad(()))?,
-            "--rate" => o.rate = value.parse().map_err(|_| bad(()))?,
-            "--bytes" => o.bytes = value.parse().map_err(|_| bad(()))?,
-            "-d" => o.seconds = value.parse().map_err(|_| bad(()))?,
-            "--warmup" => o.warmup = value.parse().map_err(|_| bad(()))?,
-            "--pid" => o.pid = Some(value.parse().map_err(|_| bad(()))?),
+            "-c" => o.clients = number(&flag, &value)?,
+            "--rate" => o.rate = number(&flag, &value)?,
+            "--bytes" => o.bytes = number(&flag, &value)?,
+            "-d" => o.seconds = number(&flag, &value)?,
+            "--warmup" => o.warmup = number(&flag, &value)?,
+            "--pid" => o.pid = Some(number(&flag, &value)?),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -70,6 +69,12 @@ fn options() -> Result<Options, String> {
         return Err("-c and --rate must be positive".into());
     }
     Ok(o)
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: not a number: {value}"))
 }
 
 /// The server's user and system CPU time so far, in clock ticks (`/proc/<pid>/stat`).
