@@ -38,8 +38,8 @@
 //! **Several processes.** With a [message queue](crate::Builder::message_queue), every
 //! process reports to the admin sockets of every process (each appears on the UI's servers
 //! page under its [server id](AdminUi::server_id)), and the list of sockets sent when the UI
-//! connects is gathered from the whole cluster. A process publishes its stats to the others
-//! only while its broker connection is up. The login sessions of the UI are kept per
+//! connects is gathered from the whole cluster. A process publishes its stats and reports to
+//! the others only while its broker connection is up. The login sessions of the UI are kept per
 //! process: a UI that reconnects to another process logs in again.
 
 mod auth;
