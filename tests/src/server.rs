@@ -91,8 +91,9 @@ impl Served for Engine<Echo> {
         routes: axum::Router,
         shutdown: oneshot::Receiver<()>,
     ) -> BoxFuture<'static, std::io::Result<()>> {
-        let app = routes.merge(self.router());
-        socketio::engineio::serve(self, app, listener, async move {
+        // The engine's requests skip axum, as `SocketIo::serve_with`'s do, and the usual
+        // long-polling ones hyper too: the cases here hold that path to every bad input.
+        socketio::engineio::serve_with(self, routes, listener, async move {
             let _ = shutdown.await;
         })
         .boxed()

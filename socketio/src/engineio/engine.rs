@@ -130,6 +130,19 @@ impl<H: EngineHandler> Engine<H> {
         response
     }
 
+    /// The live long-polling session a request with query string `query` is for, when it is
+    /// the usual request of a polling client: protocol 4, the polling transport (enabled), the
+    /// sid of a live session. `None` for any other request, which [`handle_from`]
+    /// (Self::handle_from) answers (with the same checks, in [`route`](Self::route)).
+    pub(crate) fn polling_session(&self, query: &str) -> Option<Arc<EngineSession<H::Data>>> {
+        let query = Query::parse(query);
+        let polling = query.transport == TransportParam::Polling && self.inner.config.polling;
+        if query.eio != Some("4") || !polling {
+            return None;
+        }
+        self.session(query.sid?.parse().ok()?)
+    }
+
     /// Answers a request whose headers were read into `headers`. The answers to the frequent
     /// requests reuse the request's header map (`parts.headers`) for their own headers: hyper
     /// keeps a response's map for the next request on the connection, so a map goes round

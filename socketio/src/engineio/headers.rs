@@ -79,15 +79,21 @@ impl RequestHeaders {
 
 /// Whether the comma-separated token list `value` holds `token` (ASCII case-insensitive).
 fn lists(value: &HeaderValue, token: &str) -> bool {
+    lists_bytes(value.as_bytes(), token)
+}
+
+/// [`lists`], for a header value not yet in a [`HeaderValue`].
+pub(crate) fn lists_bytes(value: &[u8], token: &str) -> bool {
     // Most often the value is the token alone.
-    if value.as_bytes().eq_ignore_ascii_case(token.as_bytes()) {
+    if value.eq_ignore_ascii_case(token.as_bytes()) {
         return true;
     }
-    value.to_str().is_ok_and(|value| {
-        value
-            .split(',')
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    })
+    // Only a value of visible ASCII is read (what `HeaderValue::to_str` accepts).
+    let visible = |&b: &u8| (32..127).contains(&b) || b == b'\t';
+    value.iter().all(visible)
+        && value
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -71,6 +71,23 @@ pub(crate) fn text_response(mut headers: HeaderMap, body: impl Into<Bytes>) -> R
     response
 }
 
+/// What a polling request on a live session is answered with, before it is an HTTP response.
+pub(crate) enum PollAnswer {
+    /// `200` with a `text/plain` body.
+    Text(Bytes),
+    Refused(HttpError),
+}
+
+impl PollAnswer {
+    /// The HTTP response, its headers in `headers` (the request's map, emptied).
+    fn into_response(self, headers: HeaderMap) -> Response<Reply> {
+        match self {
+            PollAnswer::Text(body) => text_response(headers, body),
+            PollAnswer::Refused(e) => e.reply(),
+        }
+    }
+}
+
 /// A polling GET: waits for frames, then answers with up to `max_packets_per_poll` of them.
 /// Only one GET may wait at a time; an overlapping one closes the session.
 pub(crate) async fn get<H: EngineHandler>(
@@ -78,15 +95,23 @@ pub(crate) async fn get<H: EngineHandler>(
     session: &Arc<EngineSession<H::Data>>,
     headers: HeaderMap,
 ) -> Response<Reply> {
+    get_answer(inner, session).await.into_response(headers)
+}
+
+/// [`get`]'s answer.
+pub(crate) async fn get_answer<H: EngineHandler>(
+    inner: &EngineState<H>,
+    session: &Arc<EngineSession<H::Data>>,
+) -> PollAnswer {
     if session.transport() != Transport::Polling {
-        return HttpError::BadRequest.reply();
+        return PollAnswer::Refused(HttpError::BadRequest);
     }
     let Ok(_reading) = session.reader.try_lock() else {
         if session.transport() == Transport::Polling {
             tracing::debug!(sid = %session.sid(), "overlapping polling GET");
             session.close(CloseReason::TransportError);
         }
-        return HttpError::BadRequest.reply();
+        return PollAnswer::Refused(HttpError::BadRequest);
     };
     // Dropped before the answer is ready: the client went away mid-poll.
     let mut abandoned = CloseOnDrop(Some(session));
@@ -104,7 +129,7 @@ pub(crate) async fn get<H: EngineHandler>(
         };
         inner.remove(session);
         session.close_delivered.notify_one();
-        return text_response(headers, body);
+        return PollAnswer::Text(Bytes::from_static(body.as_bytes()));
     };
     crate::metrics::bytes_sent(first.len());
     let mut rest = Vec::new();
@@ -121,7 +146,7 @@ pub(crate) async fn get<H: EngineHandler>(
             Bytes::from(payload::encode(&rest))
         }
     };
-    text_response(headers, body)
+    PollAnswer::Text(body)
 }
 
 struct CloseOnDrop<'a, D>(Option<&'a EngineSession<D>>);
@@ -145,8 +170,20 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     headers: HeaderMap,
     body: B,
 ) -> Response<Reply> {
+    post_answer(inner, session, request, body)
+        .await
+        .into_response(headers)
+}
+
+/// [`post`]'s answer.
+pub(crate) async fn post_answer<H: EngineHandler, B: HttpBody<Data = Bytes>>(
+    inner: &EngineState<H>,
+    session: &Arc<EngineSession<H::Data>>,
+    request: &RequestHeaders,
+    body: B,
+) -> PollAnswer {
     if session.transport() != Transport::Polling {
-        return HttpError::BadRequest.reply();
+        return PollAnswer::Refused(HttpError::BadRequest);
     }
     if session
         .posting
@@ -154,13 +191,13 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     {
         tracing::debug!(sid = %session.sid(), "overlapping polling POST");
         session.close(CloseReason::TransportError);
-        return HttpError::BadRequest.reply();
+        return PollAnswer::Refused(HttpError::BadRequest);
     }
     let _done = PostingGuard(session);
     if request.binary_body {
         // Engine.IO v4 polling bodies are text; binary travels base64-encoded.
         session.close(CloseReason::ParseError);
-        return HttpError::BadRequest.reply();
+        return PollAnswer::Refused(HttpError::BadRequest);
     }
     // A declared length over the limit is refused before any byte is read, as the reference
     // server does: waiting for the limit to be crossed would let a client park the request.
@@ -168,25 +205,25 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
     if request.content_length.is_some_and(|n| n > limit as u64) {
         tracing::debug!(sid = %session.sid(), "declared polling body over max_http_buffer_size");
         session.close(CloseReason::ParseError);
-        return HttpError::PayloadTooLarge.reply();
+        return PollAnswer::Refused(HttpError::PayloadTooLarge);
     }
     let read = tokio::select! {
         // The body is most often all there: reading it first spares registering with the
         // close signal.
         biased;
         read = read_body(body, limit) => read,
-        _ = session.closed() => return HttpError::BadRequest.reply(),
+        _ = session.closed() => return PollAnswer::Refused(HttpError::BadRequest),
     };
     let body = match read {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             tracing::debug!(sid = %session.sid(), "polling body over max_http_buffer_size");
             session.close(CloseReason::ParseError);
-            return HttpError::PayloadTooLarge.reply();
+            return PollAnswer::Refused(HttpError::PayloadTooLarge);
         }
         Err(BodyError::Failed) => {
             session.close(CloseReason::TransportError);
-            return HttpError::BadRequest.reply();
+            return PollAnswer::Refused(HttpError::BadRequest);
         }
     };
     let packets = match payload::decode(body) {
@@ -194,7 +231,7 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
         Err(e) => {
             tracing::debug!(sid = %session.sid(), error = %e, "malformed polling payload");
             session.close(CloseReason::ParseError);
-            return HttpError::BadRequest.reply();
+            return PollAnswer::Refused(HttpError::BadRequest);
         }
     };
     for packet in packets {
@@ -213,7 +250,7 @@ pub(crate) async fn post<H: EngineHandler, B: HttpBody<Data = Bytes>>(
         }
         receive(inner, session, packet);
     }
-    text_response(headers, Bytes::from_static(b"ok"))
+    PollAnswer::Text(Bytes::from_static(b"ok"))
 }
 
 /// Why a request body could not be read.

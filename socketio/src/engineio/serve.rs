@@ -1,7 +1,8 @@
 //! Mounting the engine in axum and running it.
 
 use std::future::Future;
-
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -15,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower_service::Service as _;
 
+use super::polling_http::{self, Ended, PollingHttp};
 use super::{CloseReason, Engine, EngineHandler};
 
 impl<H: EngineHandler> Engine<H> {
@@ -65,10 +67,30 @@ where
     serve_routes(engine, app, listener, shutdown, false).await
 }
 
+/// Serves `app` with the engine's [`router`](Engine::router) merged in, on `listener`, until
+/// `shutdown` resolves; then as [`serve`]. The layers already on `app` do not wrap the
+/// engine's routes: its requests go straight to the engine, and the usual long-polling
+/// requests are answered without hyper (see `engineio/polling_http.rs`).
+pub async fn serve_with<H, F>(
+    engine: Engine<H>,
+    app: Router,
+    listener: TcpListener,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    H: EngineHandler,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let app = app.merge(engine.router());
+    serve_routes(engine, app, listener, shutdown, true).await
+}
+
 /// [`serve`]; with `direct`, for an `app` that holds the engine's [`router`](Engine::router)
-/// merged in with no layer over it (`SocketIo::serve_with`): the requests on the engine's path
-/// then go straight to [`Engine::handle`], without axum's routing, which would only hand them
-/// to it.
+/// merged in with no layer over it ([`serve_with`], `SocketIo::serve_with`): the requests on
+/// the engine's path then go straight to [`Engine::handle`], without axum's routing, which
+/// would only hand them to it, and each connection starts on the engine's own HTTP/1.1 path
+/// for long-polling requests (`polling_http`), which hands it to hyper at the first request
+/// that is not one.
 pub(crate) async fn serve_routes<H, F>(
     engine: Engine<H>,
     app: Router,
@@ -80,15 +102,23 @@ where
     H: EngineHandler,
     F: Future<Output = ()> + Send + 'static,
 {
-    // The paths `Engine::router` routes to the engine.
-    let engine_path: Option<std::sync::Arc<str>> =
-        direct.then(|| engine.config().get_path().into());
     let max_head = engine.config().get_max_header_bytes();
+    let timer = super::coarse_timer::CoarseTimer::new();
+    // The requests on the engine's path go straight to it, long-polling ones without hyper.
+    let polling_http = direct.then(|| {
+        Arc::new(PollingHttp {
+            engine: engine.clone(),
+            path: engine.config().get_path().into(),
+            max_head,
+            header_timeout: HEADER_READ_TIMEOUT,
+            timer: timer.clone(),
+        })
+    });
     // hyper's HTTP/1 connection itself: hyper-util's `auto` builder, even limited to HTTP/1,
     // puts a layer over the socket for its protocol sniffing, through which every read goes.
     let mut builder = http1::Builder::new();
     builder
-        .timer(super::coarse_timer::CoarseTimer::new())
+        .timer(timer)
         .header_read_timeout(HEADER_READ_TIMEOUT)
         // Responses here are small: copying the body behind the head and writing once costs
         // less than queueing both buffers for a vectored write.
@@ -96,6 +126,7 @@ where
         // hyper's bound on a request head's buffer (memory), checked only when a parse
         // attempt fails; the exact limit is checked on the parsed head below.
         .max_buf_size((max_head + 8 * 1024).max(8 * 1024));
+    let builder = Arc::new(builder);
     // Graceful shutdown (what hyper-util's `GracefulShutdown` does, which knows no HTTP/1-only
     // connection with upgrades): each connection watches `stop`, finishes its request and
     // closes once it changes, and `stop.closed()` resolves when every connection has ended.
@@ -115,14 +146,68 @@ where
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let engine = engine.clone();
-        let engine_path = engine_path.clone();
+        let hyper = Hyper {
+            builder: builder.clone(),
+            app: app.clone(),
+            engine: engine.clone(),
+            direct,
+            max_head,
+            remote,
+        };
+        let polling_http = polling_http.clone();
+        let mut stopping = stop.subscribe();
+        tokio::spawn(async move {
+            match polling_http {
+                Some(polling_http) => {
+                    let ended =
+                        polling_http::serve(&polling_http, stream, remote, &mut stopping).await;
+                    if let Ended::HandOff(rewind) = ended {
+                        hyper.serve(rewind, &mut stopping).await;
+                    }
+                }
+                None => hyper.serve(stream, &mut stopping).await,
+            }
+            // Only now: `stop.closed()` waits for this.
+            drop(stopping);
+        });
+    }
+    tracing::info!("shutting down: closing every session");
+    engine.close_all(CloseReason::ServerShutdown);
+    let _ = stop.send(());
+    stop.closed().await;
+    Ok(())
+}
+
+/// What serves a connection with hyper: the application, and the engine for the requests on
+/// its path.
+struct Hyper<H: EngineHandler> {
+    builder: Arc<http1::Builder>,
+    app: Router,
+    engine: Engine<H>,
+    /// The requests on the engine's path go straight to it (see [`serve_routes`]).
+    direct: bool,
+    max_head: usize,
+    remote: SocketAddr,
+}
+
+impl<H: EngineHandler> Hyper<H> {
+    /// Serves the connection `io` until it ends, or until `stopping` changes and the request in
+    /// progress is answered.
+    async fn serve<I>(self, io: I, stopping: &mut tokio::sync::watch::Receiver<()>)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Hyper {
+            builder,
+            app,
+            engine,
+            direct,
+            max_head,
+            remote,
+        } = self;
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             let too_large = head_bytes(&request) > max_head;
-            let direct = engine_path
-                .as_deref()
-                .is_some_and(|path| is_engine_path(path, request.uri().path()));
+            let direct = direct && is_engine_path(engine.config().get_path(), request.uri().path());
             if !direct {
                 request.extensions_mut().insert(ConnectInfo(remote));
             }
@@ -144,36 +229,26 @@ where
             }
         });
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(TokioIo::new(io), service)
             .with_upgrades();
-        let mut stopping = stop.subscribe();
-        tokio::spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let ended = tokio::select! {
-                biased;
-                ended = connection.as_mut() => ended,
-                _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::trace!(error = %e, "connection ended with an error");
+        let mut connection = std::pin::pin!(connection);
+        let ended = tokio::select! {
+            biased;
+            ended = connection.as_mut() => ended,
+            _ = stopping.changed() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
             }
-            // Only now: `stop.closed()` waits for this.
-            drop(stopping);
-        });
+        };
+        if let Err(e) = ended {
+            tracing::trace!(error = %e, "connection ended with an error");
+        }
     }
-    tracing::info!("shutting down: closing every session");
-    engine.close_all(CloseReason::ServerShutdown);
-    let _ = stop.send(());
-    stop.closed().await;
-    Ok(())
 }
 
 /// Whether `Engine::router`, for the engine path `path`, routes `request_path` to the engine:
 /// the path itself, or the path without its trailing slash.
-fn is_engine_path(path: &str, request_path: &str) -> bool {
+pub(super) fn is_engine_path(path: &str, request_path: &str) -> bool {
     let trimmed = path.trim_end_matches('/');
     request_path == path || (!trimmed.is_empty() && request_path == trimmed)
 }

@@ -23,6 +23,7 @@ use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
 use super::headers::RequestHeaders;
 use super::packet::{decode_text, Inbound};
 use super::polling::receive;
+use super::polling_http::Rewind;
 use super::session::{CloseReason, EngineSession};
 use super::state::EngineState;
 use super::{EngineConfig, EngineHandler, HttpError};
@@ -89,7 +90,17 @@ impl Conn {
                 reader.prefill(&parts.read_buf);
                 IoEither::Left(parts.io.into_inner())
             }
-            Err(upgraded) => IoEither::Right(TokioIo::new(upgraded)),
+            // A connection whose first requests were long-polling ones ([`serve`]'s own path),
+            // handed to hyper with what was read of it then.
+            Err(upgraded) => match upgraded.downcast::<TokioIo<Rewind>>() {
+                Ok(parts) => {
+                    let (unread, stream) = parts.io.into_inner().into_parts();
+                    reader.prefill(&parts.read_buf);
+                    reader.prefill(&unread);
+                    IoEither::Left(stream)
+                }
+                Err(upgraded) => IoEither::Right(TokioIo::new(upgraded)),
+            },
         };
         Conn {
             io,
