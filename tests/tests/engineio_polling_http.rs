@@ -172,3 +172,69 @@ async fn a_silent_connection_is_closed_at_the_header_timeout() {
         used.expect_eof(Duration::from_secs(45)),
     );
 }
+
+/// Requests on the engine's path that this path must not trip over (no query, the path
+/// without its slash, bytes that are not UTF-8, lengths that are not numbers, a GET with a
+/// body, garbage behind a request) get the answers hyper gives, and the server stays healthy.
+#[tokio::test]
+async fn odd_requests_get_hypers_answers() {
+    let srv = Server::start(config());
+    let mut canary = srv.canary().await;
+    let unsupported = r#"{"code":5,"message":"Unsupported protocol version"}"#;
+    let unknown = r#"{"code":1,"message":"Session ID unknown"}"#;
+    let cases: [(&[u8], u16, Option<&str>); 8] = [
+        (b"GET /socket.io/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, Some(unsupported)),
+        (b"GET /socket.io HTTP/1.1\r\nHost: x\r\n\r\n", 400, Some(unsupported)),
+        (b"GET /socket.io/? HTTP/1.1\r\nHost: x\r\n\r\n", 400, Some(unsupported)),
+        (
+            b"GET /socket.io/?EIO=4&transport=polling&sid=\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+            400,
+            None,
+        ),
+        (
+            b"POST /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n4x",
+            400,
+            Some(unknown),
+        ),
+        (
+            b"POST /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\nHost: x\r\nContent-Length: two\r\n\r\n4x",
+            400,
+            None,
+        ),
+        (
+            b"POST /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n4x",
+            400,
+            None,
+        ),
+        (
+            b"GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\nHost: x\r\nX-Value: \xc3\xa9\xff\r\n\r\n",
+            400,
+            Some(unknown),
+        ),
+    ];
+    for (request, status, body) in cases {
+        let shown = String::from_utf8_lossy(request).into_owned();
+        let response = http::raw_outcome(srv.addr, request)
+            .await
+            .unwrap_or_else(|e| panic!("no answer to {shown:?}: {e}"));
+        assert_eq!(response.status, status, "{shown:?}: {response:?}");
+        if let Some(body) = body {
+            assert_eq!(response.text(), body, "{shown:?}");
+        }
+    }
+    // A live session's GET with a body, then garbage behind a POST on the same connection:
+    // both answered, then the garbage refused by hyper.
+    let mut conn = Conn::open(srv.addr).await;
+    let sid = handshake(&mut conn).await;
+    let target = format!("{P}&sid={sid}");
+    let mut request = post(&conn, &sid, b"4body", &[]);
+    conn.write(&request).await.unwrap();
+    conn.response().await.assert(200, "ok");
+    request = http::build("GET", &target, conn.addr, &[], Some(b"ignored"));
+    request.extend_from_slice(b"\x00\x01 not http\r\n\r\n");
+    conn.write(&request).await.unwrap();
+    conn.response().await.assert(200, "4body");
+    let refused = conn.response().await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    srv.assert_healthy(&mut canary).await;
+}

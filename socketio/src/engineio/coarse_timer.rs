@@ -121,6 +121,25 @@ impl Shared {
     fn coarse_ms(&self) -> u64 {
         self.now_ms.load(Ordering::Acquire)
     }
+
+    /// The deadline `duration` past the last tick, in milliseconds from `base`.
+    fn deadline_after(&self, duration: Duration) -> u64 {
+        let duration = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        self.coarse_ms().saturating_add(duration)
+    }
+}
+
+impl CoarseTimer {
+    /// A sleep until `duration` past the last tick, which its owner may move with
+    /// [`CoarseSleep::reset_after`] instead of making another: the engine's polling connections
+    /// keep one for their header timeout.
+    pub(crate) fn sleep_after(&self, duration: Duration) -> CoarseSleep {
+        CoarseSleep {
+            shared: self.shared.clone(),
+            deadline_ms: self.shared.deadline_after(duration),
+            registered: None,
+        }
+    }
 }
 
 impl hyper::rt::Timer for CoarseTimer {
@@ -134,7 +153,7 @@ impl hyper::rt::Timer for CoarseTimer {
         Box::pin(CoarseSleep {
             shared: self.shared.clone(),
             deadline_ms: u64::try_from(from_base.as_millis()).unwrap_or(u64::MAX),
-            key: None,
+            registered: None,
         })
     }
 
@@ -145,11 +164,27 @@ impl hyper::rt::Timer for CoarseTimer {
 }
 
 /// A sleep of [`CoarseTimer`]: ready at the first tick at or past its deadline.
-struct CoarseSleep {
+pub(crate) struct CoarseSleep {
     shared: Arc<Shared>,
     deadline_ms: u64,
-    /// Its slot, once it was polled.
-    key: Option<usize>,
+    /// Its slot once it was polled, with the deadline and waker the slot holds: a poll with
+    /// both unchanged (the usual one) leaves the table alone.
+    registered: Option<Registered>,
+}
+
+struct Registered {
+    key: usize,
+    deadline_ms: u64,
+    waker: Waker,
+}
+
+impl CoarseSleep {
+    /// Moves the deadline to `duration` past the last tick. Takes no lock: the slot learns the
+    /// new deadline at the next poll, and a tick that finds the old one past only wakes the
+    /// sleep's task early.
+    pub(crate) fn reset_after(&mut self, duration: Duration) {
+        self.deadline_ms = self.shared.deadline_after(duration);
+    }
 }
 
 impl Future for CoarseSleep {
@@ -158,25 +193,38 @@ impl Future for CoarseSleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         if this.shared.coarse_ms() >= this.deadline_ms {
-            if let Some(key) = this.key.take() {
-                this.shared.sleeps.lock().remove(key);
+            if let Some(registered) = this.registered.take() {
+                this.shared.sleeps.lock().remove(registered.key);
             }
             return Poll::Ready(());
         }
-        let mut sleeps = this.shared.sleeps.lock();
-        match this.key.and_then(|key| sleeps.slots.get_mut(key)?.as_mut()) {
-            Some(slot) => {
-                if !slot.waker.will_wake(cx.waker()) {
-                    slot.waker = cx.waker().clone();
-                }
-            }
-            None => {
-                this.key = Some(sleeps.insert(Slot {
-                    deadline_ms: this.deadline_ms,
-                    waker: cx.waker().clone(),
-                }));
+        if let Some(registered) = &this.registered {
+            if registered.deadline_ms == this.deadline_ms && registered.waker.will_wake(cx.waker())
+            {
+                return Poll::Pending;
             }
         }
+        let slot = Slot {
+            deadline_ms: this.deadline_ms,
+            waker: cx.waker().clone(),
+        };
+        let mut sleeps = this.shared.sleeps.lock();
+        let key = match &this.registered {
+            Some(registered) => match sleeps.slots.get_mut(registered.key) {
+                Some(entry @ Some(_)) => {
+                    *entry = Some(slot);
+                    registered.key
+                }
+                _ => sleeps.insert(slot),
+            },
+            None => sleeps.insert(slot),
+        };
+        drop(sleeps);
+        this.registered = Some(Registered {
+            key,
+            deadline_ms: this.deadline_ms,
+            waker: cx.waker().clone(),
+        });
         Poll::Pending
     }
 }
@@ -185,8 +233,8 @@ impl hyper::rt::Sleep for CoarseSleep {}
 
 impl Drop for CoarseSleep {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.shared.sleeps.lock().remove(key);
+        if let Some(registered) = self.registered.take() {
+            self.shared.sleeps.lock().remove(registered.key);
         }
     }
 }
@@ -223,6 +271,34 @@ mod tests {
             timer.shared.sleeps.lock().slots.len(),
             2,
             "slots are reused"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reset_sleep_fires_at_its_new_deadline_from_one_slot() {
+        let timer = CoarseTimer::new();
+        let start = tokio::time::Instant::now();
+        let mut sleep = timer.sleep_after(Duration::from_secs(2));
+        assert!((&mut sleep).now_or_never().is_none());
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        // Moved before it fired: the old deadline passes without it.
+        sleep.reset_after(Duration::from_secs(2));
+        (&mut sleep).await;
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(3), "{waited:?}");
+        assert!(waited <= Duration::from_secs(3) + 2 * TICK, "{waited:?}");
+        assert_eq!(armed(&timer), 0, "the fired sleep left its slot");
+        // Used again after firing.
+        sleep.reset_after(Duration::from_secs(1));
+        assert!((&mut sleep).now_or_never().is_none());
+        assert_eq!(armed(&timer), 1);
+        (&mut sleep).await;
+        drop(sleep);
+        assert_eq!(armed(&timer), 0);
+        assert_eq!(
+            timer.shared.sleeps.lock().slots.len(),
+            1,
+            "one slot all along"
         );
     }
 }

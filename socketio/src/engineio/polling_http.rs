@@ -33,12 +33,12 @@ use axum::http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TR
 use axum::http::{HeaderMap, Method, Request, Response, Uri};
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use hyper::rt::Timer as _;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio_util::io::poll_read_buf;
 
-use super::coarse_timer::CoarseTimer;
+use super::coarse_timer::{CoarseSleep, CoarseTimer};
 use super::error::Reply;
 use super::headers::RequestHeaders;
 use super::polling::{self, PollAnswer};
@@ -85,8 +85,11 @@ pub(super) async fn serve<H: EngineHandler>(
 ) -> Ended {
     let mut buf = BytesMut::with_capacity(READ_SIZE);
     let mut out = BytesMut::new();
+    let mut timeout = None;
     loop {
-        if buf.is_empty() && !read_request(server, &mut stream, &mut buf, stopping).await {
+        if buf.is_empty()
+            && !read_request(server, &mut stream, &mut buf, stopping, &mut timeout).await
+        {
             return Ended::Closed;
         }
         let head = match Head::parse(server, &buf) {
@@ -130,31 +133,45 @@ pub(super) async fn serve<H: EngineHandler>(
 }
 
 /// Waits for the next request's first bytes, for at most the header timeout (armed only when
-/// the socket has nothing yet). False when the connection is over: closed by the peer, failed,
-/// timed out or stopping.
+/// nothing has come yet). False when the connection is over: closed by the peer, failed, timed
+/// out or stopping.
+///
+/// Reads go through `poll_read`, not `try_read`: tokio takes a read that did not fill the
+/// buffer as proof that the socket is drained, which spares a read that would only fail with
+/// `EAGAIN` before the next request.
 async fn read_request<H: EngineHandler>(
     server: &PollingHttp<H>,
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     stopping: &mut watch::Receiver<()>,
+    timeout: &mut Option<CoarseSleep>,
 ) -> bool {
-    let mut deadline = None;
-    loop {
-        buf.reserve(READ_SIZE);
-        match stream.try_read_buf(buf) {
-            Ok(0) => return false,
-            Ok(_) => return true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return false,
+    buf.reserve(READ_SIZE);
+    let ready = std::future::poll_fn(|cx| match poll_read_buf(Pin::new(&mut *stream), cx, buf) {
+        Poll::Ready(read) => Poll::Ready(Some(read)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await;
+    let read = match ready {
+        Some(read) => read,
+        None => {
+            // The connection's one sleep, moved to this wait's deadline.
+            let timeout = match timeout {
+                Some(sleep) => {
+                    sleep.reset_after(server.header_timeout);
+                    sleep
+                }
+                None => timeout.insert(server.timer.sleep_after(server.header_timeout)),
+            };
+            tokio::select! {
+                biased;
+                read = stream.read_buf(buf) => read,
+                _ = timeout => return false,
+                _ = stopping.changed() => return false,
+            }
         }
-        let timeout = deadline.get_or_insert_with(|| server.timer.sleep(server.header_timeout));
-        tokio::select! {
-            biased;
-            ready = stream.readable() => if ready.is_err() { return false },
-            _ = timeout.as_mut() => return false,
-            _ = stopping.changed() => return false,
-        }
-    }
+    };
+    matches!(read, Ok(n) if n > 0)
 }
 
 /// A request head this path handles, at the start of the read buffer.
@@ -188,14 +205,18 @@ impl Head {
             _ => return None,
         };
         let target = request.path?;
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        // Without a `?`, the empty query at the target's end (a slice of `buf`, as `offset`
+        // below needs).
+        let (path, query) = target
+            .split_once('?')
+            .unwrap_or((target, &target[target.len()..]));
         if request.version != Some(1) || !super::serve::is_engine_path(&server.path, path) {
             return None;
         }
         let mut head = Head {
             len,
             post,
-            query: (query.as_ptr() as usize - buf.as_ptr() as usize, query.len()),
+            query: (offset_in(buf, query.as_bytes())?, query.len()),
             content_length: 0,
             binary_body: false,
             origin: false,
@@ -207,22 +228,22 @@ impl Head {
         for header in request.headers.iter() {
             let (name, value) = (header.name, header.value);
             head_bytes += name.len() + value.len() + 4;
-            if name.eq_ignore_ascii_case("content-length") {
-                lengths += 1;
-                head.content_length = parse_length(value)?;
-            } else if name.eq_ignore_ascii_case("content-type") {
-                content_types += 1;
-                head.binary_body |=
-                    content_types == 1 && value.starts_with(b"application/octet-stream");
-            } else if name.eq_ignore_ascii_case("origin") {
-                head.origin = true;
-            } else if name.eq_ignore_ascii_case("connection") {
-                head.close |= super::headers::lists_bytes(value, "close");
-            } else if ["transfer-encoding", "upgrade", "expect"]
-                .iter()
-                .any(|refused| name.eq_ignore_ascii_case(refused))
-            {
-                return None;
+            match HeaderKind::of(name) {
+                HeaderKind::ContentLength => {
+                    lengths += 1;
+                    head.content_length = parse_length(value)?;
+                }
+                HeaderKind::ContentType => {
+                    content_types += 1;
+                    head.binary_body |=
+                        content_types == 1 && value.starts_with(b"application/octet-stream");
+                }
+                HeaderKind::Origin => head.origin = true,
+                HeaderKind::Connection => {
+                    head.close |= super::headers::lists_bytes(value, "close");
+                }
+                HeaderKind::Refused => return None,
+                HeaderKind::Other => {}
             }
         }
         let max_body = server.engine.config().max_http_buffer_size;
@@ -242,7 +263,8 @@ impl Head {
         if self.origin {
             return None;
         }
-        let query = std::str::from_utf8(&buf[self.query.0..self.query.0 + self.query.1]).ok()?;
+        let query = buf.get(self.query.0..self.query.0 + self.query.1)?;
+        let query = std::str::from_utf8(query).ok()?;
         server.engine.polling_session(query)
     }
 
@@ -253,26 +275,27 @@ impl Head {
         let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut parsed);
         request.parse(buf).ok()?;
-        let offset = |part: &[u8]| part.as_ptr() as usize - buf.as_ptr() as usize;
+        let head = buf.get(..self.len)?;
+        let offset = |part: &[u8]| offset_in(head, part);
         let target = request.path?;
-        let target = (offset(target.as_bytes()), target.len());
+        let target = (offset(target.as_bytes())?, target.len());
         let mut headers = [(0, 0, 0, 0); MAX_HEADERS];
         for (slot, header) in headers.iter_mut().zip(request.headers.iter()) {
             let name = header.name.as_bytes();
             *slot = (
-                offset(name),
+                offset(name)?,
                 name.len(),
-                offset(header.value),
+                offset(header.value)?,
                 header.value.len(),
             );
         }
         let count = request.headers.len();
         // The head's bytes, shared by the URI and the header values.
-        let bytes = Bytes::copy_from_slice(&buf[..self.len]);
+        let bytes = Bytes::copy_from_slice(head);
         let slice = |start: usize, len: usize| bytes.slice(start..start + len);
         let uri = Uri::from_maybe_shared(slice(target.0, target.1)).ok()?;
         let mut map = HeaderMap::with_capacity(count);
-        for &(name, name_len, value, value_len) in &headers[..count] {
+        for &(name, name_len, value, value_len) in headers.get(..count)? {
             let name = HeaderName::from_bytes(&bytes[name..name + name_len]).ok()?;
             map.append(
                 name,
@@ -316,6 +339,41 @@ async fn poll<H: EngineHandler>(
     }
 }
 
+/// Where `part`, a slice of `buf` (as the parser's results are), starts in it; `None` for a
+/// slice that is not wholly inside it.
+fn offset_in(buf: &[u8], part: &[u8]) -> Option<usize> {
+    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
+    (start + part.len() <= buf.len()).then_some(start)
+}
+
+/// What [`Head::parse`] makes of a header name.
+enum HeaderKind {
+    ContentLength,
+    ContentType,
+    Origin,
+    Connection,
+    /// `Transfer-Encoding`, `Upgrade`, `Expect`: the request is hyper's.
+    Refused,
+    Other,
+}
+
+impl HeaderKind {
+    /// Compares by length first: most names are then told apart without reading them.
+    fn of(name: &str) -> HeaderKind {
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        match name.len() {
+            14 if is("content-length") => HeaderKind::ContentLength,
+            12 if is("content-type") => HeaderKind::ContentType,
+            6 if is("origin") => HeaderKind::Origin,
+            10 if is("connection") => HeaderKind::Connection,
+            17 if is("transfer-encoding") => HeaderKind::Refused,
+            7 if is("upgrade") => HeaderKind::Refused,
+            6 if is("expect") => HeaderKind::Refused,
+            _ => HeaderKind::Other,
+        }
+    }
+}
+
 /// A `Content-Length` value: digits only, as hyper reads it.
 fn parse_length(value: &[u8]) -> Option<usize> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
@@ -337,19 +395,14 @@ async fn until_answered<H: EngineHandler, F: Future>(
     // Watching for the peer's close ends at a request's worth of pipelined bytes.
     let mut watching = true;
     loop {
+        buf.reserve(READ_SIZE);
         tokio::select! {
             biased;
             answered = answer.as_mut() => return Some(answered),
-            ready = stream.readable(), if watching => {
-                ready.ok()?;
-                buf.reserve(READ_SIZE);
-                match stream.try_read_buf(buf) {
-                    Ok(0) => return None,
-                    Ok(_) => watching = buf.len() <= server.max_head,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => return None,
-                }
-            }
+            read = stream.read_buf(buf), if watching => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => watching = buf.len() <= server.max_head,
+            },
         }
     }
 }
@@ -415,7 +468,7 @@ async fn write(
         out.extend_from_slice(&body);
         stream.write_all(out).await
     } else {
-        stream.write_all_buf(&mut (&out[..]).chain(body)).await
+        stream.write_all_buf(&mut Buf::chain(&out[..], body)).await
     }
 }
 
