@@ -238,3 +238,23 @@ async fn odd_requests_get_hypers_answers() {
     assert_eq!(refused.status, 400, "{refused:?}");
     srv.assert_healthy(&mut canary).await;
 }
+
+/// A graceful shutdown ends the connections this path holds: one waiting for its next request
+/// is closed at once (not at the header timeout), and a GET, if the server had it, is answered
+/// with the session's end before its connection closes.
+#[tokio::test]
+async fn shutdown_closes_idle_and_polling_connections() {
+    let srv = Server::start(config());
+    let mut idle = Conn::open(srv.addr).await;
+    let sid = handshake(&mut idle).await;
+    let mut polling = Conn::open(srv.addr).await;
+    polling.write(&poll(&polling, &sid)).await.unwrap();
+    srv.stop().await;
+    // Whether the GET was read before the stop is the scheduler's choice: answered with `1`,
+    // or the connection closed unanswered.
+    if let Ok(answered) = http::read_response(&mut polling.stream, &mut polling.buf).await {
+        answered.assert(200, "1");
+    }
+    polling.expect_eof(WAIT).await;
+    idle.expect_eof(WAIT).await;
+}

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -33,6 +33,8 @@ struct Shared {
     /// Milliseconds from `base` to the last tick (or to the creation of the timer).
     now_ms: AtomicU64,
     sleeps: Mutex<Slots>,
+    /// Set by [`CoarseTimer::expire_all`]: every sleep is ready.
+    expired: AtomicBool,
 }
 
 /// The armed sleeps: a slot per sleep, reused once it is dropped.
@@ -77,6 +79,7 @@ impl CoarseTimer {
             base: TokioInstant::now(),
             now_ms: AtomicU64::new(0),
             sleeps: Mutex::new(Slots::default()),
+            expired: AtomicBool::new(false),
         });
         tokio::spawn(tick(Arc::downgrade(&shared)));
         CoarseTimer { shared }
@@ -130,6 +133,25 @@ impl Shared {
 }
 
 impl CoarseTimer {
+    /// Makes every sleep of this timer ready, now and from now on: a server shutting down ends
+    /// the waits for request heads this way (the polling connections' idle wait, hyper's header
+    /// read timeout).
+    pub(crate) fn expire_all(&self) {
+        let wakers: Vec<Waker> = {
+            let sleeps = self.shared.sleeps.lock();
+            // Set under the lock: a sleep registering concurrently either sees the flag or is
+            // in the table woken below.
+            self.shared.expired.store(true, Ordering::Release);
+            sleeps
+                .slots
+                .iter()
+                .flatten()
+                .map(|slot| slot.waker.clone())
+                .collect()
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
     /// A sleep until `duration` past the last tick, which its owner may move with
     /// [`CoarseSleep::reset_after`] instead of making another: the engine's polling connections
     /// keep one for their header timeout.
@@ -192,7 +214,9 @@ impl Future for CoarseSleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if this.shared.coarse_ms() >= this.deadline_ms {
+        if this.shared.coarse_ms() >= this.deadline_ms
+            || this.shared.expired.load(Ordering::Acquire)
+        {
             if let Some(registered) = this.registered.take() {
                 this.shared.sleeps.lock().remove(registered.key);
             }
@@ -209,6 +233,9 @@ impl Future for CoarseSleep {
             waker: cx.waker().clone(),
         };
         let mut sleeps = this.shared.sleeps.lock();
+        if this.shared.expired.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
         let key = match &this.registered {
             Some(registered) => match sleeps.slots.get_mut(registered.key) {
                 Some(entry @ Some(_)) => {
@@ -300,5 +327,23 @@ mod tests {
             1,
             "one slot all along"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expiring_the_timer_readies_every_sleep_now_and_later() {
+        let timer = CoarseTimer::new();
+        let mut armed = timer.sleep_after(Duration::from_secs(3_600));
+        let mut boxed = timer.sleep(Duration::from_secs(3_600));
+        assert!((&mut armed).now_or_never().is_none());
+        assert!(boxed.as_mut().now_or_never().is_none());
+        let waiting = tokio::spawn(armed);
+        tokio::task::yield_now().await;
+        timer.expire_all();
+        waiting.await.expect("woken");
+        assert!(boxed.as_mut().now_or_never().is_some());
+        assert!(timer
+            .sleep_after(Duration::from_secs(1))
+            .now_or_never()
+            .is_some());
     }
 }

@@ -36,7 +36,6 @@ use http_body_util::{BodyExt, Full};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_util::io::poll_read_buf;
 
 use super::coarse_timer::{CoarseSleep, CoarseTimer};
 use super::error::Reply;
@@ -87,17 +86,15 @@ pub(super) async fn serve<H: EngineHandler>(
     let mut out = BytesMut::new();
     let mut timeout = None;
     loop {
-        if buf.is_empty()
-            && !read_request(server, &mut stream, &mut buf, stopping, &mut timeout).await
-        {
+        if buf.is_empty() && !read_request(server, &mut stream, &mut buf, &mut timeout).await {
             return Ended::Closed;
         }
-        let head = match Head::parse(server, &buf) {
+        let mut head = match Head::parse(server, &buf) {
             Some(head) if buf.len() - head.len >= head.content_length => head,
             _ => return Ended::HandOff(Rewind::new(buf.freeze(), stream)),
         };
         let mut close = head.close;
-        let written = match head.session(server, &buf) {
+        let written = match head.session.take() {
             Some(session) => {
                 let Some(answer) = poll(server, &head, &session, &mut stream, &mut buf).await
                 else {
@@ -132,9 +129,9 @@ pub(super) async fn serve<H: EngineHandler>(
     }
 }
 
-/// Waits for the next request's first bytes, for at most the header timeout (armed only when
-/// nothing has come yet). False when the connection is over: closed by the peer, failed, timed
-/// out or stopping.
+/// Waits for the next request's first bytes, for at most the header timeout. False when the
+/// connection is over: closed by the peer, failed, timed out, or the server stopping (which
+/// expires the timer: [`CoarseTimer::expire_all`]).
 ///
 /// Reads go through `poll_read`, not `try_read`: tokio takes a read that did not fill the
 /// buffer as proof that the socket is drained, which spares a read that would only fail with
@@ -143,44 +140,34 @@ async fn read_request<H: EngineHandler>(
     server: &PollingHttp<H>,
     stream: &mut TcpStream,
     buf: &mut BytesMut,
-    stopping: &mut watch::Receiver<()>,
     timeout: &mut Option<CoarseSleep>,
 ) -> bool {
     buf.reserve(READ_SIZE);
-    let ready = std::future::poll_fn(|cx| match poll_read_buf(Pin::new(&mut *stream), cx, buf) {
-        Poll::Ready(read) => Poll::Ready(Some(read)),
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await;
-    let read = match ready {
-        Some(read) => read,
-        None => {
-            // The connection's one sleep, moved to this wait's deadline.
-            let timeout = match timeout {
-                Some(sleep) => {
-                    sleep.reset_after(server.header_timeout);
-                    sleep
-                }
-                None => timeout.insert(server.timer.sleep_after(server.header_timeout)),
-            };
-            tokio::select! {
-                biased;
-                read = stream.read_buf(buf) => read,
-                _ = timeout => return false,
-                _ = stopping.changed() => return false,
-            }
+    // The connection's one sleep, moved to this wait's deadline.
+    let timeout = match timeout {
+        Some(sleep) => {
+            sleep.reset_after(server.header_timeout);
+            sleep
         }
+        None => timeout.insert(server.timer.sleep_after(server.header_timeout)),
     };
-    matches!(read, Ok(n) if n > 0)
+    tokio::select! {
+        biased;
+        read = stream.read_buf(buf) => matches!(read, Ok(n) if n > 0),
+        _ = timeout => false,
+    }
 }
 
-/// A request head this path handles, at the start of the read buffer.
-struct Head {
+/// A request head this path handles, at the start of the read buffer, for a session with data
+/// `D`.
+struct Head<D> {
     /// Its length, blank line included.
     len: usize,
     post: bool,
-    /// Where the query string is (empty when there is none).
-    query: (usize, usize),
+    /// The live session the engine answers the request on without an HTTP request built for
+    /// it: that of the usual polling request ([`Engine::polling_session`]) without an `Origin`
+    /// to check. `None`: [`Engine::handle_from`] answers.
+    session: Option<Arc<EngineSession<D>>>,
     content_length: usize,
     /// `Content-Type` names `application/octet-stream` (as `RequestHeaders` reads it).
     binary_body: bool,
@@ -190,9 +177,9 @@ struct Head {
     close: bool,
 }
 
-impl Head {
+impl<D> Head<D> {
     /// The head at the start of `buf` if it is complete and this path handles it.
-    fn parse<H: EngineHandler>(server: &PollingHttp<H>, buf: &[u8]) -> Option<Head> {
+    fn parse<H: EngineHandler<Data = D>>(server: &PollingHttp<H>, buf: &[u8]) -> Option<Self> {
         let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut parsed);
         let httparse::Status::Complete(len) = request.parse(buf).ok()? else {
@@ -205,18 +192,14 @@ impl Head {
             _ => return None,
         };
         let target = request.path?;
-        // Without a `?`, the empty query at the target's end (a slice of `buf`, as `offset`
-        // below needs).
-        let (path, query) = target
-            .split_once('?')
-            .unwrap_or((target, &target[target.len()..]));
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
         if request.version != Some(1) || !super::serve::is_engine_path(&server.path, path) {
             return None;
         }
         let mut head = Head {
             len,
             post,
-            query: (offset_in(buf, query.as_bytes())?, query.len()),
+            session: None,
             content_length: 0,
             binary_body: false,
             origin: false,
@@ -250,22 +233,10 @@ impl Head {
         if lengths > 1 || head_bytes > server.max_head || head.content_length > max_body {
             return None;
         }
-        Some(head)
-    }
-
-    /// The live session of a request the engine answers without an HTTP request built for it:
-    /// the usual polling request ([`Engine::polling_session`]) without an `Origin` to check.
-    fn session<H: EngineHandler>(
-        &self,
-        server: &PollingHttp<H>,
-        buf: &[u8],
-    ) -> Option<Arc<EngineSession<H::Data>>> {
-        if self.origin {
-            return None;
+        if !head.origin {
+            head.session = server.engine.polling_session(query);
         }
-        let query = buf.get(self.query.0..self.query.0 + self.query.1)?;
-        let query = std::str::from_utf8(query).ok()?;
-        server.engine.polling_session(query)
+        Some(head)
     }
 
     /// The request whose head and body start `buf`, taken out of it, with the header map and
@@ -316,7 +287,7 @@ impl Head {
 /// it) on `session`; `None` if the peer closed the connection first.
 async fn poll<H: EngineHandler>(
     server: &PollingHttp<H>,
-    head: &Head,
+    head: &Head<H::Data>,
     session: &Arc<EngineSession<H::Data>>,
     stream: &mut TcpStream,
     buf: &mut BytesMut,
@@ -376,10 +347,13 @@ impl HeaderKind {
 
 /// A `Content-Length` value: digits only, as hyper reads it.
 fn parse_length(value: &[u8]) -> Option<usize> {
-    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+    if value.is_empty() || value.len() > 19 {
         return None;
     }
-    std::str::from_utf8(value).ok()?.parse().ok()
+    value.iter().try_fold(0usize, |n, &b| {
+        let digit = b.is_ascii_digit().then(|| usize::from(b - b'0'))?;
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// What `answer` resolves to; `None` if the peer closed the connection first (the engine's

@@ -104,6 +104,7 @@ where
 {
     let max_head = engine.config().get_max_header_bytes();
     let timer = super::coarse_timer::CoarseTimer::new();
+    let stop_timer = timer.clone();
     // The requests on the engine's path go straight to it, long-polling ones without hyper.
     let polling_http = direct.then(|| {
         Arc::new(PollingHttp {
@@ -174,6 +175,9 @@ where
     tracing::info!("shutting down: closing every session");
     engine.close_all(CloseReason::ServerShutdown);
     let _ = stop.send(());
+    // Connections waiting for a request head stop waiting (the polling path looks at `stop`
+    // only between requests: registering with it for every wait would cost a lock each).
+    stop_timer.expire_all();
     stop.closed().await;
     Ok(())
 }
