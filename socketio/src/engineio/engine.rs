@@ -413,7 +413,7 @@ async fn heartbeat<H: EngineHandler>(
                 continue;
             }
         }
-        session.expect_pong();
+        session.expect_pong(next_ping + timeout);
         if session.send(super::Frame::PING).is_err() {
             continue; // closed: the next turn sees it
         }

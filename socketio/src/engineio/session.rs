@@ -257,6 +257,8 @@ pub struct EngineSession<D> {
     close_waker: AtomicWaker,
     reason: OnceLock<CloseReason>,
     awaiting_pong: AtomicBool,
+    /// When the awaited pong is due (set with `awaiting_pong`).
+    pong_deadline: crate::sync::Mutex<Option<tokio::time::Instant>>,
     pub(crate) pong: Notify,
     /// Signalled when a poll told the client that the session closed.
     pub(crate) close_delivered: Notify,
@@ -285,6 +287,7 @@ impl<D> EngineSession<D> {
             close_waker: AtomicWaker::new(),
             reason: OnceLock::new(),
             awaiting_pong: AtomicBool::new(false),
+            pong_deadline: crate::sync::Mutex::new(None),
             pong: Notify::new(),
             close_delivered: Notify::new(),
             data,
@@ -390,9 +393,20 @@ impl<D> EngineSession<D> {
         self.closed.cancelled().await
     }
 
-    /// Marks that a ping went out and a pong is due.
-    pub(crate) fn expect_pong(&self) {
+    /// Marks that a ping went out and a pong is due by `deadline`.
+    pub(crate) fn expect_pong(&self, deadline: tokio::time::Instant) {
+        *self.pong_deadline.lock() = Some(deadline);
         self.awaiting_pong.store(true, Ordering::Release);
+    }
+
+    /// Whether the awaited pong is overdue: the session has timed out, whether or not the
+    /// heartbeat's timer has fired yet.
+    pub(crate) fn pong_overdue(&self) -> bool {
+        self.awaiting_pong.load(Ordering::Acquire)
+            && self
+                .pong_deadline
+                .lock()
+                .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
     }
 
     /// Records a pong from the client; only a pong that answers a ping wakes the heartbeat, so a
@@ -509,6 +523,28 @@ mod tests {
 
     fn text(s: &'static str) -> Frame {
         Frame::Text(axum::extract::ws::Utf8Bytes::from_static(s))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pong_is_overdue_from_its_deadline_until_it_comes() {
+        let handshake = Handshake {
+            headers: HeaderMap::new(),
+            uri: Uri::from_static("/socket.io/?EIO=4"),
+            remote_addr: None,
+        };
+        let sid = Sid::random();
+        let session =
+            EngineSession::new(sid, handshake, Extensions::new(), Transport::Polling, 4, ());
+        assert!(!session.pong_overdue(), "no ping yet");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+        session.expect_pong(deadline);
+        assert!(!session.pong_overdue());
+        tokio::time::advance(std::time::Duration::from_millis(199)).await;
+        assert!(!session.pong_overdue());
+        tokio::time::advance(std::time::Duration::from_millis(1)).await;
+        assert!(session.pong_overdue(), "due at the deadline itself");
+        session.on_pong();
+        assert!(!session.pong_overdue(), "answered");
     }
 
     #[test]

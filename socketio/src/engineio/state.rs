@@ -141,9 +141,15 @@ impl<H: EngineHandler> EngineState<H> {
     }
 
     /// A session that requests may still address: a session closed for any reason but the
-    /// client's own close request counts as gone, even before the table forgets it.
+    /// client's own close request counts as gone, even before the table forgets it. One whose
+    /// pong is overdue is closed here (ping timeout) rather than answered until the
+    /// heartbeat's timer fires: a request that comes at the deadline finds it gone, as with
+    /// the reference server, however the timer and the request are scheduled.
     pub(crate) fn session(&self, sid: Sid) -> Option<Arc<EngineSession<H::Data>>> {
         let session = self.sessions.read().get(&sid).cloned()?;
+        if session.pong_overdue() {
+            session.close(CloseReason::PingTimeout);
+        }
         match session.close_reason() {
             None | Some(CloseReason::TransportClose) => Some(session),
             Some(_) => None,
