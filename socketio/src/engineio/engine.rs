@@ -356,7 +356,7 @@ fn owned_headers(headers: &HeaderMap) -> HeaderMap {
 /// A copy of `uri` that owns its bytes (see [`owned_headers`]): its text (what its `Display`
 /// writes) parsed again.
 fn owned_uri(uri: &Uri) -> Uri {
-    let mut text = String::with_capacity(super::serve::uri_len(uri));
+    let mut text = String::with_capacity(uri_len(uri));
     if let Some(scheme) = uri.scheme_str() {
         text.push_str(scheme);
         text.push_str("://");
@@ -452,6 +452,23 @@ async fn heartbeat<H: EngineHandler>(
     }
 }
 
+/// Whether `Engine::router`, for the engine path `path`, routes `request_path` to the engine:
+/// the path itself, or the path without its trailing slash.
+pub(super) fn is_engine_path(path: &str, request_path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    request_path == path || (!trimmed.is_empty() && request_path == trimmed)
+}
+
+/// The length of `uri` as text (what its `Display` writes), without formatting it.
+pub(super) fn uri_len(uri: &axum::http::Uri) -> usize {
+    uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len())
+        + uri.path().len()
+        + uri.query().map_or(0, |query| query.len() + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +503,36 @@ mod tests {
             let owned = owned_uri(&uri);
             assert_eq!(owned, uri);
             assert_eq!(owned.to_string(), uri.to_string());
+        }
+    }
+
+    #[test]
+    fn engine_paths_are_those_the_router_routes() {
+        assert!(is_engine_path("/socket.io/", "/socket.io/"));
+        assert!(is_engine_path("/socket.io/", "/socket.io"));
+        assert!(!is_engine_path("/socket.io/", "/socket.i"));
+        assert!(!is_engine_path("/socket.io/", "/socket.io/x"));
+        assert!(!is_engine_path("/socket.io/", "/socket.io//"));
+        assert!(!is_engine_path("/socket.io/", "/"));
+        assert!(is_engine_path("/", "/"));
+        assert!(!is_engine_path("/", ""));
+        assert!(!is_engine_path("/", "/x"));
+        assert!(is_engine_path("/a//", "/a"));
+    }
+
+    #[test]
+    fn uri_len_is_the_length_of_the_written_uri() {
+        for uri in [
+            "/",
+            "*",
+            "/socket.io/?EIO=4&transport=polling&sid=abc",
+            "/a/b?",
+            "http://example.com",
+            "http://example.com:8080/x?y=z",
+            "example.com:443",
+        ] {
+            let uri: axum::http::Uri = uri.parse().unwrap();
+            assert_eq!(uri_len(&uri), uri.to_string().len(), "{uri}");
         }
     }
 }

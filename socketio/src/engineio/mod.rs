@@ -22,6 +22,7 @@ mod payload;
 mod polling;
 mod polling_http;
 mod query;
+mod rewind;
 mod serve;
 mod session;
 mod sid;

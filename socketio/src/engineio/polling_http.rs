@@ -24,16 +24,14 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::http::{HeaderMap, Method, Request, Response, Uri};
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -41,6 +39,7 @@ use super::coarse_timer::{CoarseSleep, CoarseTimer};
 use super::error::Reply;
 use super::headers::RequestHeaders;
 use super::polling::{self, PollAnswer};
+use super::rewind::Rewind;
 use super::{Engine, EngineHandler, EngineSession};
 
 /// The most headers a request on this path may have; one with more goes to hyper.
@@ -56,7 +55,7 @@ const COPY_BODY_UP_TO: usize = 16 * 1024;
 /// What [`serve`] needs of its server.
 pub(super) struct PollingHttp<H: EngineHandler> {
     pub(super) engine: Engine<H>,
-    /// The engine's path (see `serve::is_engine_path`).
+    /// The engine's path (see `engine::is_engine_path`).
     pub(super) path: Arc<str>,
     /// `EngineConfig::max_header_bytes`: a larger head goes to hyper, which refuses it.
     pub(super) max_head: usize,
@@ -193,7 +192,7 @@ impl<D> Head<D> {
         };
         let target = request.path?;
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        if request.version != Some(1) || !super::serve::is_engine_path(&server.path, path) {
+        if request.version != Some(1) || !super::engine::is_engine_path(&server.path, path) {
             return None;
         }
         let mut head = Head {
@@ -495,68 +494,6 @@ mod http_date {
             }
             with(&cache.1);
         });
-    }
-}
-
-/// A connection handed to hyper: the bytes already read from it come first.
-pub(crate) struct Rewind {
-    read: Bytes,
-    stream: TcpStream,
-}
-
-impl Rewind {
-    fn new(read: Bytes, stream: TcpStream) -> Self {
-        Rewind { read, stream }
-    }
-
-    /// What hyper has not read yet of the bytes read before it took over, and the socket.
-    pub(crate) fn into_parts(self) -> (Bytes, TcpStream) {
-        (self.read, self.stream)
-    }
-}
-
-impl AsyncRead for Rewind {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        out: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if self.read.is_empty() {
-            return Pin::new(&mut self.stream).poll_read(cx, out);
-        }
-        let n = self.read.len().min(out.remaining());
-        out.put_slice(&self.read.split_to(n));
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Rewind {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, data)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, data)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower_service::Service as _;
 
+use super::engine::{is_engine_path, uri_len};
 use super::polling_http::{self, Ended, PollingHttp};
 use super::{CloseReason, Engine, EngineHandler};
 
@@ -250,13 +251,6 @@ impl<H: EngineHandler> Hyper<H> {
     }
 }
 
-/// Whether `Engine::router`, for the engine path `path`, routes `request_path` to the engine:
-/// the path itself, or the path without its trailing slash.
-pub(super) fn is_engine_path(path: &str, request_path: &str) -> bool {
-    let trimmed = path.trim_end_matches('/');
-    request_path == path || (!trimmed.is_empty() && request_path == trimmed)
-}
-
 /// The size of a request's head as it came on the wire (request line and header lines).
 fn head_bytes<B>(request: &Request<B>) -> usize {
     let line = request.method().as_str().len() + uri_len(request.uri()) + 12;
@@ -268,16 +262,6 @@ fn head_bytes<B>(request: &Request<B>) -> usize {
         + line
 }
 
-/// The length of `uri` as text (what its `Display` writes), without formatting it.
-pub(super) fn uri_len(uri: &axum::http::Uri) -> usize {
-    uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
-        + uri
-            .authority()
-            .map_or(0, |authority| authority.as_str().len())
-        + uri.path().len()
-        + uri.query().map_or(0, |query| query.len() + 1)
-}
-
 /// 431, for a request head over `max_header_bytes`; the connection is closed after it.
 fn head_too_large() -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -287,39 +271,4 @@ fn head_too_large() -> axum::response::Response {
         "Request Header Fields Too Large",
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn engine_paths_are_those_the_router_routes() {
-        assert!(is_engine_path("/socket.io/", "/socket.io/"));
-        assert!(is_engine_path("/socket.io/", "/socket.io"));
-        assert!(!is_engine_path("/socket.io/", "/socket.i"));
-        assert!(!is_engine_path("/socket.io/", "/socket.io/x"));
-        assert!(!is_engine_path("/socket.io/", "/socket.io//"));
-        assert!(!is_engine_path("/socket.io/", "/"));
-        assert!(is_engine_path("/", "/"));
-        assert!(!is_engine_path("/", ""));
-        assert!(!is_engine_path("/", "/x"));
-        assert!(is_engine_path("/a//", "/a"));
-    }
-
-    #[test]
-    fn uri_len_is_the_length_of_the_written_uri() {
-        for uri in [
-            "/",
-            "*",
-            "/socket.io/?EIO=4&transport=polling&sid=abc",
-            "/a/b?",
-            "http://example.com",
-            "http://example.com:8080/x?y=z",
-            "example.com:443",
-        ] {
-            let uri: axum::http::Uri = uri.parse().unwrap();
-            assert_eq!(uri_len(&uri), uri.to_string().len(), "{uri}");
-        }
-    }
 }

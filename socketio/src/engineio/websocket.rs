@@ -23,7 +23,7 @@ use super::framing::{close_payload, FrameReader, Incoming, Outbox, ReadError};
 use super::headers::RequestHeaders;
 use super::packet::{decode_text, Inbound};
 use super::polling::receive;
-use super::polling_http::Rewind;
+use super::rewind::Rewind;
 use super::session::{CloseReason, EngineSession};
 use super::state::EngineState;
 use super::{EngineConfig, EngineHandler, HttpError};
