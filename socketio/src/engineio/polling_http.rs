@@ -21,6 +21,7 @@
 //! The header timeout runs while a connection waits for a request's first bytes; a head that
 //! then arrives in pieces is hyper's, under its own header read timeout.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -432,9 +433,8 @@ async fn write(
             body_bytes(body).await?
         }
     };
-    out.extend_from_slice(b"content-length: ");
-    out.extend_from_slice(itoa_usize(body.len(), &mut [0; 20]));
-    out.extend_from_slice(b"\r\ndate: ");
+    // `BytesMut` is a `fmt::Write`: the length's digits go straight into the buffer.
+    let _ = write!(out, "content-length: {}\r\ndate: ", body.len());
     http_date::now(|date| out.extend_from_slice(date));
     out.extend_from_slice(b"\r\n\r\n");
     if body.len() <= COPY_BODY_UP_TO {
@@ -442,19 +442,6 @@ async fn write(
         stream.write_all(out).await
     } else {
         stream.write_all_buf(&mut Buf::chain(&out[..], body)).await
-    }
-}
-
-/// `n` in decimal, written at the end of `digits`.
-fn itoa_usize(mut n: usize, digits: &mut [u8; 20]) -> &[u8] {
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &digits[at..];
-        }
     }
 }
 
